@@ -1,0 +1,2 @@
+//! `creatorflow-cli`: the headless face of CreatorFlow (no webkit is linked).
+fn main() {}

@@ -1,0 +1,1 @@
+//! CreatorFlow's engine: everything the desktop app, the CLI and the web console share.

@@ -1,0 +1,1 @@
+//! Typed async client for the TikTok Shop Partner API (202309+).
