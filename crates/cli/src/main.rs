@@ -1,2 +1,101 @@
 //! `creatorflow-cli`: the headless face of CreatorFlow (no webkit is linked).
-fn main() {}
+//!
+//! Each subcommand parses its arguments, calls the engine, and prints; the work lives in the engine.
+
+mod bench;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use creatorflow_engine::{Console, ConsoleConfig, default_data_dir};
+
+#[derive(Parser, Debug)]
+#[command(name = "creatorflow-cli", version, about = "CreatorFlow Console, headless")]
+struct Cli {
+    /// Directory of the local database (default: the OS data dir, e.g. ~/.local/share/creatorflow).
+    #[arg(long, global = true, env = "CREATORFLOW_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL instead of the data dir's SQLite file: sqlite://PATH or postgres://USER@HOST/DB.
+    #[arg(long, global = true, env = "CREATORFLOW_DATABASE_URL", value_name = "URL")]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show the database in use and job counts by queue, kind and state.
+    Status {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure performance (figures go to BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+impl Cli {
+    fn console_config(&self) -> anyhow::Result<ConsoleConfig> {
+        let data_dir = match &self.data_dir {
+            Some(dir) => dir.clone(),
+            None => default_data_dir()?,
+        };
+        Ok(ConsoleConfig { data_dir, database_url: self.database.clone() })
+    }
+}
+
+fn main() -> ExitCode {
+    // clap exits with 2 on bad arguments and prints why.
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CREATORFLOW_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Status { json } => status(&cli, *json).await,
+        Command::Bench(cmd) => bench::run(cmd, cli.database.as_deref()).await,
+    }
+}
+
+async fn status(cli: &Cli, json: bool) -> anyhow::Result<()> {
+    let console = Console::open(cli.console_config()?).await?;
+    let overview = console.overview().await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&overview).context("encoding the overview")?);
+        return Ok(());
+    }
+    println!("{} {}", overview.product, overview.version);
+    println!("database: {}", overview.database);
+    if overview.queues.is_empty() {
+        println!("no jobs yet");
+        return Ok(());
+    }
+    println!("{:<16} {:<24} {:<10} {:>10}", "QUEUE", "KIND", "STATE", "JOBS");
+    for row in &overview.queues {
+        println!("{:<16} {:<24} {:<10} {:>10}", row.queue, row.kind, row.state, row.count);
+    }
+    Ok(())
+}

@@ -1,1 +1,10 @@
 //! CreatorFlow's engine: everything the desktop app, the CLI and the web console share.
+//!
+//! [`Console`] is the one API every face calls; the faces (Tauri commands, CLI subcommands, later the web
+//! routes) only translate their transport into one method call each.
+
+mod console;
+mod error;
+
+pub use console::{Console, ConsoleConfig, Overview, QueueCount, default_data_dir, redact_database_url};
+pub use error::EngineError;

@@ -1,0 +1,34 @@
+//! The engine's error type: specific variants, with a stable `kind()` the UI branches on.
+
+use std::path::PathBuf;
+
+use creatorflow_queue::QueueError;
+
+#[derive(thiserror::Error, Debug)]
+pub enum EngineError {
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no data directory: set --data-dir or CREATORFLOW_DATA_DIR (the OS reports no home data dir)")]
+    NoDataDir,
+    #[error("database {database}: {source}")]
+    Database {
+        /// The database in use, with any password removed.
+        database: String,
+        #[source]
+        source: QueueError,
+    },
+}
+
+impl EngineError {
+    /// A stable, machine-readable name the UI can branch on.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EngineError::DataDir { .. } | EngineError::NoDataDir => "data_dir",
+            EngineError::Database { .. } => "database",
+        }
+    }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what is missing on a Debian 12 machine, idempotently: Debian packages, the UI's npm packages,
+# and (for tests) the desktop WebDriver bridge. Used by `make run` and `make test`.
+#   scripts/setup.sh run    what building and launching the desktop app needs
+#   scripts/setup.sh test   what running every test needs (adds PostgreSQL, Xvfb, keyring, WebDriver)
+set -euo pipefail
+mode=${1:-run}
+cd "$(dirname "$0")/.."
+
+build_pkgs=(build-essential pkg-config curl file libssl-dev libdbus-1-dev
+  libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev)
+test_pkgs=(postgresql xvfb xauth webkit2gtk-driver gnome-keyring dbus dbus-x11 libsecret-tools imagemagick)
+pkgs=("${build_pkgs[@]}")
+[ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
+command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v cargo >/dev/null 2>&1 || {
+  echo "setup: cargo not found. Install Rust (https://rustup.rs) and run this again." >&2; exit 1; }
+
+# The UI's packages, from the lockfile; reinstalled only when the lockfile changed.
+stamp=ui/node_modules/.creatorflow-lock
+if [ ! -f "$stamp" ] || ! cmp -s ui/package-lock.json "$stamp"; then
+  echo "setup: npm ci (ui/)"
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+  cp ui/package-lock.json "$stamp"
+fi

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test in the repo: the UI's unit tests, then all crates and the desktop package, with a
+# throw-away PostgreSQL, a real Secret Service (gnome-keyring under a private D-Bus session) and an X
+# display (Xvfb) for the desktop tests. Called by `make test` after scripts/setup.sh test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== ui: build and unit tests"
+npm --prefix ui run --silent build
+npm --prefix ui test --silent
+
+echo "== PostgreSQL (throw-away cluster)"
+port=${PGTEST_PORT:-55432}
+export CREATORFLOW_TEST_PG_URL=$(scripts/pg-test-server.sh start "$port")
+trap 'scripts/pg-test-server.sh stop "$port"' EXIT
+echo "   $CREATORFLOW_TEST_PG_URL"
+
+echo "== cargo test (all crates and the desktop package)"
+# A private session bus with an unlocked gnome-keyring makes the keyring tests hit a real Secret Service.
+dbus-run-session -- bash -c '
+  set -euo pipefail
+  eval "$(printf "creatorflow-test\n" | gnome-keyring-daemon --unlock --components=secrets)"
+  export GNOME_KEYRING_CONTROL
+  xvfb-run -a --server-args="-screen 0 1280x800x24" cargo test --workspace --locked '"${CARGO_TEST_ARGS:-}"'
+'
