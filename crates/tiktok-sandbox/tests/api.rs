@@ -1,0 +1,342 @@
+//! The sandbox's gateway rules and shop behaviour, over real HTTP with a spec-signing client.
+mod common;
+
+use std::collections::HashSet;
+
+use common::{Req, quiet_config, start};
+use tiktok_sandbox::{OrderSpec, OrderStatus, ShippingType, codes};
+
+const SEARCH: &str = "/order/202309/orders/search";
+const DETAIL: &str = "/order/202309/orders";
+const SHOPS: &str = "/authorization/202309/shops";
+
+#[tokio::test]
+async fn search_pages_with_tokens_and_validates_page_size() {
+    let mut c = quiet_config();
+    c.initial_orders = 120;
+    let h = start(c).await;
+    let mut seen = HashSet::new();
+    let mut token = String::new();
+    let mut pages = 0;
+    let mut last_create = i64::MAX;
+    loop {
+        let mut r = Req::new("POST", SEARCH).q("page_size", "50").body("{}");
+        if !token.is_empty() {
+            r = r.q("page_token", &token);
+        }
+        let resp = h.send(r).await;
+        assert_eq!((resp.status, resp.code()), (200, 0), "{}", resp.text);
+        let data = &resp.json["data"];
+        // The order created after page one counts in total_count but sorts before the cursor.
+        assert_eq!(data["total_count"], if pages == 0 { 120 } else { 121 });
+        for o in data["orders"].as_array().expect("orders") {
+            let ct = o["create_time"].as_i64().expect("create_time");
+            assert!(ct <= last_create, "default order is create_time DESC");
+            last_create = ct;
+            assert!(seen.insert(o["id"].as_str().expect("id").to_owned()), "no repeats");
+        }
+        // New orders arriving mid-walk must not shift later pages.
+        if pages == 0 {
+            h.sb.create_order(OrderSpec::default());
+        }
+        pages += 1;
+        token = data["next_page_token"].as_str().expect("token").to_owned();
+        if token.is_empty() {
+            break;
+        }
+    }
+    assert_eq!((pages, seen.len()), (3, 120));
+
+    for bad in ["0", "101", "ten"] {
+        let r = h.send(Req::new("POST", SEARCH).q("page_size", bad)).await;
+        assert_eq!((r.status, r.code()), (400, codes::INVALID_REQUEST), "page_size={bad}");
+    }
+    let r = h.send(Req::new("POST", SEARCH)).await;
+    assert_eq!(r.code(), codes::INVALID_REQUEST, "page_size is required");
+    let r = h
+        .send(Req::new("POST", SEARCH).q("page_size", "10").q("page_token", "garbage"))
+        .await;
+    assert_eq!(r.code(), codes::INVALID_REQUEST);
+    // Filters: status and shipping type; unknown filter fields are refused.
+    let r = h
+        .send(
+            Req::new("POST", SEARCH)
+                .q("page_size", "100")
+                .body(r#"{"order_status":"AWAITING_SHIPMENT","shipping_type":"SELLER"}"#),
+        )
+        .await;
+    assert_eq!(r.code(), 0, "{}", r.text);
+    for o in r.json["data"]["orders"].as_array().expect("orders") {
+        assert_eq!((o["status"].as_str(), o["shipping_type"].as_str()), (Some("AWAITING_SHIPMENT"), Some("SELLER")));
+    }
+    let r = h.send(Req::new("POST", SEARCH).q("page_size", "5").body(r#"{"status":"X"}"#)).await;
+    assert_eq!(r.code(), codes::INVALID_REQUEST);
+}
+
+#[tokio::test]
+async fn detail_takes_at_most_50_ids() {
+    let mut c = quiet_config();
+    c.initial_orders = 60;
+    let h = start(c).await;
+    let s = h.send(Req::new("POST", SEARCH).q("page_size", "100").body("{}")).await;
+    let ids: Vec<String> = s.json["data"]["orders"]
+        .as_array()
+        .expect("orders")
+        .iter()
+        .map(|o| o["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(ids.len(), 60);
+    let fifty = ids[..50].join(",");
+    let r = h.send(Req::new("GET", DETAIL).q("ids", &fifty)).await;
+    assert_eq!(r.code(), 0, "{}", r.text);
+    assert_eq!(r.json["data"]["orders"].as_array().map(Vec::len), Some(50));
+    let o = &r.json["data"]["orders"][0];
+    assert!(o["payment"]["total_amount"].is_string(), "money is a decimal string");
+    assert!(o["line_items"].as_array().is_some_and(|l| !l.is_empty()));
+    let fifty_one = ids[..51].join(",");
+    let r = h.send(Req::new("GET", DETAIL).q("ids", &fifty_one)).await;
+    assert_eq!((r.status, r.code()), (400, codes::INVALID_REQUEST));
+    assert!(r.json["message"].as_str().unwrap_or("").contains("51"), "{}", r.text);
+}
+
+#[tokio::test]
+async fn signature_timestamp_and_cipher_rules() {
+    let h = start(quiet_config()).await;
+    let mut r = Req::new("POST", SEARCH).q("page_size", "10");
+    r.bad_sign = true;
+    let r = h.send(r).await;
+    assert_eq!((r.status, r.code()), (401, codes::INVALID_SIGN));
+    // Changing the body after signing breaks the signature too.
+    let resp = {
+        let cfg = h.sb.config();
+        let q = vec![
+            ("app_key".to_owned(), cfg.app_key.clone()),
+            ("page_size".to_owned(), "10".to_owned()),
+            ("shop_cipher".to_owned(), cfg.shop_cipher.clone()),
+            ("timestamp".to_owned(), h.now_secs().to_string()),
+        ];
+        let sign = common::spec_sign(&cfg.app_secret, SEARCH, &q, "{}");
+        let mut q2 = q.clone();
+        q2.push(("sign".to_owned(), sign));
+        h.http
+            .post(format!("{}{SEARCH}", h.sb.base_url()))
+            .query(&q2)
+            .header("content-type", "application/json")
+            .header("x-tts-access-token", &h.token)
+            .body(r#"{"order_status":"UNPAID"}"#)
+            .send()
+            .await
+            .expect("send")
+    };
+    let v: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(v["code"], codes::INVALID_SIGN);
+
+    for (offset, ok) in [(-301, false), (-300, true), (30, true), (31, false)] {
+        let mut req = Req::new("POST", SEARCH).q("page_size", "10");
+        req.ts_offset = offset;
+        let r = h.send(req).await;
+        let want = if ok { 0 } else { codes::INVALID_REQUEST };
+        assert_eq!(r.code(), want, "timestamp offset {offset}: {}", r.text);
+    }
+
+    let r = h.send(Req::new("POST", SEARCH).q("page_size", "10").no_cipher()).await;
+    assert_eq!(r.code(), codes::MISSING_SHOP_CIPHER);
+    let r = h.send(Req::new("GET", SHOPS)).await;
+    assert_eq!(r.code(), codes::INVALID_REQUEST, "cipher must be absent on /authorization");
+    let r = h.send(Req::new("GET", SHOPS).no_cipher()).await;
+    assert_eq!(r.code(), 0, "{}", r.text);
+    assert_eq!(r.json["data"]["shops"][0]["cipher"], h.sb.config().shop_cipher.as_str());
+    let mut req = Req::new("POST", SEARCH).q("page_size", "10");
+    req.token = Some("ROW_at_not_issued".to_owned());
+    assert_eq!(h.send(req).await.code(), codes::TOKEN_INVALID);
+
+    let stats = h.sb.stats();
+    assert_eq!(stats.rejected_signatures, 2);
+    assert_eq!(stats.rejected_timestamps, 2);
+    let admin = h.admin_get("/sandbox/admin/stats").await;
+    assert_eq!(admin["rejected_signatures"], 2);
+    assert!(admin["calls"]["orders.search"].as_u64().unwrap_or(0) >= 8);
+}
+
+#[tokio::test]
+async fn expired_token_then_refresh_rotates() {
+    let mut c = quiet_config();
+    c.access_token_ttl_secs = 60;
+    let h = start(c).await;
+    assert_eq!(h.send(Req::new("POST", SEARCH).q("page_size", "5")).await.code(), 0);
+    h.clock.advance_secs(60);
+    let r = h.send(Req::new("POST", SEARCH).q("page_size", "5")).await;
+    assert_eq!((r.status, r.code()), (401, codes::TOKEN_EXPIRED));
+
+    let cfg = h.sb.config();
+    let refresh = |rt: String| {
+        let http = h.http.clone();
+        let url = format!("{}/api/v2/token/refresh", h.sb.base_url());
+        let q = vec![
+            ("app_key", cfg.app_key.clone()),
+            ("app_secret", cfg.app_secret.clone()),
+            ("refresh_token", rt),
+            ("grant_type", "refresh_token".to_owned()),
+        ];
+        async move {
+            let v: serde_json::Value = http.get(url).query(&q).send().await.expect("send").json().await.expect("json");
+            v
+        }
+    };
+    let v = refresh(cfg.refresh_token.clone()).await;
+    assert_eq!(v["code"], 0, "{v}");
+    let new_token = v["data"]["access_token"].as_str().expect("access_token").to_owned();
+    let expire_in = v["data"]["access_token_expire_in"].as_i64().expect("expiry");
+    assert_eq!(expire_in, h.now_secs() + 60, "expire_in is an absolute timestamp");
+    let mut req = Req::new("POST", SEARCH).q("page_size", "5");
+    req.token = Some(new_token);
+    assert_eq!(h.send(req).await.code(), 0);
+    // The old refresh token was rotated away.
+    let again = refresh(cfg.refresh_token.clone()).await;
+    assert_eq!(again["code"], codes::NO_AUTH_RECORD);
+    assert_eq!(h.sb.stats().token_refreshes, 1);
+}
+
+#[tokio::test]
+async fn fifty_first_call_in_a_second_is_throttled() {
+    let h = start(quiet_config()).await;
+    for i in 0..50 {
+        let r = h.send(Req::new("POST", SEARCH).q("page_size", "1")).await;
+        assert_eq!(r.code(), 0, "call {i}");
+    }
+    let r = h.send(Req::new("POST", SEARCH).q("page_size", "1")).await;
+    assert_eq!((r.status, r.code()), (429, codes::TOO_MANY_REQUESTS));
+    // Per API: another endpoint still has budget.
+    assert_eq!(h.send(Req::new("GET", SHOPS).no_cipher()).await.code(), 0);
+    h.clock.advance_ms(1000);
+    assert_eq!(h.send(Req::new("POST", SEARCH).q("page_size", "1")).await.code(), 0);
+    let s = h.sb.stats();
+    assert_eq!((s.rate_limited, s.http_429), (1, 1));
+}
+
+#[tokio::test]
+async fn ship_duplicate_on_hold_and_label() {
+    let mut c = quiet_config();
+    c.on_hold_secs = 3600;
+    let h = start(c).await;
+    let order = h.sb.create_order(OrderSpec {
+        status: Some(OrderStatus::AwaitingShipment),
+        shipping_type: Some(ShippingType::Tiktok),
+        line_items: Some(2),
+        ..OrderSpec::default()
+    });
+    let pkg = h.sb.package_ids(&order)[0].clone();
+    let ship_path = format!("/fulfillment/202309/packages/{pkg}/ship");
+    let r = h.send(Req::new("POST", &ship_path).body(r#"{"handover_method":"PICKUP"}"#)).await;
+    assert_eq!(r.code(), 0, "{}", r.text);
+    let r = h.send(Req::new("POST", &ship_path).body(r#"{"handover_method":"PICKUP"}"#)).await;
+    assert_eq!(r.code(), codes::PACKAGE_ALREADY_SHIPPED, "{}", r.text);
+    let detail = h.send(Req::new("GET", DETAIL).q("ids", &order)).await;
+    assert_eq!(detail.json["data"]["orders"][0]["status"], "AWAITING_COLLECTION");
+
+    let doc_path = format!("/fulfillment/202309/packages/{pkg}/shipping_documents");
+    let r = h
+        .send(
+            Req::new("GET", &doc_path)
+                .q("document_type", "SHIPPING_LABEL")
+                .q("document_size", "A6")
+                .q("document_format", "PDF"),
+        )
+        .await;
+    assert_eq!(r.code(), 0, "{}", r.text);
+    let url = r.json["data"]["doc_url"].as_str().expect("doc_url").to_owned();
+    assert!(url.starts_with(h.sb.base_url()));
+    let pdf = h.http.get(&url).send().await.expect("label");
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    let bytes = pdf.bytes().await.expect("bytes");
+    assert!(bytes.starts_with(b"%PDF-"), "label is a PDF");
+    assert!(bytes.ends_with(b"%%EOF\n"));
+
+    let held = h.sb.create_order(OrderSpec {
+        status: Some(OrderStatus::OnHold),
+        shipping_type: Some(ShippingType::Tiktok),
+        ..OrderSpec::default()
+    });
+    let held_pkg = h.sb.package_ids(&held)[0].clone();
+    let held_path = format!("/fulfillment/202309/packages/{held_pkg}/ship");
+    let r = h.send(Req::new("POST", &held_path).body(r#"{"handover_method":"DROP_OFF"}"#)).await;
+    assert_eq!(r.code(), codes::ORDER_ON_HOLD);
+    h.clock.advance_secs(3600);
+    let r = h.send(Req::new("POST", &held_path).body(r#"{"handover_method":"DROP_OFF"}"#)).await;
+    assert_eq!(r.code(), 0, "{}", r.text);
+
+    let s = h.sb.stats();
+    assert_eq!(s.ship_calls.get(&pkg), Some(&2));
+    assert_eq!(s.ship_calls.get(&held_pkg), Some(&2));
+    assert_eq!(s.duplicate_ships, 1);
+    assert_eq!(s.labels_served, 1);
+}
+
+#[tokio::test]
+async fn seller_shipping_and_buyer_cancel_while_queued() {
+    let h = start(quiet_config()).await;
+    let order = h.sb.create_order(OrderSpec {
+        shipping_type: Some(ShippingType::Seller),
+        cancel_after_secs: Some(120),
+        ..OrderSpec::default()
+    });
+    let pkg = h.sb.package_ids(&order)[0].clone();
+    let ship_path = format!("/fulfillment/202309/packages/{pkg}/ship");
+    // SELLER shipping without self_shipment is refused.
+    let r = h.send(Req::new("POST", &ship_path).body(r#"{"handover_method":"PICKUP"}"#)).await;
+    assert_eq!(r.code(), codes::SHIPPING_TYPE_MISMATCH);
+    // The buyer cancels while the order waits in our queue.
+    h.clock.advance_secs(120);
+    let body = r#"{"self_shipment":{"tracking_number":"RM1234GB","shipping_provider_id":"6617675021119438849"}}"#;
+    let r = h.send(Req::new("POST", &ship_path).body(body)).await;
+    assert_eq!(r.code(), codes::ORDER_CANCELLED, "{}", r.text);
+    let d = h.send(Req::new("GET", DETAIL).q("ids", &order)).await;
+    assert_eq!(d.json["data"]["orders"][0]["cancellation_initiator"], "BUYER");
+
+    let providers = h
+        .send(Req::new("GET", "/logistics/202309/delivery_options/7091146663229654785/shipping_providers"))
+        .await;
+    assert_eq!(providers.code(), 0);
+    assert!(providers.json["data"]["shipping_providers"].as_array().is_some_and(|p| p.len() == 3));
+}
+
+#[tokio::test]
+async fn oauth_code_is_single_use() {
+    let h = start(quiet_config()).await;
+    let cfg = h.sb.config();
+    let resp = h
+        .http
+        .get(format!("{}/sandbox/oauth/authorize", h.sb.base_url()))
+        .query(&[
+            ("app_key", cfg.app_key.as_str()),
+            ("redirect_uri", "http://127.0.0.1:9/callback"),
+            ("state", "xyz 1"),
+        ])
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(resp.status().as_u16(), 302);
+    let loc = resp.headers()["location"].to_str().expect("location").to_owned();
+    let url = reqwest::Url::parse(&loc).expect("url");
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let code = pairs.iter().find(|(k, _)| k == "code").map(|(_, v)| v.clone()).expect("code");
+    assert!(pairs.contains(&("state".to_owned(), "xyz 1".to_owned())));
+    let get = |code: String| {
+        let http = h.http.clone();
+        let url = format!("{}/api/v2/token/get", h.sb.base_url());
+        let q = vec![
+            ("app_key", cfg.app_key.clone()),
+            ("app_secret", cfg.app_secret.clone()),
+            ("auth_code", code),
+            ("grant_type", "authorized_code".to_owned()),
+        ];
+        async move {
+            let v: serde_json::Value = http.get(url).query(&q).send().await.expect("send").json().await.expect("json");
+            v
+        }
+    };
+    let v = get(code.clone()).await;
+    assert_eq!(v["code"], 0, "{v}");
+    assert_eq!(v["data"]["user_type"], 0);
+    assert_eq!(get(code).await["code"], codes::AUTH_CODE_INVALID);
+}
