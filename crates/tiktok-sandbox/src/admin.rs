@@ -18,7 +18,10 @@ type Peer = ConnectInfo<SocketAddr>;
 
 fn forbidden(peer: &Peer) -> Option<Response> {
     (!peer.0.ip().is_loopback()).then(|| {
-        (StatusCode::FORBIDDEN, format!("admin is loopback only; peer {} refused", peer.0.ip()))
+        (
+            StatusCode::FORBIDDEN,
+            format!("admin is loopback only; peer {} refused", peer.0.ip()),
+        )
             .into_response()
     })
 }
@@ -60,13 +63,12 @@ pub(crate) struct WindowReq {
     duration_ms: i64,
 }
 
-fn window(st: &AppState, w: &WindowReq) -> Result<Window, Response> {
+fn window(st: &AppState, w: &WindowReq) -> Result<Window, String> {
     if w.duration_ms <= 0 || w.start_in_ms < 0 {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            format!("duration_ms {} must be > 0 and start_in_ms {} >= 0", w.duration_ms, w.start_in_ms),
-        )
-            .into_response());
+        return Err(format!(
+            "duration_ms {} must be > 0 and start_in_ms {} >= 0",
+            w.duration_ms, w.start_in_ms
+        ));
     }
     let start = st.now_ms() + w.start_in_ms;
     Ok(Window {
@@ -75,7 +77,11 @@ fn window(st: &AppState, w: &WindowReq) -> Result<Window, Response> {
     })
 }
 
-pub(crate) async fn outage(State(st): State<Arc<AppState>>, peer: Peer, Json(w): Json<WindowReq>) -> Response {
+pub(crate) async fn outage(
+    State(st): State<Arc<AppState>>,
+    peer: Peer,
+    Json(w): Json<WindowReq>,
+) -> Response {
     if let Some(r) = forbidden(&peer) {
         return r;
     }
@@ -84,11 +90,15 @@ pub(crate) async fn outage(State(st): State<Arc<AppState>>, peer: Peer, Json(w):
             lock(&st.faults).outages.push(win);
             Json(win).into_response()
         }
-        Err(r) => r,
+        Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
     }
 }
 
-pub(crate) async fn storm(State(st): State<Arc<AppState>>, peer: Peer, Json(w): Json<WindowReq>) -> Response {
+pub(crate) async fn storm(
+    State(st): State<Arc<AppState>>,
+    peer: Peer,
+    Json(w): Json<WindowReq>,
+) -> Response {
     if let Some(r) = forbidden(&peer) {
         return r;
     }
@@ -97,7 +107,7 @@ pub(crate) async fn storm(State(st): State<Arc<AppState>>, peer: Peer, Json(w): 
             lock(&st.faults).throttle_storms.push(win);
             Json(win).into_response()
         }
-        Err(r) => r,
+        Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
     }
 }
 
@@ -113,14 +123,24 @@ fn one() -> usize {
     1
 }
 
-pub(crate) async fn orders(State(st): State<Arc<AppState>>, peer: Peer, Json(req): Json<OrdersReq>) -> Response {
+pub(crate) async fn orders(
+    State(st): State<Arc<AppState>>,
+    peer: Peer,
+    Json(req): Json<OrdersReq>,
+) -> Response {
     if let Some(r) = forbidden(&peer) {
         return r;
     }
     if req.count == 0 || req.count > 10_000 {
-        return (StatusCode::BAD_REQUEST, format!("count {} must be 1..=10000", req.count)).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("count {} must be 1..=10000", req.count),
+        )
+            .into_response();
     }
     let mut shop = st.shop_now();
-    let ids: Vec<String> = (0..req.count).map(|_| shop.create_order(req.spec.clone())).collect();
+    let ids: Vec<String> = (0..req.count)
+        .map(|_| shop.create_order(req.spec.clone()))
+        .collect();
     Json(json!({"order_ids": ids})).into_response()
 }

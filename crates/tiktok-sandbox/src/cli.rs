@@ -85,7 +85,10 @@ pub async fn run(args: SandboxArgs) -> Result<(), SandboxError> {
     println!("tiktok sandbox listening on {}", handle.base_url());
     println!("  api base url:  {}", handle.base_url());
     println!("  auth base url: {}", handle.base_url());
-    println!("  admin:         {}/sandbox/admin/stats (loopback only)", handle.base_url());
+    println!(
+        "  admin:         {}/sandbox/admin/stats (loopback only)",
+        handle.base_url()
+    );
     if generated {
         println!("accepted credentials (sandbox only):");
         println!("  app_key       {}", c.app_key);

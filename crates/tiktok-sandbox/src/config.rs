@@ -293,13 +293,24 @@ mod tests {
     fn bad_probabilities_are_rejected_with_the_value() {
         let mut c = SandboxConfig::default();
         c.faults.default.error_rate = 1.5;
-        let err = c.validate().err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(err.contains("default.error_rate") && err.contains("1.5"), "{err}");
-        let mut c = SandboxConfig::default();
-        c.cancel_probability = -0.1;
+        let err = c
+            .validate()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("default.error_rate") && err.contains("1.5"),
+            "{err}"
+        );
+        let c = SandboxConfig {
+            cancel_probability: -0.1,
+            ..SandboxConfig::default()
+        };
         assert!(c.validate().is_err());
-        let mut c = SandboxConfig::default();
-        c.webhook_url = Some("http://example.com/hook".to_owned());
+        let c = SandboxConfig {
+            webhook_url: Some("http://example.com/hook".to_owned()),
+            ..SandboxConfig::default()
+        };
         assert!(c.validate().is_err());
     }
 }

@@ -46,7 +46,10 @@ pub struct Sandbox;
 impl Sandbox {
     /// Starts on `addr` (must be loopback; port 0 picks one) with the system clock and a background
     /// ticker that moves the shop and delivers webhooks.
-    pub async fn start(config: SandboxConfig, addr: SocketAddr) -> Result<SandboxHandle, SandboxError> {
+    pub async fn start(
+        config: SandboxConfig,
+        addr: SocketAddr,
+    ) -> Result<SandboxHandle, SandboxError> {
         Self::start_with_clock(config, addr, Arc::new(SystemClock), true).await
     }
 
@@ -91,11 +94,14 @@ impl Sandbox {
         let app = router(state.clone());
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
         });
         let ticker = background_ticker.then(|| {
             let st = state.clone();
@@ -122,7 +128,10 @@ impl Sandbox {
 fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/sandbox/admin/stats", get(admin::stats))
-        .route("/sandbox/admin/faults", get(admin::get_faults).put(admin::put_faults))
+        .route(
+            "/sandbox/admin/faults",
+            get(admin::get_faults).put(admin::put_faults),
+        )
         .route("/sandbox/admin/outage", post(admin::outage))
         .route("/sandbox/admin/storm", post(admin::storm))
         .route("/sandbox/admin/orders", post(admin::orders))

@@ -33,8 +33,12 @@ pub fn text_pdf(lines: &[(f32, String)], width: u32, height: u32) -> Vec<u8> {
             "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {width} {height}] \
              /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>"
         ),
-        format!("<< /Length {} >>\nstream\n{content}endstream", content.len()),
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_owned(),
+        format!(
+            "<< /Length {} >>\nstream\n{content}endstream",
+            content.len()
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+            .to_owned(),
     ];
     let mut out: Vec<u8> = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
     let mut offsets = Vec::with_capacity(objects.len());
@@ -43,7 +47,9 @@ pub fn text_pdf(lines: &[(f32, String)], width: u32, height: u32) -> Vec<u8> {
         out.extend_from_slice(format!("{} 0 obj\n{obj}\nendobj\n", i + 1).as_bytes());
     }
     let xref_at = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
     for off in offsets {
         out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
     }
@@ -61,7 +67,13 @@ pub fn text_pdf(lines: &[(f32, String)], width: u32, height: u32) -> Vec<u8> {
 pub fn label_pdf(p: &Package, o: &Order, shop_name: &str) -> Vec<u8> {
     let r = &o.recipient;
     let lines = vec![
-        (14.0, format!("{} - SANDBOX LABEL", crate::shop::provider_name(&p.shipping_provider_id))),
+        (
+            14.0,
+            format!(
+                "{} - SANDBOX LABEL",
+                crate::shop::provider_name(&p.shipping_provider_id)
+            ),
+        ),
         (12.0, format!("Tracking: {}", p.tracking_number)),
         (9.0, format!("Package {}  Order {}", p.id, o.id)),
         (9.0, String::new()),
@@ -90,7 +102,11 @@ mod tests {
         let find = |needle: &[u8]| pdf.windows(needle.len()).rposition(|w| w == needle);
         let sx = find(b"startxref\n").unwrap_or(0) + b"startxref\n".len();
         let tail = String::from_utf8_lossy(&pdf[sx..]).to_string();
-        let start: usize = tail.lines().next().and_then(|n| n.parse().ok()).unwrap_or(0);
+        let start: usize = tail
+            .lines()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
         assert!(pdf[start..].starts_with(b"xref\n0 6\n"));
         let xref = String::from_utf8_lossy(&pdf[start..]).to_string();
         let entries: Vec<usize> = xref
@@ -102,7 +118,11 @@ mod tests {
         assert_eq!(entries.len(), 5);
         for (i, off) in entries.iter().enumerate() {
             let want = format!("{} 0 obj", i + 1);
-            assert!(pdf[*off..].starts_with(want.as_bytes()), "object {} at {off}", i + 1);
+            assert!(
+                pdf[*off..].starts_with(want.as_bytes()),
+                "object {} at {off}",
+                i + 1
+            );
         }
         let text = String::from_utf8_lossy(&pdf);
         assert!(text.contains("(Hello \\(label\\) \\\\ ok) Tj"));

@@ -59,7 +59,9 @@ pub fn verify_request(
     let Ok(given) = hex::decode(sign_hex) else {
         return false;
     };
-    mac_for(secret, path, params, body).verify_slice(&given).is_ok()
+    mac_for(secret, path, params, body)
+        .verify_slice(&given)
+        .is_ok()
 }
 
 /// Webhook `Authorization` header: hex HMAC-SHA256(key = app_secret, msg = app_key + raw body).
@@ -145,15 +147,36 @@ mod tests {
     fn v4_sign_and_access_token_are_not_signed() {
         let base = p(&[("foo", "bar")]);
         let expected = "d3cb7fe11ecae942802ceeca67e7cf10120cc12f1517d45fbc1c8cfe5413c80f";
-        assert_eq!(sign_request("app_secret", "/test-api", &base, b""), expected);
+        assert_eq!(
+            sign_request("app_secret", "/test-api", &base, b""),
+            expected
+        );
         let with_extra = p(&[("foo", "bar"), ("sign", "x"), ("access_token", "y")]);
         assert_eq!(
             sign_request("app_secret", "/test-api", &with_extra, b""),
             expected
         );
-        assert!(verify_request("app_secret", "/test-api", &with_extra, b"", expected));
-        assert!(!verify_request("app_secret", "/test-api", &base, b"", "zz-not-hex"));
-        assert!(!verify_request("app_secret", "/test-api", &base, b"", &expected[..62]));
+        assert!(verify_request(
+            "app_secret",
+            "/test-api",
+            &with_extra,
+            b"",
+            expected
+        ));
+        assert!(!verify_request(
+            "app_secret",
+            "/test-api",
+            &base,
+            b"",
+            "zz-not-hex"
+        ));
+        assert!(!verify_request(
+            "app_secret",
+            "/test-api",
+            &base,
+            b"",
+            &expected[..62]
+        ));
     }
 
     #[test]

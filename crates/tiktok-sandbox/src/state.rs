@@ -65,9 +65,15 @@ pub(crate) struct Tokens {
 impl Tokens {
     pub fn new(cfg: &SandboxConfig, now_secs: i64) -> Self {
         let mut access = HashMap::new();
-        access.insert(cfg.access_token.clone(), now_secs + cfg.access_token_ttl_secs);
+        access.insert(
+            cfg.access_token.clone(),
+            now_secs + cfg.access_token_ttl_secs,
+        );
         let mut refresh = HashMap::new();
-        refresh.insert(cfg.refresh_token.clone(), now_secs + cfg.refresh_token_ttl_secs);
+        refresh.insert(
+            cfg.refresh_token.clone(),
+            now_secs + cfg.refresh_token_ttl_secs,
+        );
         Self {
             access,
             refresh,

@@ -80,7 +80,10 @@ impl WebhookState {
     }
 
     fn url_for(&self, kind: u32) -> Option<String> {
-        let name = EVENT_TYPES.iter().find(|(k, _)| *k == kind).map(|(_, n)| *n)?;
+        let name = EVENT_TYPES
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, n)| *n)?;
         self.subscriptions
             .get(name)
             .cloned()

@@ -33,7 +33,10 @@ async fn search_pages_with_tokens_and_validates_page_size() {
             let ct = o["create_time"].as_i64().expect("create_time");
             assert!(ct <= last_create, "default order is create_time DESC");
             last_create = ct;
-            assert!(seen.insert(o["id"].as_str().expect("id").to_owned()), "no repeats");
+            assert!(
+                seen.insert(o["id"].as_str().expect("id").to_owned()),
+                "no repeats"
+            );
         }
         // New orders arriving mid-walk must not shift later pages.
         if pages == 0 {
@@ -49,12 +52,20 @@ async fn search_pages_with_tokens_and_validates_page_size() {
 
     for bad in ["0", "101", "ten"] {
         let r = h.send(Req::new("POST", SEARCH).q("page_size", bad)).await;
-        assert_eq!((r.status, r.code()), (400, codes::INVALID_REQUEST), "page_size={bad}");
+        assert_eq!(
+            (r.status, r.code()),
+            (400, codes::INVALID_REQUEST),
+            "page_size={bad}"
+        );
     }
     let r = h.send(Req::new("POST", SEARCH)).await;
     assert_eq!(r.code(), codes::INVALID_REQUEST, "page_size is required");
     let r = h
-        .send(Req::new("POST", SEARCH).q("page_size", "10").q("page_token", "garbage"))
+        .send(
+            Req::new("POST", SEARCH)
+                .q("page_size", "10")
+                .q("page_token", "garbage"),
+        )
         .await;
     assert_eq!(r.code(), codes::INVALID_REQUEST);
     // Filters: status and shipping type; unknown filter fields are refused.
@@ -67,9 +78,18 @@ async fn search_pages_with_tokens_and_validates_page_size() {
         .await;
     assert_eq!(r.code(), 0, "{}", r.text);
     for o in r.json["data"]["orders"].as_array().expect("orders") {
-        assert_eq!((o["status"].as_str(), o["shipping_type"].as_str()), (Some("AWAITING_SHIPMENT"), Some("SELLER")));
+        assert_eq!(
+            (o["status"].as_str(), o["shipping_type"].as_str()),
+            (Some("AWAITING_SHIPMENT"), Some("SELLER"))
+        );
     }
-    let r = h.send(Req::new("POST", SEARCH).q("page_size", "5").body(r#"{"status":"X"}"#)).await;
+    let r = h
+        .send(
+            Req::new("POST", SEARCH)
+                .q("page_size", "5")
+                .body(r#"{"status":"X"}"#),
+        )
+        .await;
     assert_eq!(r.code(), codes::INVALID_REQUEST);
 }
 
@@ -78,7 +98,9 @@ async fn detail_takes_at_most_50_ids() {
     let mut c = quiet_config();
     c.initial_orders = 60;
     let h = start(c).await;
-    let s = h.send(Req::new("POST", SEARCH).q("page_size", "100").body("{}")).await;
+    let s = h
+        .send(Req::new("POST", SEARCH).q("page_size", "100").body("{}"))
+        .await;
     let ids: Vec<String> = s.json["data"]["orders"]
         .as_array()
         .expect("orders")
@@ -91,12 +113,19 @@ async fn detail_takes_at_most_50_ids() {
     assert_eq!(r.code(), 0, "{}", r.text);
     assert_eq!(r.json["data"]["orders"].as_array().map(Vec::len), Some(50));
     let o = &r.json["data"]["orders"][0];
-    assert!(o["payment"]["total_amount"].is_string(), "money is a decimal string");
+    assert!(
+        o["payment"]["total_amount"].is_string(),
+        "money is a decimal string"
+    );
     assert!(o["line_items"].as_array().is_some_and(|l| !l.is_empty()));
     let fifty_one = ids[..51].join(",");
     let r = h.send(Req::new("GET", DETAIL).q("ids", &fifty_one)).await;
     assert_eq!((r.status, r.code()), (400, codes::INVALID_REQUEST));
-    assert!(r.json["message"].as_str().unwrap_or("").contains("51"), "{}", r.text);
+    assert!(
+        r.json["message"].as_str().unwrap_or("").contains("51"),
+        "{}",
+        r.text
+    );
 }
 
 #[tokio::test]
@@ -139,13 +168,22 @@ async fn signature_timestamp_and_cipher_rules() {
         assert_eq!(r.code(), want, "timestamp offset {offset}: {}", r.text);
     }
 
-    let r = h.send(Req::new("POST", SEARCH).q("page_size", "10").no_cipher()).await;
+    let r = h
+        .send(Req::new("POST", SEARCH).q("page_size", "10").no_cipher())
+        .await;
     assert_eq!(r.code(), codes::MISSING_SHOP_CIPHER);
     let r = h.send(Req::new("GET", SHOPS)).await;
-    assert_eq!(r.code(), codes::INVALID_REQUEST, "cipher must be absent on /authorization");
+    assert_eq!(
+        r.code(),
+        codes::INVALID_REQUEST,
+        "cipher must be absent on /authorization"
+    );
     let r = h.send(Req::new("GET", SHOPS).no_cipher()).await;
     assert_eq!(r.code(), 0, "{}", r.text);
-    assert_eq!(r.json["data"]["shops"][0]["cipher"], h.sb.config().shop_cipher.as_str());
+    assert_eq!(
+        r.json["data"]["shops"][0]["cipher"],
+        h.sb.config().shop_cipher.as_str()
+    );
     let mut req = Req::new("POST", SEARCH).q("page_size", "10");
     req.token = Some("ROW_at_not_issued".to_owned());
     assert_eq!(h.send(req).await.code(), codes::TOKEN_INVALID);
@@ -163,7 +201,12 @@ async fn expired_token_then_refresh_rotates() {
     let mut c = quiet_config();
     c.access_token_ttl_secs = 60;
     let h = start(c).await;
-    assert_eq!(h.send(Req::new("POST", SEARCH).q("page_size", "5")).await.code(), 0);
+    assert_eq!(
+        h.send(Req::new("POST", SEARCH).q("page_size", "5"))
+            .await
+            .code(),
+        0
+    );
     h.clock.advance_secs(60);
     let r = h.send(Req::new("POST", SEARCH).q("page_size", "5")).await;
     assert_eq!((r.status, r.code()), (401, codes::TOKEN_EXPIRED));
@@ -179,15 +222,32 @@ async fn expired_token_then_refresh_rotates() {
             ("grant_type", "refresh_token".to_owned()),
         ];
         async move {
-            let v: serde_json::Value = http.get(url).query(&q).send().await.expect("send").json().await.expect("json");
+            let v: serde_json::Value = http
+                .get(url)
+                .query(&q)
+                .send()
+                .await
+                .expect("send")
+                .json()
+                .await
+                .expect("json");
             v
         }
     };
     let v = refresh(cfg.refresh_token.clone()).await;
     assert_eq!(v["code"], 0, "{v}");
-    let new_token = v["data"]["access_token"].as_str().expect("access_token").to_owned();
-    let expire_in = v["data"]["access_token_expire_in"].as_i64().expect("expiry");
-    assert_eq!(expire_in, h.now_secs() + 60, "expire_in is an absolute timestamp");
+    let new_token = v["data"]["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned();
+    let expire_in = v["data"]["access_token_expire_in"]
+        .as_i64()
+        .expect("expiry");
+    assert_eq!(
+        expire_in,
+        h.now_secs() + 60,
+        "expire_in is an absolute timestamp"
+    );
     let mut req = Req::new("POST", SEARCH).q("page_size", "5");
     req.token = Some(new_token);
     assert_eq!(h.send(req).await.code(), 0);
@@ -209,7 +269,12 @@ async fn fifty_first_call_in_a_second_is_throttled() {
     // Per API: another endpoint still has budget.
     assert_eq!(h.send(Req::new("GET", SHOPS).no_cipher()).await.code(), 0);
     h.clock.advance_ms(1000);
-    assert_eq!(h.send(Req::new("POST", SEARCH).q("page_size", "1")).await.code(), 0);
+    assert_eq!(
+        h.send(Req::new("POST", SEARCH).q("page_size", "1"))
+            .await
+            .code(),
+        0
+    );
     let s = h.sb.stats();
     assert_eq!((s.rate_limited, s.http_429), (1, 1));
 }
@@ -227,12 +292,19 @@ async fn ship_duplicate_on_hold_and_label() {
     });
     let pkg = h.sb.package_ids(&order)[0].clone();
     let ship_path = format!("/fulfillment/202309/packages/{pkg}/ship");
-    let r = h.send(Req::new("POST", &ship_path).body(r#"{"handover_method":"PICKUP"}"#)).await;
+    let r = h
+        .send(Req::new("POST", &ship_path).body(r#"{"handover_method":"PICKUP"}"#))
+        .await;
     assert_eq!(r.code(), 0, "{}", r.text);
-    let r = h.send(Req::new("POST", &ship_path).body(r#"{"handover_method":"PICKUP"}"#)).await;
+    let r = h
+        .send(Req::new("POST", &ship_path).body(r#"{"handover_method":"PICKUP"}"#))
+        .await;
     assert_eq!(r.code(), codes::PACKAGE_ALREADY_SHIPPED, "{}", r.text);
     let detail = h.send(Req::new("GET", DETAIL).q("ids", &order)).await;
-    assert_eq!(detail.json["data"]["orders"][0]["status"], "AWAITING_COLLECTION");
+    assert_eq!(
+        detail.json["data"]["orders"][0]["status"],
+        "AWAITING_COLLECTION"
+    );
 
     let doc_path = format!("/fulfillment/202309/packages/{pkg}/shipping_documents");
     let r = h
@@ -244,7 +316,10 @@ async fn ship_duplicate_on_hold_and_label() {
         )
         .await;
     assert_eq!(r.code(), 0, "{}", r.text);
-    let url = r.json["data"]["doc_url"].as_str().expect("doc_url").to_owned();
+    let url = r.json["data"]["doc_url"]
+        .as_str()
+        .expect("doc_url")
+        .to_owned();
     assert!(url.starts_with(h.sb.base_url()));
     let pdf = h.http.get(&url).send().await.expect("label");
     assert_eq!(pdf.headers()["content-type"], "application/pdf");
@@ -259,10 +334,14 @@ async fn ship_duplicate_on_hold_and_label() {
     });
     let held_pkg = h.sb.package_ids(&held)[0].clone();
     let held_path = format!("/fulfillment/202309/packages/{held_pkg}/ship");
-    let r = h.send(Req::new("POST", &held_path).body(r#"{"handover_method":"DROP_OFF"}"#)).await;
+    let r = h
+        .send(Req::new("POST", &held_path).body(r#"{"handover_method":"DROP_OFF"}"#))
+        .await;
     assert_eq!(r.code(), codes::ORDER_ON_HOLD);
     h.clock.advance_secs(3600);
-    let r = h.send(Req::new("POST", &held_path).body(r#"{"handover_method":"DROP_OFF"}"#)).await;
+    let r = h
+        .send(Req::new("POST", &held_path).body(r#"{"handover_method":"DROP_OFF"}"#))
+        .await;
     assert_eq!(r.code(), 0, "{}", r.text);
 
     let s = h.sb.stats();
@@ -283,7 +362,9 @@ async fn seller_shipping_and_buyer_cancel_while_queued() {
     let pkg = h.sb.package_ids(&order)[0].clone();
     let ship_path = format!("/fulfillment/202309/packages/{pkg}/ship");
     // SELLER shipping without self_shipment is refused.
-    let r = h.send(Req::new("POST", &ship_path).body(r#"{"handover_method":"PICKUP"}"#)).await;
+    let r = h
+        .send(Req::new("POST", &ship_path).body(r#"{"handover_method":"PICKUP"}"#))
+        .await;
     assert_eq!(r.code(), codes::SHIPPING_TYPE_MISMATCH);
     // The buyer cancels while the order waits in our queue.
     h.clock.advance_secs(120);
@@ -291,13 +372,23 @@ async fn seller_shipping_and_buyer_cancel_while_queued() {
     let r = h.send(Req::new("POST", &ship_path).body(body)).await;
     assert_eq!(r.code(), codes::ORDER_CANCELLED, "{}", r.text);
     let d = h.send(Req::new("GET", DETAIL).q("ids", &order)).await;
-    assert_eq!(d.json["data"]["orders"][0]["cancellation_initiator"], "BUYER");
+    assert_eq!(
+        d.json["data"]["orders"][0]["cancellation_initiator"],
+        "BUYER"
+    );
 
     let providers = h
-        .send(Req::new("GET", "/logistics/202309/delivery_options/7091146663229654785/shipping_providers"))
+        .send(Req::new(
+            "GET",
+            "/logistics/202309/delivery_options/7091146663229654785/shipping_providers",
+        ))
         .await;
     assert_eq!(providers.code(), 0);
-    assert!(providers.json["data"]["shipping_providers"].as_array().is_some_and(|p| p.len() == 3));
+    assert!(
+        providers.json["data"]["shipping_providers"]
+            .as_array()
+            .is_some_and(|p| p.len() == 3)
+    );
 }
 
 #[tokio::test]
@@ -316,10 +407,17 @@ async fn oauth_code_is_single_use() {
         .await
         .expect("authorize");
     assert_eq!(resp.status().as_u16(), 302);
-    let loc = resp.headers()["location"].to_str().expect("location").to_owned();
+    let loc = resp.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
     let url = reqwest::Url::parse(&loc).expect("url");
     let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-    let code = pairs.iter().find(|(k, _)| k == "code").map(|(_, v)| v.clone()).expect("code");
+    let code = pairs
+        .iter()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.clone())
+        .expect("code");
     assert!(pairs.contains(&("state".to_owned(), "xyz 1".to_owned())));
     let get = |code: String| {
         let http = h.http.clone();
@@ -331,7 +429,15 @@ async fn oauth_code_is_single_use() {
             ("grant_type", "authorized_code".to_owned()),
         ];
         async move {
-            let v: serde_json::Value = http.get(url).query(&q).send().await.expect("send").json().await.expect("json");
+            let v: serde_json::Value = http
+                .get(url)
+                .query(&q)
+                .send()
+                .await
+                .expect("send")
+                .json()
+                .await
+                .expect("json");
             v
         }
     };

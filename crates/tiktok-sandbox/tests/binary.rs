@@ -48,31 +48,38 @@ async fn binary_prints_credentials_and_serves_a_shippable_shop() {
             break;
         }
     }
-    assert!(base.starts_with("http://127.0.0.1:"), "base url printed: {base}");
+    assert!(
+        base.starts_with("http://127.0.0.1:"),
+        "base url printed: {base}"
+    );
     let key = printed["app_key"].clone();
     let secret = printed["app_secret"].clone();
     let cipher = printed["shop_cipher"].clone();
     let token = printed["access_token"].clone();
-    let http = reqwest::Client::builder().no_proxy().build().expect("client");
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
 
-    let call = |method: reqwest::Method, path: String, extra: Vec<(String, String)>, body: String| {
-        let mut q = extra;
-        q.push(("app_key".to_owned(), key.clone()));
-        q.push(("timestamp".to_owned(), now_secs().to_string()));
-        q.push(("shop_cipher".to_owned(), cipher.clone()));
-        let sign = common::spec_sign(&secret, &path, &q, &body);
-        q.push(("sign".to_owned(), sign));
-        let req = http
-            .request(method, format!("{base}{path}"))
-            .query(&q)
-            .header("content-type", "application/json")
-            .header("x-tts-access-token", &token)
-            .body(body);
-        async move {
-            let v: Value = req.send().await.expect("send").json().await.expect("json");
-            v
-        }
-    };
+    let call =
+        |method: reqwest::Method, path: String, extra: Vec<(String, String)>, body: String| {
+            let mut q = extra;
+            q.push(("app_key".to_owned(), key.clone()));
+            q.push(("timestamp".to_owned(), now_secs().to_string()));
+            q.push(("shop_cipher".to_owned(), cipher.clone()));
+            let sign = common::spec_sign(&secret, &path, &q, &body);
+            q.push(("sign".to_owned(), sign));
+            let req = http
+                .request(method, format!("{base}{path}"))
+                .query(&q)
+                .header("content-type", "application/json")
+                .header("x-tts-access-token", &token)
+                .body(body);
+            async move {
+                let v: Value = req.send().await.expect("send").json().await.expect("json");
+                v
+            }
+        };
     let mut token_page = String::new();
     let mut ready = Vec::new();
     let mut total = 0;
@@ -95,7 +102,10 @@ async fn binary_prints_credentials_and_serves_a_shippable_shop() {
                 ready.push(o["packages"][0]["id"].as_str().expect("pkg").to_owned());
             }
         }
-        token_page = v["data"]["next_page_token"].as_str().unwrap_or("").to_owned();
+        token_page = v["data"]["next_page_token"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
         if token_page.is_empty() {
             break;
         }

@@ -28,7 +28,9 @@ async fn error_malformed_reset_timeout_outage_and_storm() {
     h.sb.set_faults(f).expect("valid faults");
     let r = h.send(Req::new("POST", SEARCH).q("page_size", "5")).await;
     assert_eq!((r.status, r.code()), (500, codes::INTERNAL_ERROR));
-    let r = h.send(Req::new("GET", "/authorization/202309/shops").no_cipher()).await;
+    let r = h
+        .send(Req::new("GET", "/authorization/202309/shops").no_cipher())
+        .await;
     assert_eq!(r.code(), 0, "faults are per endpoint");
 
     // Malformed JSON through the admin URL, on the ship endpoint: the ship happens, the answer is junk.
@@ -48,10 +50,19 @@ async fn error_malformed_reset_timeout_outage_and_storm() {
     });
     let pkg = h.sb.package_ids(&order)[0].clone();
     let path = format!("/fulfillment/202309/packages/{pkg}/ship");
-    let r = h.send(Req::new("POST", &path).body(r#"{"handover_method":"PICKUP"}"#)).await;
+    let r = h
+        .send(Req::new("POST", &path).body(r#"{"handover_method":"PICKUP"}"#))
+        .await;
     assert_eq!(r.status, 200);
-    assert!(serde_json::from_str::<Value>(&r.text).is_err(), "body is not json: {}", r.text);
-    assert_eq!(h.sb.order_json(&order).map(|o| o["status"].clone()), Some(json!("AWAITING_COLLECTION")));
+    assert!(
+        serde_json::from_str::<Value>(&r.text).is_err(),
+        "body is not json: {}",
+        r.text
+    );
+    assert_eq!(
+        h.sb.order_json(&order).map(|o| o["status"].clone()),
+        Some(json!("AWAITING_COLLECTION"))
+    );
 
     // Reset: the connection dies mid-response.
     let mut f = FaultSettings::default();
@@ -97,7 +108,12 @@ async fn error_malformed_reset_timeout_outage_and_storm() {
     assert_eq!(r.status, 503);
     assert!(r.text.contains("503"), "html body: {}", r.text);
     h.clock.advance_secs(60);
-    assert_eq!(h.send(Req::new("POST", SEARCH).q("page_size", "5")).await.code(), 0);
+    assert_eq!(
+        h.send(Req::new("POST", SEARCH).q("page_size", "5"))
+            .await
+            .code(),
+        0
+    );
 
     // A 429 storm.
     h.http
@@ -110,8 +126,20 @@ async fn error_malformed_reset_timeout_outage_and_storm() {
     assert_eq!((r.status, r.code()), (429, codes::TOO_MANY_REQUESTS));
 
     let s = h.sb.stats();
-    for kind in ["error", "malformed", "reset", "timeout", "outage", "throttle_storm"] {
-        assert_eq!(s.faults_injected.get(kind), Some(&1), "{kind}: {:?}", s.faults_injected);
+    for kind in [
+        "error",
+        "malformed",
+        "reset",
+        "timeout",
+        "outage",
+        "throttle_storm",
+    ] {
+        assert_eq!(
+            s.faults_injected.get(kind),
+            Some(&1),
+            "{kind}: {:?}",
+            s.faults_injected
+        );
     }
     assert_eq!(s.ship_calls.get(&pkg), Some(&1));
     let bad = h
@@ -162,7 +190,9 @@ async fn start_receiver(fail_first: usize) -> (String, Receiver) {
     let app = axum::Router::new()
         .route("/hook", axum::routing::post(receive))
         .with_state(r.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await });
     (format!("http://{addr}/hook"), r)
@@ -178,9 +208,16 @@ async fn webhooks_are_signed_and_retried_on_the_compressed_schedule() {
     h.sb.create_order(OrderSpec::default()); // UNPAID news, then AWAITING_SHIPMENT
     h.sb.tick().await;
     let s = h.sb.stats().webhooks;
-    assert_eq!((s.queued, s.attempts, s.failed_attempts, s.pending), (2, 2, 2, 2));
+    assert_eq!(
+        (s.queued, s.attempts, s.failed_attempts, s.pending),
+        (2, 2, 2, 2)
+    );
     h.sb.tick().await;
-    assert_eq!(h.sb.stats().webhooks.attempts, 2, "no retry before 2 min / 60");
+    assert_eq!(
+        h.sb.stats().webhooks.attempts,
+        2,
+        "no retry before 2 min / 60"
+    );
     h.clock.advance_ms(2_000);
     h.sb.tick().await;
     let s = h.sb.stats().webhooks;
@@ -191,7 +228,10 @@ async fn webhooks_are_signed_and_retried_on_the_compressed_schedule() {
     let cfg = h.sb.config();
     let mut ids = Vec::new();
     for (auth, body) in &got {
-        assert_eq!(auth, &common::webhook_sign(&cfg.app_key, &cfg.app_secret, body));
+        assert_eq!(
+            auth,
+            &common::webhook_sign(&cfg.app_key, &cfg.app_secret, body)
+        );
         let v: Value = serde_json::from_slice(body).expect("json");
         assert_eq!(v["type"], 1);
         assert_eq!(v["shop_id"], cfg.shop_id.as_str());
@@ -228,13 +268,23 @@ async fn webhook_registration_is_loopback_only() {
     let h = start(quiet_config()).await;
     let path = "/event/202309/webhooks";
     let r = h
-        .send(Req::new("PUT", path).body(r#"{"event_type":"PACKAGE_UPDATE","address":"https://partner.tiktokshop.com"}"#))
+        .send(
+            Req::new("PUT", path).body(
+                r#"{"event_type":"PACKAGE_UPDATE","address":"https://partner.tiktokshop.com"}"#,
+            ),
+        )
         .await;
     assert_eq!(r.code(), codes::INVALID_REQUEST);
     let r = h
-        .send(Req::new("PUT", path).body(r#"{"event_type":"PACKAGE_UPDATE","address":"http://127.0.0.1:9/hook"}"#))
+        .send(
+            Req::new("PUT", path)
+                .body(r#"{"event_type":"PACKAGE_UPDATE","address":"http://127.0.0.1:9/hook"}"#),
+        )
         .await;
     assert_eq!(r.code(), 0, "{}", r.text);
     let r = h.send(Req::new("GET", path)).await;
-    assert_eq!(r.json["data"]["webhooks"][0]["address"], "http://127.0.0.1:9/hook");
+    assert_eq!(
+        r.json["data"]["webhooks"][0]["address"],
+        "http://127.0.0.1:9/hook"
+    );
 }

@@ -75,7 +75,11 @@ pub(super) fn token_get(call: &Call<'_>) -> Result<Value, Reply> {
     let exp = lock(&call.state.tokens).codes.remove(code);
     match exp {
         Some(exp) if now < exp => Ok(issue_tokens(call)),
-        Some(_) => Err(Reply::err(StatusCode::OK, codes::AUTH_CODE_INVALID, "auth_code has expired")),
+        Some(_) => Err(Reply::err(
+            StatusCode::OK,
+            codes::AUTH_CODE_INVALID,
+            "auth_code has expired",
+        )),
         None => Err(Reply::err(
             StatusCode::OK,
             codes::AUTH_CODE_INVALID,
@@ -166,10 +170,14 @@ pub(crate) async fn authorize(State(state): State<Arc<AppState>>, uri: Uri) -> R
     if param(&params, "app_key") != Some(state.cfg.app_key.as_str()) {
         return (StatusCode::BAD_REQUEST, "unknown app_key").into_response();
     }
-    let Some(redirect) = param(&params, "redirect_uri").filter(|r| {
-        r.starts_with("http://") || r.starts_with("https://")
-    }) else {
-        return (StatusCode::BAD_REQUEST, "redirect_uri must be an http(s) url").into_response();
+    let Some(redirect) = param(&params, "redirect_uri")
+        .filter(|r| r.starts_with("http://") || r.starts_with("https://"))
+    else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "redirect_uri must be an http(s) url",
+        )
+            .into_response();
     };
     let st = param(&params, "state").unwrap_or("");
     let sep = if redirect.contains('?') { '&' } else { '?' };
@@ -179,7 +187,8 @@ pub(crate) async fn authorize(State(state): State<Arc<AppState>>, uri: Uri) -> R
     } else {
         let mut t = lock(&state.tokens);
         let code = t.fresh("ROW_code_");
-        t.codes.insert(code.clone(), state.clock.now_secs() + 30 * 60);
+        t.codes
+            .insert(code.clone(), state.clock.now_secs() + 30 * 60);
         q.append_pair("code", &code);
     }
     q.append_pair("state", st);
@@ -188,7 +197,10 @@ pub(crate) async fn authorize(State(state): State<Arc<AppState>>, uri: Uri) -> R
 }
 
 /// The document behind a `doc_url`: a real one-page PDF, valid 24 h from issue.
-pub(crate) async fn label(State(state): State<Arc<AppState>>, Path(file): Path<String>) -> Response {
+pub(crate) async fn label(
+    State(state): State<Arc<AppState>>,
+    Path(file): Path<String>,
+) -> Response {
     let Some(token) = file.strip_suffix(".pdf") else {
         return html(StatusCode::NOT_FOUND, "<html><body>not found</body></html>");
     };
@@ -205,6 +217,9 @@ pub(crate) async fn label(State(state): State<Arc<AppState>>, Path(file): Path<S
             lock(&state.stats).labels_served += 1;
             ([(header::CONTENT_TYPE, "application/pdf")], bytes).into_response()
         }
-        None => html(StatusCode::NOT_FOUND, "<html><body>document expired or unknown</body></html>"),
+        None => html(
+            StatusCode::NOT_FOUND,
+            "<html><body>document expired or unknown</body></html>",
+        ),
     }
 }

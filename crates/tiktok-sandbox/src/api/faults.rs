@@ -125,7 +125,9 @@ pub(super) async fn after_handler(state: &AppState, name: &str, resp: Response) 
         return Response::builder()
             .status(StatusCode::OK)
             .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(r#"{"code":0,"message":"Success","data":{"orders":[{"id":"57"#))
+            .body(Body::from(
+                r#"{"code":0,"message":"Success","data":{"orders":[{"id":"57"#,
+            ))
             .unwrap_or(resp);
     }
     resp

@@ -22,9 +22,15 @@ fn refusal(f: ShipFailure) -> Reply {
 pub(super) fn ship(call: &Call<'_>, pkg_id: &str) -> Result<Value, Reply> {
     let req: ShipRequest = json_body(&call.body)?;
     if req.id.as_deref().is_some_and(|id| id != pkg_id) {
-        return Err(Reply::bad(format!("body id {:?} differs from package {pkg_id} in the path", req.id)));
+        return Err(Reply::bad(format!(
+            "body id {:?} differs from package {pkg_id} in the path",
+            req.id
+        )));
     }
-    call.state.shop_now().ship_package(pkg_id, &req).map_err(refusal)?;
+    call.state
+        .shop_now()
+        .ship_package(pkg_id, &req)
+        .map_err(refusal)?;
     Ok(json!({}))
 }
 
@@ -50,7 +56,8 @@ pub(super) fn batch_ship(call: &Call<'_>) -> Result<Value, Reply> {
             continue;
         };
         if let Err(f) = shop.ship_package(&id, req) {
-            errors.push(json!({"code": f.code, "message": f.message, "detail": {"package_id": id}}));
+            errors
+                .push(json!({"code": f.code, "message": f.message, "detail": {"package_id": id}}));
         }
     }
     Ok(json!({"errors": errors}))
@@ -129,7 +136,9 @@ pub(super) fn shipping_document(call: &Call<'_>, pkg_id: &str) -> Result<Value, 
     if let Some(f) = param(p, "document_format")
         && f != "PDF"
     {
-        return Err(Reply::bad(format!("document_format {f} is not supported (PDF only)")));
+        return Err(Reply::bad(format!(
+            "document_format {f} is not supported (PDF only)"
+        )));
     }
     let (token, tracking) = call.state.shop_now().issue_label(pkg_id).map_err(refusal)?;
     let doc_url = format!("{}/sandbox/labels/{token}.pdf", call.state.base_url);
@@ -138,7 +147,9 @@ pub(super) fn shipping_document(call: &Call<'_>, pkg_id: &str) -> Result<Value, 
 
 pub(super) fn shipping_providers(_call: &Call<'_>, option_id: &str) -> Result<Value, Reply> {
     if option_id.parse::<u64>().is_err() {
-        return Err(Reply::bad(format!("delivery_option_id {option_id} is not valid")));
+        return Err(Reply::bad(format!(
+            "delivery_option_id {option_id} is not valid"
+        )));
     }
     let providers: Vec<Value> = PROVIDERS
         .iter()

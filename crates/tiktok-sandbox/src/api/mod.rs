@@ -89,18 +89,40 @@ impl Route {
             ("GET", ["fulfillment", "202309", "packages", id]) => {
                 Route::PackageDetail((*id).to_owned())
             }
-            ("GET", ["fulfillment", "202309", "packages", id, "shipping_documents"]) => {
-                Route::ShippingDocument((*id).to_owned())
-            }
+            (
+                "GET",
+                [
+                    "fulfillment",
+                    "202309",
+                    "packages",
+                    id,
+                    "shipping_documents",
+                ],
+            ) => Route::ShippingDocument((*id).to_owned()),
             ("POST", ["fulfillment", "202309", "orders", id, "packages"]) => {
                 Route::OrderPackages((*id).to_owned())
             }
-            ("POST", ["fulfillment", "202309", "orders", id, "shipping_info", "update"]) => {
-                Route::ShippingInfoUpdate((*id).to_owned())
-            }
-            ("GET", ["logistics", "202309", "delivery_options", id, "shipping_providers"]) => {
-                Route::ShippingProviders((*id).to_owned())
-            }
+            (
+                "POST",
+                [
+                    "fulfillment",
+                    "202309",
+                    "orders",
+                    id,
+                    "shipping_info",
+                    "update",
+                ],
+            ) => Route::ShippingInfoUpdate((*id).to_owned()),
+            (
+                "GET",
+                [
+                    "logistics",
+                    "202309",
+                    "delivery_options",
+                    id,
+                    "shipping_providers",
+                ],
+            ) => Route::ShippingProviders((*id).to_owned()),
             ("GET", ["api", "v2", "token", "get"]) => Route::TokenGet,
             ("GET", ["api", "v2", "token", "refresh"]) => Route::TokenRefresh,
             _ => return None,
@@ -257,7 +279,12 @@ fn gate(
     let cfg = &state.cfg;
     match param(&params, "app_key") {
         Some(k) if k == cfg.app_key => {}
-        Some(k) => return Err(unauthorized(codes::INVALID_REQUEST, format!("app_key {k} is not valid"))),
+        Some(k) => {
+            return Err(unauthorized(
+                codes::INVALID_REQUEST,
+                format!("app_key {k} is not valid"),
+            ));
+        }
         None => return Err(unauthorized(codes::INVALID_REQUEST, "app_key is missing")),
     }
     let now = state.clock.now_secs();
@@ -269,7 +296,11 @@ fn gate(
             let shown = param(&params, "timestamp").unwrap_or("(missing)");
             return Err(unauthorized(
                 codes::INVALID_REQUEST,
-                format!("timestamp {shown} is outside the allowed window [{}, {}]", now - 300, now + 30),
+                format!(
+                    "timestamp {shown} is outside the allowed window [{}, {}]",
+                    now - 300,
+                    now + 30
+                ),
             ));
         }
     }
@@ -277,19 +308,27 @@ fn gate(
         Some(s) => {
             // Some clients sign `{}` for an empty POST body and some sign nothing; accept both.
             sign::verify_request(&cfg.app_secret, path, &params, body, s)
-                || (body.is_empty() && sign::verify_request(&cfg.app_secret, path, &params, b"{}", s))
+                || (body.is_empty()
+                    && sign::verify_request(&cfg.app_secret, path, &params, b"{}", s))
         }
         None => false,
     };
     if !signed_ok {
         lock(&state.stats).rejected_signatures += 1;
-        return Err(unauthorized(codes::INVALID_SIGN, format!("invalid sign for {path}")));
+        return Err(unauthorized(
+            codes::INVALID_SIGN,
+            format!("invalid sign for {path}"),
+        ));
     }
-    if let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
+    if let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
         && !body.is_empty()
         && !ct.starts_with("application/json")
     {
-        return Err(Reply::bad(format!("content-type {ct} is not application/json")));
+        return Err(Reply::bad(format!(
+            "content-type {ct} is not application/json"
+        )));
     }
     let token = headers
         .get("x-tts-access-token")
@@ -297,18 +336,27 @@ fn gate(
         .unwrap_or("");
     if token.is_empty() {
         lock(&state.stats).rejected_tokens += 1;
-        return Err(unauthorized(codes::INVALID_REQUEST, "header x-tts-access-token is missing"));
+        return Err(unauthorized(
+            codes::INVALID_REQUEST,
+            "header x-tts-access-token is missing",
+        ));
     }
     let expiry = lock(&state.tokens).access.get(token).copied();
     match expiry {
         None => {
             lock(&state.stats).rejected_tokens += 1;
             // Never echo the token: it is a secret.
-            return Err(unauthorized(codes::TOKEN_INVALID, "access token is invalid"));
+            return Err(unauthorized(
+                codes::TOKEN_INVALID,
+                "access token is invalid",
+            ));
         }
         Some(exp) if now >= exp => {
             lock(&state.stats).rejected_tokens += 1;
-            return Err(unauthorized(codes::TOKEN_EXPIRED, format!("access token expired at {exp}")));
+            return Err(unauthorized(
+                codes::TOKEN_EXPIRED,
+                format!("access token expired at {exp}"),
+            ));
         }
         Some(_) => {}
     }
@@ -323,12 +371,16 @@ fn gate(
                 ));
             }
             Some(c) if c != cfg.shop_cipher => {
-                return Err(Reply::bad(format!("shop_cipher {c} does not belong to this app")));
+                return Err(Reply::bad(format!(
+                    "shop_cipher {c} does not belong to this app"
+                )));
             }
             Some(_) => {}
         }
     } else if let Some(c) = cipher {
-        return Err(Reply::bad(format!("shop_cipher {c} must not be sent to {path}")));
+        return Err(Reply::bad(format!(
+            "shop_cipher {c} must not be sent to {path}"
+        )));
     }
     let key = format!("{}|{}|{}", route.name(), cfg.app_key, cipher.unwrap_or(""));
     let admitted = lock(&state.limiter).admit(&key, state.now_ms());
@@ -347,7 +399,9 @@ fn gate(
 pub(crate) fn envelope(state: &AppState, reply: Reply) -> Response {
     {
         let mut s = lock(&state.stats);
-        *s.responses_by_code.entry(reply.code.to_string()).or_default() += 1;
+        *s.responses_by_code
+            .entry(reply.code.to_string())
+            .or_default() += 1;
         if reply.status == StatusCode::TOO_MANY_REQUESTS {
             s.http_429 += 1;
         }
@@ -362,11 +416,14 @@ pub(crate) fn envelope(state: &AppState, reply: Reply) -> Response {
 }
 
 /// A body that is JSON from a handler; invalid JSON is the client's error.
-pub(crate) fn json_body<T: serde::de::DeserializeOwned + Default>(body: &Bytes) -> Result<T, Reply> {
+pub(crate) fn json_body<T: serde::de::DeserializeOwned + Default>(
+    body: &Bytes,
+) -> Result<T, Reply> {
     if body.is_empty() || body.as_ref() == b"{}" {
         return serde_json::from_slice(b"{}").or_else(|_| Ok(T::default()));
     }
-    serde_json::from_slice(body).map_err(|e| Reply::bad(format!("request body is not valid json: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| Reply::bad(format!("request body is not valid json: {e}")))
 }
 
 pub(crate) fn html(status: StatusCode, text: &'static str) -> Response {

@@ -70,8 +70,7 @@ fn matches(o: &Order, f: &Filters, status: Option<OrderStatus>, st: Option<Shipp
         && f.update_time_ge.is_none_or(|t| o.update_time >= t)
         && f.update_time_lt.is_none_or(|t| o.update_time < t)
         && f.buyer_user_id.as_ref().is_none_or(|u| &o.user_id == u)
-        && f
-            .is_buyer_request_cancel
+        && f.is_buyer_request_cancel
             .is_none_or(|c| (o.cancellation_initiator == "BUYER") == c)
 }
 
@@ -81,18 +80,30 @@ pub(super) fn search(call: &Call<'_>) -> Result<Value, Reply> {
         None => return Err(Reply::bad("page_size is required")),
         Some(s) => match s.parse::<usize>() {
             Ok(n) if (1..=100).contains(&n) => n,
-            _ => return Err(Reply::bad(format!("page_size {s} must be between 1 and 100"))),
+            _ => {
+                return Err(Reply::bad(format!(
+                    "page_size {s} must be between 1 and 100"
+                )));
+            }
         },
     };
     let field = match param(p, "sort_field").unwrap_or("create_time") {
         "create_time" => SortField::Create,
         "update_time" => SortField::Update,
-        other => return Err(Reply::bad(format!("sort_field {other} must be create_time or update_time"))),
+        other => {
+            return Err(Reply::bad(format!(
+                "sort_field {other} must be create_time or update_time"
+            )));
+        }
     };
     let desc = match param(p, "sort_order").unwrap_or("DESC") {
         "DESC" => true,
         "ASC" => false,
-        other => return Err(Reply::bad(format!("sort_order {other} must be ASC or DESC"))),
+        other => {
+            return Err(Reply::bad(format!(
+                "sort_order {other} must be ASC or DESC"
+            )));
+        }
     };
     let cursor = match param(p, "page_token") {
         Some(t) if !t.is_empty() => Some(decode_token(t, field, desc)?),
@@ -101,7 +112,8 @@ pub(super) fn search(call: &Call<'_>) -> Result<Value, Reply> {
     let filters: Filters = json_body(&call.body)?;
     let status = match &filters.order_status {
         Some(s) => Some(
-            OrderStatus::parse(s).ok_or_else(|| Reply::bad(format!("order_status {s} is not a known status")))?,
+            OrderStatus::parse(s)
+                .ok_or_else(|| Reply::bad(format!("order_status {s} is not a known status")))?,
         ),
         None => None,
     };
@@ -113,7 +125,10 @@ pub(super) fn search(call: &Call<'_>) -> Result<Value, Reply> {
         None => None,
     };
     let shop = call.state.shop_now();
-    let mut hits: Vec<&Order> = shop.orders().filter(|o| matches(o, &filters, status, st)).collect();
+    let mut hits: Vec<&Order> = shop
+        .orders()
+        .filter(|o| matches(o, &filters, status, st))
+        .collect();
     hits.sort_by_key(|o| key(o, field));
     if desc {
         hits.reverse();
@@ -123,12 +138,20 @@ pub(super) fn search(call: &Call<'_>) -> Result<Value, Reply> {
         None => hits,
         Some(c) => hits
             .into_iter()
-            .filter(|o| if desc { key(o, field) < c } else { key(o, field) > c })
+            .filter(|o| {
+                if desc {
+                    key(o, field) < c
+                } else {
+                    key(o, field) > c
+                }
+            })
             .collect(),
     };
     let page: Vec<&Order> = after.iter().take(page_size).copied().collect();
     let next = if after.len() > page_size {
-        page.last().map(|o| encode_token(field, desc, key(o, field))).unwrap_or_default()
+        page.last()
+            .map(|o| encode_token(field, desc, key(o, field)))
+            .unwrap_or_default()
     } else {
         String::new()
     };
@@ -143,7 +166,10 @@ pub(super) fn detail(call: &Call<'_>) -> Result<Value, Reply> {
         return Err(Reply::bad("ids is required"));
     }
     if ids.len() > 50 {
-        return Err(Reply::bad(format!("ids has {} order ids; at most 50 are allowed", ids.len())));
+        return Err(Reply::bad(format!(
+            "ids has {} order ids; at most 50 are allowed",
+            ids.len()
+        )));
     }
     if let Some(bad) = ids.iter().find(|id| id.parse::<u64>().is_err()) {
         return Err(Reply::bad(format!("order id {bad} is not a valid id")));

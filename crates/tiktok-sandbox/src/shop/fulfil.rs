@@ -39,7 +39,10 @@ impl Shop {
     /// Why this package's order cannot ship now, if it cannot.
     fn check_shippable(&self, pkg: &Package) -> Result<ShippingType, ShipFailure> {
         let order = self.orders.get(&pkg.order_id).ok_or_else(|| {
-            fail(codes::ORDER_NOT_FOUND, format!("order {} not found", pkg.order_id))
+            fail(
+                codes::ORDER_NOT_FOUND,
+                format!("order {} not found", pkg.order_id),
+            )
         })?;
         match order.status {
             OrderStatus::OnHold => Err(fail(
@@ -66,10 +69,12 @@ impl Shop {
     /// duplicate and is refused.
     pub fn ship_package(&mut self, pkg_id: &str, req: &ShipRequest) -> Result<(), ShipFailure> {
         *self.ship_calls.entry(pkg_id.to_owned()).or_default() += 1;
-        let pkg = self
-            .packages
-            .get(pkg_id)
-            .ok_or_else(|| fail(codes::PACKAGE_NOT_FOUND, format!("package {pkg_id} not found")))?;
+        let pkg = self.packages.get(pkg_id).ok_or_else(|| {
+            fail(
+                codes::PACKAGE_NOT_FOUND,
+                format!("package {pkg_id} not found"),
+            )
+        })?;
         let shipping_type = match self.check_shippable(pkg) {
             Ok(t) => t,
             Err(e) => {
@@ -84,7 +89,9 @@ impl Shop {
                 if req.self_shipment.is_some() {
                     return Err(fail(
                         codes::SHIPPING_TYPE_MISMATCH,
-                        format!("package {pkg_id} ships with TIKTOK shipping; self_shipment is not allowed"),
+                        format!(
+                            "package {pkg_id} ships with TIKTOK shipping; self_shipment is not allowed"
+                        ),
                     ));
                 }
                 let handover = match req.handover_method.as_deref() {
@@ -98,17 +105,29 @@ impl Shop {
                 };
                 let n = self.rng.u64(100_000_000..1_000_000_000);
                 let provider = PROVIDERS[self.rng.usize(0..PROVIDERS.len())].0;
-                (format!("TT{n}GB"), provider.to_owned(), Stage::AwaitingCollection, Some(handover))
+                (
+                    format!("TT{n}GB"),
+                    provider.to_owned(),
+                    Stage::AwaitingCollection,
+                    Some(handover),
+                )
             }
             ShippingType::Seller => {
                 let Some(s) = &req.self_shipment else {
                     return Err(fail(
                         codes::SHIPPING_TYPE_MISMATCH,
-                        format!("package {pkg_id} ships with SELLER shipping; self_shipment is required"),
+                        format!(
+                            "package {pkg_id} ships with SELLER shipping; self_shipment is required"
+                        ),
                     ));
                 };
                 check_tracking(&s.tracking_number, &s.shipping_provider_id)?;
-                (s.tracking_number.clone(), s.shipping_provider_id.clone(), Stage::InTransit, None)
+                (
+                    s.tracking_number.clone(),
+                    s.shipping_provider_id.clone(),
+                    Stage::InTransit,
+                    None,
+                )
             }
         };
         self.finish_ship(pkg_id, tracking, provider, stage, handover);
@@ -153,10 +172,12 @@ impl Shop {
         line_item_ids: &[String],
     ) -> Result<(String, Vec<String>), ShipFailure> {
         check_tracking(tracking, provider)?;
-        let order = self
-            .orders
-            .get(order_id)
-            .ok_or_else(|| fail(codes::ORDER_NOT_FOUND, format!("order {order_id} not found")))?;
+        let order = self.orders.get(order_id).ok_or_else(|| {
+            fail(
+                codes::ORDER_NOT_FOUND,
+                format!("order {order_id} not found"),
+            )
+        })?;
         if order.shipping_type != ShippingType::Seller {
             return Err(fail(
                 codes::SHIPPING_TYPE_MISMATCH,
@@ -164,7 +185,11 @@ impl Shop {
             ));
         }
         let all: Vec<String> = order.line_items.iter().map(|l| l.id.clone()).collect();
-        let ids: Vec<String> = if line_item_ids.is_empty() { all.clone() } else { line_item_ids.to_vec() };
+        let ids: Vec<String> = if line_item_ids.is_empty() {
+            all.clone()
+        } else {
+            line_item_ids.to_vec()
+        };
         if let Some(bad) = ids.iter().find(|id| !all.contains(id)) {
             return Err(fail(
                 codes::INVALID_REQUEST,
@@ -181,7 +206,12 @@ impl Shop {
         let pkg = self
             .packages
             .get(&first_pkg)
-            .ok_or_else(|| fail(codes::PACKAGE_NOT_FOUND, format!("package {first_pkg} not found")))?
+            .ok_or_else(|| {
+                fail(
+                    codes::PACKAGE_NOT_FOUND,
+                    format!("package {first_pkg} not found"),
+                )
+            })?
             .clone();
         *self.ship_calls.entry(pkg.id.clone()).or_default() += 1;
         if let Err(e) = self.check_shippable(&pkg) {
@@ -220,7 +250,13 @@ impl Shop {
             }
             new_id
         };
-        self.finish_ship(&target, tracking.to_owned(), provider.to_owned(), Stage::InTransit, None);
+        self.finish_ship(
+            &target,
+            tracking.to_owned(),
+            provider.to_owned(),
+            Stage::InTransit,
+            None,
+        );
         Ok((target, ids))
     }
 
@@ -233,14 +269,20 @@ impl Shop {
     ) -> Result<(), ShipFailure> {
         check_tracking(tracking, provider)?;
         let now = self.now_ms.div_euclid(1000);
-        let order = self
-            .orders
-            .get(order_id)
-            .ok_or_else(|| fail(codes::ORDER_NOT_FOUND, format!("order {order_id} not found")))?;
+        let order = self.orders.get(order_id).ok_or_else(|| {
+            fail(
+                codes::ORDER_NOT_FOUND,
+                format!("order {order_id} not found"),
+            )
+        })?;
         let shipped: Vec<String> = order
             .package_ids
             .iter()
-            .filter(|p| self.packages.get(*p).is_some_and(|p| p.shipped_at.is_some()))
+            .filter(|p| {
+                self.packages
+                    .get(*p)
+                    .is_some_and(|p| p.shipped_at.is_some())
+            })
             .cloned()
             .collect();
         if shipped.is_empty() {
@@ -269,10 +311,12 @@ impl Shop {
 
     /// Issues a label document for a shipped TIKTOK-shipping package: (token, tracking number).
     pub fn issue_label(&mut self, pkg_id: &str) -> Result<(String, String), ShipFailure> {
-        let pkg = self
-            .packages
-            .get(pkg_id)
-            .ok_or_else(|| fail(codes::PACKAGE_NOT_FOUND, format!("package {pkg_id} not found")))?;
+        let pkg = self.packages.get(pkg_id).ok_or_else(|| {
+            fail(
+                codes::PACKAGE_NOT_FOUND,
+                format!("package {pkg_id} not found"),
+            )
+        })?;
         let shipping_type = self.orders.get(&pkg.order_id).map(|o| o.shipping_type);
         if shipping_type != Some(ShippingType::Tiktok) {
             return Err(fail(

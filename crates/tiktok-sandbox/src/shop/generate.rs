@@ -27,8 +27,14 @@ const PRODUCTS: [(&str, &str, i64); 8] = [
     ("Oversized Hoodie", "M / Sage", 3499),
 ];
 const NAMES: [&str; 8] = [
-    "Amelia Hart", "Oliver Singh", "Isla Murphy", "Noah Okafor", "Ava Brennan", "Leo Novak",
-    "Freya Campbell", "Arthur Patel",
+    "Amelia Hart",
+    "Oliver Singh",
+    "Isla Murphy",
+    "Noah Okafor",
+    "Ava Brennan",
+    "Leo Novak",
+    "Freya Campbell",
+    "Arthur Patel",
 ];
 const CITIES: [(&str, &str); 6] = [
     ("London", "E1 6AN"),
@@ -109,7 +115,13 @@ impl Shop {
             city: city.to_owned(),
             postal_code: postal.to_owned(),
         };
-        let messages = ["", "", "", "Please gift wrap", "Leave with neighbour if out"];
+        let messages = [
+            "",
+            "",
+            "",
+            "Please gift wrap",
+            "Leave with neighbour if out",
+        ];
         let order = Order {
             id: id.clone(),
             status: OrderStatus::Unpaid,

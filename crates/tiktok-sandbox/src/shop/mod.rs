@@ -88,7 +88,9 @@ impl Shop {
         // lifecycle events that already fell due are replayed without webhooks (history, not news).
         let n = shop.cfg.initial_orders;
         let start = now_ms - 2 * 86_400_000;
-        let mut times: Vec<i64> = (0..n).map(|_| shop.rng.i64(start..now_ms.max(start + 1))).collect();
+        let mut times: Vec<i64> = (0..n)
+            .map(|_| shop.rng.i64(start..now_ms.max(start + 1)))
+            .collect();
         times.sort_unstable();
         for t in times {
             shop.advance_quiet(t);
@@ -278,7 +280,10 @@ impl Shop {
         let Some(o) = self.orders.get(order_id) else {
             return;
         };
-        if matches!(o.status, OrderStatus::Cancelled | OrderStatus::Unpaid | OrderStatus::OnHold) {
+        if matches!(
+            o.status,
+            OrderStatus::Cancelled | OrderStatus::Unpaid | OrderStatus::OnHold
+        ) {
             return;
         }
         let stages: Vec<Stage> = o

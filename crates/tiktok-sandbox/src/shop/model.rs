@@ -179,7 +179,11 @@ impl Order {
 
     /// The wire form (fields the project reads, named as in 202309).
     pub fn to_json(&self, packages: &dyn Fn(&str) -> Option<Package>) -> Value {
-        let pkgs: Vec<Package> = self.package_ids.iter().filter_map(|p| packages(p)).collect();
+        let pkgs: Vec<Package> = self
+            .package_ids
+            .iter()
+            .filter_map(|p| packages(p))
+            .collect();
         let tracking = pkgs
             .iter()
             .find(|p| !p.tracking_number.is_empty())

@@ -145,7 +145,11 @@ impl Harness {
             query.push(("shop_cipher".to_owned(), cfg.shop_cipher.clone()));
         }
         let body = r.body.clone().unwrap_or_default();
-        let secret = if r.bad_sign { "not-the-secret" } else { cfg.app_secret.as_str() };
+        let secret = if r.bad_sign {
+            "not-the-secret"
+        } else {
+            cfg.app_secret.as_str()
+        };
         let sign = spec_sign(secret, r.path, &query, &body);
         query.push(("sign".to_owned(), sign));
         let url = format!("{}{}", self.sb.base_url(), r.path);
@@ -154,7 +158,10 @@ impl Harness {
             .request(r.method, url)
             .query(&query)
             .header("content-type", "application/json")
-            .header("x-tts-access-token", r.token.unwrap_or_else(|| self.token.clone()));
+            .header(
+                "x-tts-access-token",
+                r.token.unwrap_or_else(|| self.token.clone()),
+            );
         if let Some(body) = r.body {
             b = b.body(body);
         }
