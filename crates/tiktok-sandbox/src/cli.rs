@@ -30,12 +30,26 @@ pub struct SandboxArgs {
     /// Access token lifetime in seconds.
     #[arg(long, default_value_t = 7 * 24 * 3600)]
     pub token_ttl_secs: i64,
+    /// Refresh token lifetime in seconds.
+    #[arg(long, default_value_t = 365 * 24 * 3600)]
+    pub refresh_token_ttl_secs: i64,
+    /// Chance an arrival is a burst of --burst-size orders.
+    #[arg(long, default_value_t = 0.1)]
+    pub burst_probability: f64,
+    #[arg(long, default_value_t = 20)]
+    pub burst_size: usize,
+    /// Chance a paid order is cancelled by the buyer before it ships.
+    #[arg(long, default_value_t = 0.05)]
+    pub cancel_probability: f64,
     /// Seconds an ON_HOLD order stays held.
     #[arg(long, default_value_t = 3600)]
     pub on_hold_secs: i64,
     /// Loopback URL to push signed webhooks to.
     #[arg(long)]
     pub webhook_url: Option<String>,
+    /// TikTok's webhook retry delays are divided by this.
+    #[arg(long, default_value_t = 60.0)]
+    pub webhook_time_compression: f64,
     /// Requests per second per API per (app, shop).
     #[arg(long, default_value_t = 50)]
     pub qps: u32,
@@ -62,6 +76,11 @@ pub fn config_from(args: &SandboxArgs) -> Result<(SandboxConfig, bool), SandboxE
     c.initial_orders = args.orders;
     c.orders_per_minute = args.orders_per_minute;
     c.access_token_ttl_secs = args.token_ttl_secs;
+    c.refresh_token_ttl_secs = args.refresh_token_ttl_secs;
+    c.burst_probability = args.burst_probability;
+    c.burst_size = args.burst_size;
+    c.cancel_probability = args.cancel_probability;
+    c.webhook_time_compression = args.webhook_time_compression;
     c.on_hold_secs = args.on_hold_secs;
     c.webhook_url = args.webhook_url.clone();
     c.rate_limit_qps = args.qps;
@@ -99,4 +118,54 @@ pub async fn run(args: SandboxArgs) -> Result<(), SandboxError> {
     }
     let _ = tokio::signal::ctrl_c().await;
     handle.shutdown().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: SandboxArgs,
+    }
+
+    #[test]
+    fn given_credentials_are_used_and_missing_ones_generated() {
+        let cli = Cli::parse_from([
+            "x",
+            "--port",
+            "1",
+            "--app-key",
+            "k1",
+            "--faults",
+            r#"{"default":{"error_rate":0.5}}"#,
+        ]);
+        let (c, generated) = config_from(&cli.args).expect("config");
+        assert_eq!(c.app_key, "k1");
+        assert!(generated, "secret etc. were generated");
+        assert_eq!(c.faults.default.error_rate, 0.5);
+        let all = Cli::parse_from([
+            "x",
+            "--app-key",
+            "k",
+            "--app-secret",
+            "s",
+            "--shop-cipher",
+            "c",
+            "--access-token",
+            "a",
+            "--refresh-token",
+            "r",
+        ]);
+        let (c, generated) = config_from(&all.args).expect("config");
+        assert!(!generated);
+        assert_eq!(
+            (c.app_secret.as_str(), c.refresh_token.as_str()),
+            ("s", "r")
+        );
+        let bad = Cli::parse_from(["x", "--faults", "{nope"]);
+        assert!(config_from(&bad.args).is_err());
+    }
 }

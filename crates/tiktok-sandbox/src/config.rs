@@ -189,14 +189,15 @@ pub struct FaultSettings {
 /// Error and throttle faults are decided BEFORE the handler runs (no side effect); timeout, reset and
 /// malformed JSON are applied AFTER it (the side effect happened, the client cannot tell) because that
 /// is the case that tests idempotency.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EndpointFaults {
     /// HTTP 500 / 36009003.
     pub error_rate: f64,
     /// HTTP 429 / 36009002 on top of the real rate limit.
     pub throttle_rate: f64,
-    /// Hold the response for `timeout_ms`, then answer 504 / 36009007.
+    /// Hold the response for `timeout_ms` (default 30 s, longer than a sane client timeout), then
+    /// answer 504 / 36009007.
     pub timeout_rate: f64,
     pub timeout_ms: u64,
     /// Abort the connection mid-response.
@@ -208,6 +209,23 @@ pub struct EndpointFaults {
     pub latency_max_ms: u64,
     pub tail_rate: f64,
     pub tail_ms: u64,
+}
+
+impl Default for EndpointFaults {
+    fn default() -> Self {
+        Self {
+            error_rate: 0.0,
+            throttle_rate: 0.0,
+            timeout_rate: 0.0,
+            timeout_ms: 30_000,
+            reset_rate: 0.0,
+            malformed_rate: 0.0,
+            latency_min_ms: 0,
+            latency_max_ms: 0,
+            tail_rate: 0.0,
+            tail_ms: 0,
+        }
+    }
 }
 
 /// A time window in sandbox-clock milliseconds since the epoch, `[start_ms, end_ms)`.

@@ -446,3 +446,113 @@ async fn oauth_code_is_single_use() {
     assert_eq!(v["data"]["user_type"], 0);
     assert_eq!(get(code).await["code"], codes::AUTH_CODE_INVALID);
 }
+
+#[tokio::test]
+async fn batch_ship_reports_per_package_errors_and_tracking_update_window() {
+    let h = start(quiet_config()).await;
+    let ok = h.sb.create_order(OrderSpec {
+        status: Some(OrderStatus::AwaitingShipment),
+        shipping_type: Some(ShippingType::Tiktok),
+        ..OrderSpec::default()
+    });
+    let held = h.sb.create_order(OrderSpec {
+        status: Some(OrderStatus::OnHold),
+        shipping_type: Some(ShippingType::Tiktok),
+        ..OrderSpec::default()
+    });
+    let (p_ok, p_held) = (
+        h.sb.package_ids(&ok)[0].clone(),
+        h.sb.package_ids(&held)[0].clone(),
+    );
+    let body = format!(
+        r#"{{"packages":[{{"id":"{p_ok}","handover_method":"PICKUP"}},{{"id":"{p_held}","handover_method":"PICKUP"}}]}}"#
+    );
+    let r = h
+        .send(Req::new("POST", "/fulfillment/202309/packages/ship").body(&body))
+        .await;
+    assert_eq!(
+        r.code(),
+        0,
+        "batch is code 0 with per-item errors: {}",
+        r.text
+    );
+    let errors = r.json["data"]["errors"].as_array().expect("errors").clone();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0]["code"], codes::ORDER_ON_HOLD);
+    assert_eq!(errors[0]["detail"]["package_id"], p_held.as_str());
+
+    // SELLER shipping: mark shipped with the seller's carrier, update tracking within 72 h only.
+    let seller = h.sb.create_order(OrderSpec {
+        status: Some(OrderStatus::AwaitingShipment),
+        shipping_type: Some(ShippingType::Seller),
+        ..OrderSpec::default()
+    });
+    let mark = format!("/fulfillment/202309/orders/{seller}/packages");
+    let r = h
+        .send(Req::new("POST", &mark).body(r#"{"tracking_number":"RM1GB","shipping_provider_id":"6617675021119438850","order_line_item_ids":[]}"#))
+        .await;
+    assert_eq!(r.code(), 0, "{}", r.text);
+    let update = format!("/fulfillment/202309/orders/{seller}/shipping_info/update");
+    let body = r#"{"tracking_number":"RM2GB","shipping_provider_id":"6617675021119438850"}"#;
+    assert_eq!(h.send(Req::new("POST", &update).body(body)).await.code(), 0);
+    h.clock.advance_secs(72 * 3600 + 1);
+    assert_eq!(
+        h.send(Req::new("POST", &update).body(body)).await.code(),
+        codes::TRACKING_UPDATE_REFUSED
+    );
+    let pkg = r.json["data"]["package_id"]
+        .as_str()
+        .expect("package_id")
+        .to_owned();
+    let d = h
+        .send(Req::new(
+            "GET",
+            &format!("/fulfillment/202309/packages/{pkg}"),
+        ))
+        .await;
+    assert_eq!(d.json["data"]["tracking_number"], "RM2GB");
+    assert_eq!(
+        d.json["data"]["package_status"], "COMPLETED",
+        "72 h later the parcel is delivered"
+    );
+}
+
+#[tokio::test]
+async fn admin_generates_orders_and_empty_params_are_refused() {
+    let h = start(quiet_config()).await;
+    let v: serde_json::Value = h
+        .http
+        .post(format!("{}/sandbox/admin/orders", h.sb.base_url()))
+        .json(&serde_json::json!({"count": 7, "status": "UNPAID"}))
+        .send()
+        .await
+        .expect("admin orders")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(v["order_ids"].as_array().map(Vec::len), Some(7));
+    let r = h
+        .send(
+            Req::new("POST", SEARCH)
+                .q("page_size", "50")
+                .body(r#"{"order_status":"UNPAID"}"#),
+        )
+        .await;
+    assert_eq!(r.json["data"]["total_count"], 7);
+    let r = h
+        .send(
+            Req::new("POST", SEARCH)
+                .q("page_size", "5")
+                .q("page_token", ""),
+        )
+        .await;
+    assert_eq!(
+        r.code(),
+        codes::INVALID_REQUEST,
+        "empty query values are a client bug"
+    );
+    let stats = h.admin_get("/sandbox/admin/stats").await;
+    assert_eq!(stats["orders_by_status"]["UNPAID"], 7);
+    let faults = h.admin_get("/sandbox/admin/faults").await;
+    assert_eq!(faults["default"]["timeout_ms"], 30_000);
+}

@@ -167,6 +167,11 @@ pub(crate) fn parse_query(uri: &Uri) -> Result<Vec<(String, String)>, String> {
         if out.iter().any(|(ek, _)| ek.as_str() == k) {
             return Err(format!("query parameter {k} is repeated"));
         }
+        // The spec tells clients never to send empty values (their signing treatment is unspecified),
+        // so one is a client bug worth surfacing.
+        if v.is_empty() {
+            return Err(format!("query parameter {k} is empty"));
+        }
         out.push((k.into_owned(), v.into_owned()));
     }
     Ok(out)
