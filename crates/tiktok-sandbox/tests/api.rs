@@ -374,3 +374,36 @@ async fn admin_generates_orders_and_empty_params_are_refused() {
     let faults = h.admin_get("/sandbox/admin/faults").await;
     assert_eq!(faults["default"]["timeout_ms"], 30_000);
 }
+
+#[tokio::test]
+async fn a_body_must_be_declared_json() {
+    let h = start(quiet_config()).await;
+    let cfg = h.sb.config();
+    let mut q = vec![
+        ("app_key".to_owned(), cfg.app_key.clone()),
+        ("page_size".to_owned(), "5".to_owned()),
+        ("shop_cipher".to_owned(), cfg.shop_cipher.clone()),
+        ("timestamp".to_owned(), h.now_secs().to_string()),
+    ];
+    let body = r#"{"order_status":"UNPAID"}"#;
+    let sign = common::spec_sign(&cfg.app_secret, SEARCH, &q, body);
+    q.push(("sign".to_owned(), sign));
+    let v: serde_json::Value = h
+        .http
+        .post(format!("{}{SEARCH}", h.sb.base_url()))
+        .query(&q)
+        .header("content-type", "text/plain")
+        .header("x-tts-access-token", &h.token)
+        .body(body)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(v["code"], codes::INVALID_REQUEST);
+    assert!(
+        v["message"].as_str().unwrap_or("").contains("text/plain"),
+        "{v}"
+    );
+}

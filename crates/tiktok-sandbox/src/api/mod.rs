@@ -325,15 +325,16 @@ fn gate(
             format!("invalid sign for {path}"),
         ));
     }
-    if let Some(ct) = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        && !body.is_empty()
-        && !ct.starts_with("application/json")
-    {
-        return Err(Reply::bad(format!(
-            "content-type {ct} is not application/json"
-        )));
+    if !body.is_empty() {
+        let ct = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("(missing)");
+        if !ct.starts_with("application/json") {
+            return Err(Reply::bad(format!(
+                "content-type {ct} is not application/json"
+            )));
+        }
     }
     let token = headers
         .get("x-tts-access-token")
