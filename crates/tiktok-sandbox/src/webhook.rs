@@ -155,7 +155,7 @@ pub(crate) async fn pump(state: &Arc<AppState>) {
             continue;
         }
         w.stats.failed_attempts += 1;
-        match RETRY_SCHEDULE_SECS.get(d.attempts as usize - 1) {
+        match RETRY_SCHEDULE_SECS.get((d.attempts as usize).saturating_sub(1)) {
             Some(delay) => {
                 d.due_ms = now_ms + ((*delay as f64) * 1000.0 / compression) as i64;
                 w.queue.push(d);

@@ -119,6 +119,41 @@ async fn binary_prints_credentials_and_serves_a_shippable_shop() {
     )
     .await;
     assert_eq!(v["code"], 0, "{v}");
+    // A wrong secret and a stale timestamp, signed correctly otherwise.
+    let path = "/order/202309/orders/search";
+    let stale = vec![
+        ("app_key".to_owned(), key.clone()),
+        ("page_size".to_owned(), "1".to_owned()),
+        ("shop_cipher".to_owned(), cipher.clone()),
+        ("timestamp".to_owned(), (now_secs() - 400).to_string()),
+    ];
+    for (secret_used, q, want) in [
+        (
+            "wrong-secret",
+            {
+                let mut q = stale.clone();
+                q[3].1 = now_secs().to_string();
+                q
+            },
+            106001,
+        ),
+        (secret.as_str(), stale.clone(), 36009004),
+    ] {
+        let mut q = q;
+        let sign = common::spec_sign(secret_used, path, &q, "");
+        q.push(("sign".to_owned(), sign));
+        let v: Value = http
+            .post(format!("{base}{path}"))
+            .query(&q)
+            .header("x-tts-access-token", &token)
+            .send()
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(v["code"], want, "{v}");
+    }
     let stats: Value = http
         .get(format!("{base}/sandbox/admin/stats"))
         .send()

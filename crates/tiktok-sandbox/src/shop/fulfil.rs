@@ -200,7 +200,7 @@ impl Shop {
         let first_pkg = order
             .line_items
             .iter()
-            .find(|l| l.id == ids[0])
+            .find(|l| ids.first() == Some(&l.id))
             .map(|l| l.package_id.clone())
             .unwrap_or_default();
         let pkg = self
