@@ -144,3 +144,11 @@ pub(crate) async fn orders(
         .collect();
     Json(json!({"order_ids": ids})).into_response()
 }
+
+pub(crate) async fn deauthorize(State(st): State<Arc<AppState>>, peer: Peer) -> Response {
+    if let Some(r) = forbidden(&peer) {
+        return r;
+    }
+    st.deauthorize();
+    Json(json!({"deauthorized": true})).into_response()
+}

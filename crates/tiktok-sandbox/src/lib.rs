@@ -135,6 +135,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/sandbox/admin/outage", post(admin::outage))
         .route("/sandbox/admin/storm", post(admin::storm))
         .route("/sandbox/admin/orders", post(admin::orders))
+        .route("/sandbox/admin/deauthorize", post(admin::deauthorize))
         .route("/sandbox/labels/{file}", get(api::label))
         .route("/sandbox/oauth/authorize", get(api::authorize))
         .fallback(api::handle)
@@ -200,6 +201,11 @@ impl SandboxHandle {
             .order(order_id)
             .map(|o| o.package_ids.clone())
             .unwrap_or_default()
+    }
+    /// The seller revokes the app: all tokens answer 105001 from now on; a SELLER_DEAUTHORIZATION
+    /// webhook is queued. A new OAuth code flow authorizes again.
+    pub fn deauthorize(&self) {
+        self.state.deauthorize();
     }
     /// Moves the shop to the clock's now and delivers due webhooks, waiting for the receivers.
     pub async fn tick(&self) {

@@ -45,6 +45,19 @@ impl AppState {
         shop
     }
 
+    /// The seller revokes the app: every token stops working (105001) and a type-6 webhook is queued.
+    pub fn deauthorize(&self) {
+        {
+            let mut t = lock(&self.tokens);
+            t.access.clear();
+            t.refresh.clear();
+        }
+        self.shop_now().notify(
+            6,
+            serde_json::json!({"message": format!("seller {} deauthorized the app", self.cfg.seller_name)}),
+        );
+    }
+
     pub fn request_id(&self) -> String {
         let n = self
             .request_seq

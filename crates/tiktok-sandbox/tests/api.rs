@@ -255,6 +255,34 @@ async fn expired_token_then_refresh_rotates() {
     let again = refresh(cfg.refresh_token.clone()).await;
     assert_eq!(again["code"], codes::NO_AUTH_RECORD);
     assert_eq!(h.sb.stats().token_refreshes, 1);
+
+    // Refresh tokens expire too.
+    let rt = v["data"]["refresh_token"]
+        .as_str()
+        .expect("refresh_token")
+        .to_owned();
+    h.clock.advance_secs(cfg.refresh_token_ttl_secs);
+    assert_eq!(refresh(rt).await["code"], codes::REFRESH_TOKEN_EXPIRED);
+}
+
+#[tokio::test]
+async fn deauthorization_revokes_every_token() {
+    let h = start(quiet_config()).await;
+    assert_eq!(
+        h.send(Req::new("POST", SEARCH).q("page_size", "5"))
+            .await
+            .code(),
+        0
+    );
+    let r = h
+        .http
+        .post(format!("{}/sandbox/admin/deauthorize", h.sb.base_url()))
+        .send()
+        .await
+        .expect("deauthorize");
+    assert_eq!(r.status().as_u16(), 200);
+    let r = h.send(Req::new("POST", SEARCH).q("page_size", "5")).await;
+    assert_eq!((r.status, r.code()), (401, codes::TOKEN_INVALID));
 }
 
 #[tokio::test]

@@ -342,6 +342,11 @@ impl Shop {
         o.to_json(&|pid: &str| self.packages.get(pid).cloned())
     }
 
+    /// Queues a webhook that does not come from an order (e.g. SELLER_DEAUTHORIZATION).
+    pub fn notify(&mut self, kind: u32, data: Value) {
+        self.outbox.push(Notice { kind, data });
+    }
+
     pub fn take_outbox(&mut self) -> Vec<Notice> {
         std::mem::take(&mut self.outbox)
     }
