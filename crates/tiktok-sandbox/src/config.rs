@@ -42,7 +42,9 @@ pub struct SandboxConfig {
     pub on_hold_secs: i64,
     /// Chance that a paid, unshipped order is cancelled by the buyer.
     pub cancel_probability: f64,
-    /// A buyer cancellation lands uniformly within this time after payment.
+    /// Chance that the buyer edits the address of a paid, unshipped order (webhook type 3).
+    pub address_update_probability: f64,
+    /// A buyer cancellation (or address edit) lands uniformly within this time after payment.
     pub cancel_window_secs: i64,
     /// Share of orders with TIKTOK shipping (the rest are SELLER).
     pub tiktok_shipping_share: f64,
@@ -104,6 +106,7 @@ impl SandboxConfig {
             on_hold_secs: 3600,
             cancel_probability: 0.05,
             cancel_window_secs: 2 * 3600,
+            address_update_probability: 0.02,
             tiktok_shipping_share: 0.7,
             package_step_secs: 6 * 3600,
             max_line_items: 4,
@@ -122,6 +125,10 @@ impl SandboxConfig {
             ("unpaid_lapse_probability", self.unpaid_lapse_probability),
             ("on_hold_share", self.on_hold_share),
             ("cancel_probability", self.cancel_probability),
+            (
+                "address_update_probability",
+                self.address_update_probability,
+            ),
             ("tiktok_shipping_share", self.tiktok_shipping_share),
         ];
         for (field, v) in probs {

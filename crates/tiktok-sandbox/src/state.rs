@@ -152,6 +152,8 @@ pub(crate) struct Counters {
     pub tokens_issued: u64,
     pub token_refreshes: u64,
     pub labels_served: u64,
+    /// Total latency the faults added (so a test can check the distribution without timing).
+    pub latency_added_ms: u64,
 }
 
 impl Counters {
@@ -175,6 +177,7 @@ pub struct Stats {
     pub tokens_issued: u64,
     pub token_refreshes: u64,
     pub labels_served: u64,
+    pub latency_added_ms: u64,
     pub ship_calls: BTreeMap<String, u64>,
     pub duplicate_ships: u64,
     pub orders_by_status: BTreeMap<String, u64>,
@@ -220,6 +223,7 @@ impl AppState {
             tokens_issued: c.tokens_issued,
             token_refreshes: c.token_refreshes,
             labels_served: c.labels_served,
+            latency_added_ms: c.latency_added_ms,
             ship_calls,
             duplicate_ships,
             orders_by_status,

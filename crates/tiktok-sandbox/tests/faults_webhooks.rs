@@ -288,3 +288,78 @@ async fn webhook_registration_is_loopback_only() {
         "http://127.0.0.1:9/hook"
     );
 }
+
+#[tokio::test]
+async fn latency_is_drawn_from_the_configured_range() {
+    let h = start(quiet_config()).await;
+    let mut f = FaultSettings::default();
+    f.default.latency_min_ms = 5;
+    f.default.latency_max_ms = 10;
+    f.default.tail_rate = 1.0;
+    f.default.tail_ms = 7;
+    h.sb.set_faults(f).expect("valid");
+    for _ in 0..3 {
+        assert_eq!(
+            h.send(Req::new("POST", SEARCH).q("page_size", "1"))
+                .await
+                .code(),
+            0
+        );
+    }
+    let s = h.sb.stats();
+    // Each call: uniform 5..=10 plus a 7 ms tail (tail_rate 1.0).
+    assert!(
+        (36..=51).contains(&s.latency_added_ms),
+        "{}",
+        s.latency_added_ms
+    );
+    assert_eq!(s.faults_injected.get("latency"), Some(&3));
+}
+
+#[tokio::test]
+async fn address_updates_and_cancellations_are_pushed() {
+    let (url, recv) = start_receiver(0).await;
+    let mut c = quiet_config();
+    c.webhook_url = Some(url);
+    c.address_update_probability = 1.0;
+    c.cancel_window_secs = 60;
+    let h = start(c).await;
+    for _ in 0..6 {
+        // Random paid orders: each gets an address edit within 60 s.
+        h.sb.create_order(OrderSpec::default());
+        // Explicit buyer cancellations (no random draws on this path).
+        h.sb.create_order(OrderSpec {
+            cancel_after_secs: Some(30),
+            ..OrderSpec::default()
+        });
+    }
+    h.clock.advance_secs(61);
+    h.sb.tick().await;
+    let got = recv.got.lock().expect("lock").clone();
+    let bodies: Vec<Value> = got
+        .iter()
+        .map(|(_, b)| serde_json::from_slice(b).expect("json"))
+        .collect();
+    let cancels: Vec<&str> = bodies
+        .iter()
+        .filter(|v| v["type"] == 1)
+        .filter_map(|v| v["data"]["order_status"].as_str())
+        .filter(|s| s.starts_with("CANCEL"))
+        .collect();
+    assert_eq!(cancels.len(), 6, "{cancels:?}");
+    assert!(
+        cancels.contains(&"CANCEL") && cancels.contains(&"CANCELLED"),
+        "both spellings: {cancels:?}"
+    );
+    assert_eq!(bodies.iter().filter(|v| v["type"] == 11).count(), 6);
+    let addr: Vec<&Value> = bodies.iter().filter(|v| v["type"] == 3).collect();
+    assert_eq!(addr.len(), 6);
+    let id = addr[0]["data"]["order_id"].as_str().expect("order_id");
+    let order = h.sb.order_json(id).expect("order");
+    assert_eq!(order["update_time"], addr[0]["data"]["update_time"]);
+    assert!(
+        order["recipient_address"]["address_line1"]
+            .as_str()
+            .is_some_and(|l| l.ends_with("Station Road"))
+    );
+}

@@ -188,3 +188,42 @@ async fn batch_ship_reports_per_package_errors_and_tracking_update_window() {
         "72 h later the parcel is delivered"
     );
 }
+
+#[tokio::test]
+async fn update_time_search_finds_what_changed() {
+    let mut c = quiet_config();
+    c.initial_orders = 30;
+    let h = start(c).await;
+    h.clock.advance_secs(10);
+    let order = h.sb.create_order(OrderSpec {
+        status: Some(OrderStatus::AwaitingShipment),
+        shipping_type: Some(ShippingType::Tiktok),
+        ..OrderSpec::default()
+    });
+    let since = h.now_secs();
+    h.clock.advance_secs(10);
+    let pkg = h.sb.package_ids(&order)[0].clone();
+    let path = format!("/fulfillment/202309/packages/{pkg}/ship");
+    let r = h
+        .send(Req::new("POST", &path).body(r#"{"handover_method":"PICKUP"}"#))
+        .await;
+    assert_eq!(r.code(), 0);
+    let body = format!(r#"{{"update_time_ge":{}}}"#, since + 1);
+    let r = h
+        .send(
+            Req::new("POST", "/order/202309/orders/search")
+                .q("page_size", "50")
+                .q("sort_field", "update_time")
+                .q("sort_order", "ASC")
+                .body(&body),
+        )
+        .await;
+    assert_eq!(r.code(), 0, "{}", r.text);
+    let ids: Vec<&str> = r.json["data"]["orders"]
+        .as_array()
+        .expect("orders")
+        .iter()
+        .filter_map(|o| o["id"].as_str())
+        .collect();
+    assert_eq!(ids, vec![order.as_str()]);
+}

@@ -61,6 +61,11 @@ pub(super) async fn before_handler(state: &AppState, name: &str) -> Option<Respo
         delay += f.tail_ms;
     }
     if delay > 0 {
+        {
+            let mut st = lock(&state.stats);
+            st.fault("latency");
+            st.latency_added_ms += delay;
+        }
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
     if draw(state, f.error_rate) {

@@ -37,6 +37,8 @@ enum Event {
     UnpaidResolve(String),
     HoldRelease(String),
     BuyerCancel(String),
+    /// The buyer edits the delivery address before shipping.
+    AddressUpdate(String),
     PackageStep(String),
 }
 
@@ -198,6 +200,22 @@ impl Shop {
                     });
                 }
             }
+            Event::AddressUpdate(id) => {
+                let house = self.rng.u16(1..300);
+                let Some(o) = self.orders.get_mut(&id) else {
+                    return;
+                };
+                if !matches!(
+                    o.status,
+                    OrderStatus::OnHold | OrderStatus::AwaitingShipment
+                ) {
+                    return;
+                }
+                o.recipient.line1 = format!("{house} Station Road");
+                o.update_time = o.update_time.max(t);
+                let data = json!({"order_id": id, "update_time": o.update_time});
+                self.outbox.push(Notice { kind: 3, data });
+            }
             Event::PackageStep(pkg_id) => {
                 let Some(p) = self.packages.get_mut(&pkg_id) else {
                     return;
@@ -222,6 +240,10 @@ impl Shop {
         let hold = self.rng.f64() < self.cfg.on_hold_share;
         let cancel = self.rng.f64() < self.cfg.cancel_probability;
         let cancel_after = self.rng.i64(0..=self.cfg.cancel_window_secs.max(0)) * 1000;
+        if self.rng.f64() < self.cfg.address_update_probability {
+            let after = self.rng.i64(0..=self.cfg.cancel_window_secs.max(0)) * 1000;
+            self.schedule(at_ms + after, Event::AddressUpdate(id.to_owned()));
+        }
         self.pay_with(id, at_ms, hold, cancel.then_some(cancel_after));
     }
 
@@ -270,7 +292,13 @@ impl Shop {
         }
         o.status = status;
         o.update_time = o.update_time.max(t);
-        let data = json!({"order_id": id, "order_status": status.as_str(),
+        // TikTok's pushes name a cancellation either CANCEL or CANCELLED; send both so receivers must
+        // accept both.
+        let pushed = match status {
+            OrderStatus::Cancelled if self.rng.bool() => "CANCEL",
+            other => other.as_str(),
+        };
+        let data = json!({"order_id": id, "order_status": pushed,
                           "is_on_hold_order": status == OrderStatus::OnHold, "update_time": o.update_time});
         self.outbox.push(Notice { kind: 1, data });
     }
