@@ -56,6 +56,13 @@ pub fn verify_request(
     body: &[u8],
     sign_hex: &str,
 ) -> bool {
+    // The spec says lower-case hex; an upper-case sign is a client bug, so it does not verify.
+    if !sign_hex
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return false;
+    }
     let Ok(given) = hex::decode(sign_hex) else {
         return false;
     };
