@@ -178,6 +178,19 @@ async fn signature_timestamp_and_cipher_rules() {
         codes::INVALID_REQUEST,
         "cipher must be absent on /authorization"
     );
+    let r = h.send(Req::new("GET", "/seller/202309/shops")).await;
+    assert_eq!(
+        r.code(),
+        codes::INVALID_REQUEST,
+        "cipher must be absent on /seller"
+    );
+    let r = h
+        .send(Req::new("GET", "/seller/202309/shops").no_cipher())
+        .await;
+    assert_eq!(
+        r.json["data"]["shops"][0]["id"],
+        h.sb.config().shop_id.as_str()
+    );
     let r = h.send(Req::new("GET", SHOPS).no_cipher()).await;
     assert_eq!(r.code(), 0, "{}", r.text);
     assert_eq!(

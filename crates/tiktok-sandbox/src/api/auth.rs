@@ -21,6 +21,12 @@ pub(super) fn shops(call: &Call<'_>) -> Result<Value, Reply> {
     }]}))
 }
 
+/// `GET /seller/202309/shops` (active shops): seller-scoped, so no shop_cipher.
+pub(super) fn seller_shops(call: &Call<'_>) -> Result<Value, Reply> {
+    let c = &call.state.cfg;
+    Ok(json!({"shops": [{"id": c.shop_id, "region": c.shop_region}]}))
+}
+
 /// Checks app_key/app_secret and grant_type of an (unsigned) auth-host call.
 fn app_credentials(call: &Call<'_>, grant: &str) -> Result<(), Reply> {
     let c = &call.state.cfg;

@@ -55,6 +55,7 @@ impl Reply {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Route {
     Shops,
+    SellerShops,
     WebhooksGet,
     WebhooksPut,
     WebhooksDelete,
@@ -77,6 +78,7 @@ impl Route {
         let m = method.as_str();
         Some(match (m, segs.as_slice()) {
             ("GET", ["authorization", "202309", "shops"]) => Route::Shops,
+            ("GET", ["seller", "202309", "shops"]) => Route::SellerShops,
             ("GET", ["event", "202309", "webhooks"]) => Route::WebhooksGet,
             ("PUT", ["event", "202309", "webhooks"]) => Route::WebhooksPut,
             ("DELETE", ["event", "202309", "webhooks"]) => Route::WebhooksDelete,
@@ -133,6 +135,7 @@ impl Route {
     pub fn name(&self) -> &'static str {
         match self {
             Route::Shops => "authorization.shops",
+            Route::SellerShops => "seller.shops",
             Route::WebhooksGet => "event.webhooks.get",
             Route::WebhooksPut => "event.webhooks.put",
             Route::WebhooksDelete => "event.webhooks.delete",
@@ -151,7 +154,10 @@ impl Route {
     }
 
     fn shop_scoped(&self) -> bool {
-        !matches!(self, Route::Shops | Route::TokenGet | Route::TokenRefresh)
+        !matches!(
+            self,
+            Route::Shops | Route::SellerShops | Route::TokenGet | Route::TokenRefresh
+        )
     }
 
     fn auth_host(&self) -> bool {
@@ -242,6 +248,7 @@ fn count(state: &AppState, name: &str) {
 fn dispatch(call: &Call<'_>, route: &Route) -> Reply {
     let result = match route {
         Route::Shops => auth::shops(call),
+        Route::SellerShops => auth::seller_shops(call),
         Route::TokenGet => auth::token_get(call),
         Route::TokenRefresh => auth::token_refresh(call),
         Route::WebhooksGet => auth::webhooks_get(call),
