@@ -32,6 +32,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the local TikTok Shop sandbox (a strict simulator of the Partner API) on loopback.
+    Sandbox(tiktok_sandbox::cli::SandboxArgs),
     /// Measure performance (figures go to BENCHMARKS.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -77,6 +79,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Status { json } => status(&cli, *json).await,
         Command::Bench(cmd) => bench::run(cmd, cli.database.as_deref()).await,
+        Command::Sandbox(args) => Ok(tiktok_sandbox::cli::run(args.clone()).await?),
     }
 }
 
