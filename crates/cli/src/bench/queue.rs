@@ -8,7 +8,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, ValueEnum};
 use creatorflow_queue::{
     Db, DbOptions, JobContext, JobError, NewJob, Outcome, PoolConfig, Queue, Registry, Worker, WorkerPool,
 };
@@ -16,12 +16,6 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 use sqlx::postgres::PgConnectOptions;
 use tokio::sync::mpsc;
-
-#[derive(Subcommand, Debug)]
-pub enum BenchCommand {
-    /// Throughput and pickup latency of the durable job queue.
-    Queue(QueueBench),
-}
 
 #[derive(Args, Debug)]
 pub struct QueueBench {
@@ -87,8 +81,7 @@ impl Worker for Ping {
     }
 }
 
-pub async fn run(cmd: &BenchCommand, database: Option<&str>) -> anyhow::Result<()> {
-    let BenchCommand::Queue(args) = cmd;
+pub async fn run(args: &QueueBench, database: Option<&str>) -> anyhow::Result<()> {
     let (db, cleanup) = open(args.backend, database).await?;
     let result = measure(args, db.clone()).await;
     db.close().await;
