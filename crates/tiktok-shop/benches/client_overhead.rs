@@ -60,16 +60,34 @@ fn main() {
         black_box(&s);
         sign_ns += t.elapsed().as_nanos();
         let t = Instant::now();
-        let r: OrderSearchResponse = decode_envelope("POST /order/202309/orders/search".into(), 200, None, page.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let r: OrderSearchResponse = decode_envelope(
+            "POST /order/202309/orders/search".into(),
+            200,
+            None,
+            page.as_bytes(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         black_box(&r);
         decode_ns += t.elapsed().as_nanos();
     }
     let total = total.elapsed();
     let per = total.as_secs_f64() * 1e6 / iterations as f64;
-    println!("client_overhead: {iterations} iterations, page of 50 orders = {} bytes", page.len());
-    println!("  sign + encode search request : {:>8.2} µs/call", sign_ns as f64 / 1e3 / iterations as f64);
-    println!("  decode 50-order page (typed) : {:>8.2} µs/call", decode_ns as f64 / 1e3 / iterations as f64);
-    println!("  total per call               : {per:>8.2} µs/call  ({:.0} pages/s on one core)", 1e6 / per);
+    println!(
+        "client_overhead: {iterations} iterations, page of 50 orders = {} bytes",
+        page.len()
+    );
+    println!(
+        "  sign + encode search request : {:>8.2} µs/call",
+        sign_ns as f64 / 1e3 / iterations as f64
+    );
+    println!(
+        "  decode 50-order page (typed) : {:>8.2} µs/call",
+        decode_ns as f64 / 1e3 / iterations as f64
+    );
+    println!(
+        "  total per call               : {per:>8.2} µs/call  ({:.0} pages/s on one core)",
+        1e6 / per
+    );
 }
 
 fn sign_search(secret: &str, body: &[u8]) -> String {

@@ -28,10 +28,21 @@ impl Client {
         Self::with_clock(config, creds, Arc::new(SystemClock))
     }
 
-    pub fn with_clock(config: ClientConfig, creds: AppCredentials, clock: Arc<dyn Clock>) -> Result<Self, Error> {
+    pub fn with_clock(
+        config: ClientConfig,
+        creds: AppCredentials,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, Error> {
         let transport = Transport::new(config, creds, clock)?;
-        let auth = AuthClient::new(transport.http.clone(), &transport.config, transport.creds.clone());
-        Ok(Self { transport: Arc::new(transport), auth })
+        let auth = AuthClient::new(
+            transport.http.clone(),
+            &transport.config,
+            transport.creds.clone(),
+        );
+        Ok(Self {
+            transport: Arc::new(transport),
+            auth,
+        })
     }
 
     pub fn config(&self) -> &ClientConfig {
@@ -52,7 +63,11 @@ impl Client {
     }
 
     /// A token manager for one authorized account. `sink` receives every refreshed pair.
-    pub fn token_manager(&self, tokens: TokenSet, sink: Option<Arc<dyn TokenSink>>) -> Arc<TokenManager> {
+    pub fn token_manager(
+        &self,
+        tokens: TokenSet,
+        sink: Option<Arc<dyn TokenSink>>,
+    ) -> Arc<TokenManager> {
         Arc::new(TokenManager::new(
             tokens,
             self.auth.clone(),
@@ -63,7 +78,10 @@ impl Client {
     }
 
     /// Shops this authorization covers, with the ciphers shop-scoped calls need (no shop_cipher sent).
-    pub async fn authorized_shops(&self, tokens: &TokenManager) -> Result<Vec<AuthorizedShop>, Error> {
+    pub async fn authorized_shops(
+        &self,
+        tokens: &TokenManager,
+    ) -> Result<Vec<AuthorizedShop>, Error> {
         let req = ApiRequest {
             method: Method::GET,
             template: SHOPS_PATH,
@@ -88,23 +106,48 @@ impl Client {
         let url = url::Url::parse(doc_url).map_err(|e| Error::InvalidArgument {
             name: "doc_url",
             value: redact_query(doc_url),
-            reason: if e == url::ParseError::RelativeUrlWithoutBase { "not an absolute url" } else { "not a url" },
+            reason: if e == url::ParseError::RelativeUrlWithoutBase {
+                "not an absolute url"
+            } else {
+                "not a url"
+            },
         })?;
         if url.scheme() != "http" && url.scheme() != "https" {
-            return Err(Error::InvalidArgument { name: "doc_url", value: redact_query(doc_url), reason: "scheme must be http or https" });
+            return Err(Error::InvalidArgument {
+                name: "doc_url",
+                value: redact_query(doc_url),
+                reason: "scheme must be http or https",
+            });
         }
         let endpoint = format!("GET {}{}", url.host_str().unwrap_or(""), url.path());
         let timeout_ms = self.transport.config.request_timeout.as_millis() as u64;
-        let resp = self.transport.http.get(url).send().await.map_err(|e| transport_error(&endpoint, e, timeout_ms))?;
+        let resp = self
+            .transport
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| transport_error(&endpoint, e, timeout_ms))?;
         let status = resp.status().as_u16();
-        let ctx = CallContext { endpoint: endpoint.clone(), http_status: Some(status), request_id: None };
+        let ctx = CallContext {
+            endpoint: endpoint.clone(),
+            http_status: Some(status),
+            request_id: None,
+        };
         if status >= 500 {
-            return Err(Error::Server { ctx, code: None, message: "document host error".into() });
+            return Err(Error::Server {
+                ctx,
+                code: None,
+                message: "document host error".into(),
+            });
         }
         if !(200..300).contains(&status) {
             return Err(Error::DocumentUnavailable { ctx });
         }
-        let bytes = resp.bytes().await.map_err(|e| transport_error(&endpoint, e, timeout_ms))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| transport_error(&endpoint, e, timeout_ms))?;
         Ok(bytes.to_vec())
     }
 }

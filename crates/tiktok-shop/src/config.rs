@@ -52,27 +52,44 @@ impl Default for ClientConfig {
 
 // The constants above always parse; this only exists so Default needs no unwrap.
 fn unreachable_base() -> Url {
-    Url::from_directory_path("/").unwrap_or_else(|_| Url::parse("data:,").unwrap_or_else(|_| unreachable_base()))
+    Url::from_directory_path("/")
+        .unwrap_or_else(|_| Url::parse("data:,").unwrap_or_else(|_| unreachable_base()))
 }
 
 impl ClientConfig {
     /// Same configuration with both hosts pointed elsewhere (the local sandbox, a test server).
     pub fn with_bases(api_base: &str, auth_base: &str) -> Result<Self, Error> {
-        Ok(Self { api_base: parse_base(api_base)?, auth_base: parse_base(auth_base)?, ..Self::default() })
+        Ok(Self {
+            api_base: parse_base(api_base)?,
+            auth_base: parse_base(auth_base)?,
+            ..Self::default()
+        })
     }
 }
 
 /// Parses an http(s) base URL without path (a trailing slash is allowed).
 pub fn parse_base(s: &str) -> Result<Url, Error> {
-    let url = Url::parse(s).map_err(|e| Error::InvalidBaseUrl { url: s.to_owned(), detail: e.to_string() })?;
+    let url = Url::parse(s).map_err(|e| Error::InvalidBaseUrl {
+        url: s.to_owned(),
+        detail: e.to_string(),
+    })?;
     if url.scheme() != "http" && url.scheme() != "https" {
-        return Err(Error::InvalidBaseUrl { url: s.to_owned(), detail: "scheme must be http or https".into() });
+        return Err(Error::InvalidBaseUrl {
+            url: s.to_owned(),
+            detail: "scheme must be http or https".into(),
+        });
     }
     if url.host_str().is_none() {
-        return Err(Error::InvalidBaseUrl { url: s.to_owned(), detail: "no host".into() });
+        return Err(Error::InvalidBaseUrl {
+            url: s.to_owned(),
+            detail: "no host".into(),
+        });
     }
     if url.path() != "/" && !url.path().is_empty() {
-        return Err(Error::InvalidBaseUrl { url: s.to_owned(), detail: "base url must not have a path".into() });
+        return Err(Error::InvalidBaseUrl {
+            url: s.to_owned(),
+            detail: "base url must not have a path".into(),
+        });
     }
     Ok(url)
 }
@@ -91,14 +108,33 @@ mod tests {
 
     #[test]
     fn bases_are_validated() {
-        let c = ClientConfig::with_bases("http://127.0.0.1:9000", "http://127.0.0.1:9001/").unwrap();
-        assert_eq!(join(&c.api_base, "/order/202309/orders").as_str(), "http://127.0.0.1:9000/order/202309/orders");
-        assert_eq!(join(&c.auth_base, "/api/v2/token/get").as_str(), "http://127.0.0.1:9001/api/v2/token/get");
-        assert!(matches!(parse_base("ftp://x"), Err(Error::InvalidBaseUrl { .. })));
-        assert!(matches!(parse_base("http://x/api"), Err(Error::InvalidBaseUrl { .. })));
-        assert!(matches!(parse_base("nonsense"), Err(Error::InvalidBaseUrl { .. })));
+        let c =
+            ClientConfig::with_bases("http://127.0.0.1:9000", "http://127.0.0.1:9001/").unwrap();
+        assert_eq!(
+            join(&c.api_base, "/order/202309/orders").as_str(),
+            "http://127.0.0.1:9000/order/202309/orders"
+        );
+        assert_eq!(
+            join(&c.auth_base, "/api/v2/token/get").as_str(),
+            "http://127.0.0.1:9001/api/v2/token/get"
+        );
+        assert!(matches!(
+            parse_base("ftp://x"),
+            Err(Error::InvalidBaseUrl { .. })
+        ));
+        assert!(matches!(
+            parse_base("http://x/api"),
+            Err(Error::InvalidBaseUrl { .. })
+        ));
+        assert!(matches!(
+            parse_base("nonsense"),
+            Err(Error::InvalidBaseUrl { .. })
+        ));
         let d = ClientConfig::default();
-        assert_eq!(d.api_base.as_str(), "https://open-api.tiktokglobalshop.com/");
+        assert_eq!(
+            d.api_base.as_str(),
+            "https://open-api.tiktokglobalshop.com/"
+        );
         assert_eq!(d.qps_per_path, 50.0);
     }
 }

@@ -86,20 +86,41 @@ pub enum Error {
     #[error("access token expired (code 105002) and one refresh did not help ({ctx})")]
     TokenExpired { ctx: CallContext },
 
-    #[error("shop authorization is invalid or revoked (code {code}: {message}); re-authorize the shop ({ctx})")]
-    Deauthorized { ctx: CallContext, code: i64, message: String },
+    #[error(
+        "shop authorization is invalid or revoked (code {code}: {message}); re-authorize the shop ({ctx})"
+    )]
+    Deauthorized {
+        ctx: CallContext,
+        code: i64,
+        message: String,
+    },
 
-    #[error("the app lacks an api scope (code 105005: {message}); re-authorize with the scope ({ctx})")]
+    #[error(
+        "the app lacks an api scope (code 105005: {message}); re-authorize with the scope ({ctx})"
+    )]
     MissingScope { ctx: CallContext, message: String },
 
     #[error("invalid request (code {code}: {message}) ({ctx})")]
-    InvalidRequest { ctx: CallContext, code: i64, message: String },
+    InvalidRequest {
+        ctx: CallContext,
+        code: i64,
+        message: String,
+    },
 
     #[error("business rule {rule:?} (code {code}: {message}) ({ctx})")]
-    BusinessRule { ctx: CallContext, rule: BusinessRule, code: i64, message: String },
+    BusinessRule {
+        ctx: CallContext,
+        rule: BusinessRule,
+        code: i64,
+        message: String,
+    },
 
     #[error("tiktok shop server error (code {code:?}: {message}) ({ctx})")]
-    Server { ctx: CallContext, code: Option<i64>, message: String },
+    Server {
+        ctx: CallContext,
+        code: Option<i64>,
+        message: String,
+    },
 
     #[error("request timed out after {timeout_ms} ms ({ctx})")]
     Timeout { ctx: CallContext, timeout_ms: u64 },
@@ -114,7 +135,11 @@ pub enum Error {
     Decode { ctx: CallContext, detail: String },
 
     #[error("invalid argument {name} = {value:?}: {reason}")]
-    InvalidArgument { name: &'static str, value: String, reason: &'static str },
+    InvalidArgument {
+        name: &'static str,
+        value: String,
+        reason: &'static str,
+    },
 
     #[error("invalid base url {url:?}: {detail}")]
     InvalidBaseUrl { url: String, detail: String },
@@ -139,7 +164,9 @@ pub enum Error {
     #[error("secret file {path:?}: {detail}")]
     SecretFile { path: PathBuf, detail: String },
 
-    #[error("unknown secret store {value:?} in CREATORFLOW_SECRET_STORE; use \"keyring\" or \"file\"")]
+    #[error(
+        "unknown secret store {value:?} in CREATORFLOW_SECRET_STORE; use \"keyring\" or \"file\""
+    )]
     UnknownSecretStore { value: String },
 
     #[error("stored tokens under {key:?} are unreadable: {detail}")]
@@ -152,7 +179,9 @@ impl Error {
             Error::Throttled { .. } => ErrorKind::Throttled,
             Error::TokenExpired { .. } => ErrorKind::TokenExpired,
             Error::Deauthorized { .. } | Error::MissingScope { .. } => ErrorKind::Reauthorize,
-            Error::InvalidRequest { .. } | Error::InvalidArgument { .. } => ErrorKind::InvalidRequest,
+            Error::InvalidRequest { .. } | Error::InvalidArgument { .. } => {
+                ErrorKind::InvalidRequest
+            }
             Error::BusinessRule { .. } => ErrorKind::BusinessRule,
             Error::Server { .. } => ErrorKind::Server,
             Error::Timeout { .. } => ErrorKind::Timeout,
@@ -173,7 +202,10 @@ impl Error {
     /// `Unreachable` is transient but should park work rather than spend attempts (see DESIGN.md).
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Throttled { .. } | Error::Server { .. } | Error::Timeout { .. } | Error::Unreachable { .. } => true,
+            Error::Throttled { .. }
+            | Error::Server { .. }
+            | Error::Timeout { .. }
+            | Error::Unreachable { .. } => true,
             Error::BusinessRule { rule, .. } => *rule == BusinessRule::OrderOnHold,
             _ => false,
         }
@@ -221,20 +253,48 @@ pub(crate) fn classify(ctx: CallContext, code: Option<i64>, message: String) -> 
     let status = ctx.http_status.unwrap_or(200);
     match code {
         Some(CODE_THROTTLED) => Error::Throttled { ctx, attempts: 1 },
-        Some(c @ (36009003 | 36009007)) => Error::Server { ctx, code: Some(c), message },
+        Some(c @ (36009003 | 36009007)) => Error::Server {
+            ctx,
+            code: Some(c),
+            message,
+        },
         Some(CODE_TOKEN_EXPIRED) => Error::TokenExpired { ctx },
         // 36004001 refresh token expired, 36004005 no auth record: both end in re-authorization.
-        Some(c @ (105001 | 36004001 | 36004005)) => Error::Deauthorized { ctx, code: c, message },
+        Some(c @ (105001 | 36004001 | 36004005)) => Error::Deauthorized {
+            ctx,
+            code: c,
+            message,
+        },
         Some(105005) => Error::MissingScope { ctx, message },
         Some(c) => match BusinessRule::from_code(c) {
-            Some(rule) => Error::BusinessRule { ctx, rule, code: c, message },
-            None if status >= 500 => Error::Server { ctx, code: Some(c), message },
+            Some(rule) => Error::BusinessRule {
+                ctx,
+                rule,
+                code: c,
+                message,
+            },
+            None if status >= 500 => Error::Server {
+                ctx,
+                code: Some(c),
+                message,
+            },
             // Unknown codes are treated as our bug: never retried blindly.
-            None => Error::InvalidRequest { ctx, code: c, message },
+            None => Error::InvalidRequest {
+                ctx,
+                code: c,
+                message,
+            },
         },
         None if status == 429 => Error::Throttled { ctx, attempts: 1 },
-        None if status >= 500 => Error::Server { ctx, code: None, message },
-        None => Error::Decode { ctx, detail: format!("http {status} without a tiktok envelope: {message}") },
+        None if status >= 500 => Error::Server {
+            ctx,
+            code: None,
+            message,
+        },
+        None => Error::Decode {
+            ctx,
+            detail: format!("http {status} without a tiktok envelope: {message}"),
+        },
     }
 }
 
@@ -243,7 +303,11 @@ mod tests {
     use super::*;
 
     fn ctx(status: u16) -> CallContext {
-        CallContext { endpoint: "POST /x".into(), http_status: Some(status), request_id: Some("rid-1".into()) }
+        CallContext {
+            endpoint: "POST /x".into(),
+            http_status: Some(status),
+            request_id: Some("rid-1".into()),
+        }
     }
 
     #[test]
@@ -271,7 +335,9 @@ mod tests {
             (21001001, BusinessRule::Other),
         ] {
             match classify(ctx(200), Some(code), "m".into()) {
-                Error::BusinessRule { rule: r, code: c, .. } => assert_eq!((r, c), (rule, code)),
+                Error::BusinessRule {
+                    rule: r, code: c, ..
+                } => assert_eq!((r, c), (rule, code)),
                 other => panic!("code {code} gave {other:?}"),
             }
         }
@@ -285,9 +351,18 @@ mod tests {
         assert!(!classify(ctx(401), Some(106001), "m".into()).is_transient());
         assert!(classify(ctx(503), None, "m".into()).is_transient());
         let e = classify(ctx(401), Some(106001), "invalid sign".into());
-        assert_eq!(e.context().and_then(|c| c.request_id.as_deref()), Some("rid-1"));
+        assert_eq!(
+            e.context().and_then(|c| c.request_id.as_deref()),
+            Some("rid-1")
+        );
         assert_eq!(e.code(), Some(106001));
         let text = e.to_string();
-        assert!(text.contains("106001") && text.contains("rid-1") && text.contains("POST /x") && text.contains("401"), "{text}");
+        assert!(
+            text.contains("106001")
+                && text.contains("rid-1")
+                && text.contains("POST /x")
+                && text.contains("401"),
+            "{text}"
+        );
     }
 }

@@ -30,8 +30,15 @@ pub struct RateLimiter {
 impl RateLimiter {
     pub fn new(qps: f64) -> Self {
         // A zero or negative QPS would wait forever; treat it as "one call per second".
-        let qps = if qps.is_finite() && qps > 0.0 { qps } else { 1.0 };
-        Self { qps, buckets: Mutex::new(HashMap::new()) }
+        let qps = if qps.is_finite() && qps > 0.0 {
+            qps
+        } else {
+            1.0
+        };
+        Self {
+            qps,
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn qps(&self) -> f64 {
@@ -54,7 +61,10 @@ impl RateLimiter {
         let capacity = self.qps.max(1.0);
         // A poisoned lock only means another task panicked mid-update; the map is still usable.
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let b = buckets.entry(key.clone()).or_insert(Bucket { tokens: capacity, last: now });
+        let b = buckets.entry(key.clone()).or_insert(Bucket {
+            tokens: capacity,
+            last: now,
+        });
         let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
         b.tokens = (b.tokens + elapsed * self.qps).min(capacity);
         b.last = now;
@@ -72,7 +82,11 @@ mod tests {
     use super::*;
 
     fn key(shop: &str, path: &'static str) -> RateKey {
-        RateKey { app_key: "app".into(), shop_cipher: shop.into(), path_template: path }
+        RateKey {
+            app_key: "app".into(),
+            shop_cipher: shop.into(),
+            path_template: path,
+        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -90,7 +104,10 @@ mod tests {
         }
         // 20 more calls at 10 QPS take 2 s of (virtual) time.
         let took = Instant::now() - start;
-        assert!(took >= Duration::from_millis(1990) && took <= Duration::from_millis(2100), "{took:?}");
+        assert!(
+            took >= Duration::from_millis(1990) && took <= Duration::from_millis(2100),
+            "{took:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]

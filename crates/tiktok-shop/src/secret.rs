@@ -59,7 +59,10 @@ pub struct AppCredentials {
 
 impl AppCredentials {
     pub fn new(app_key: impl Into<String>, app_secret: impl Into<Secret>) -> Self {
-        Self { app_key: app_key.into(), app_secret: app_secret.into() }
+        Self {
+            app_key: app_key.into(),
+            app_secret: app_secret.into(),
+        }
     }
 }
 

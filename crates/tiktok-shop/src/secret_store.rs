@@ -34,9 +34,14 @@ const PROBE_USER: &str = "__creatorflow_probe__";
 fn keyring_error(entry: &str, e: keyring::Error) -> Error {
     match e {
         keyring::Error::PlatformFailure(inner) | keyring::Error::NoStorageAccess(inner) => {
-            Error::SecretServiceUnavailable { detail: format!("keyring entry {entry:?}: {inner}") }
+            Error::SecretServiceUnavailable {
+                detail: format!("keyring entry {entry:?}: {inner}"),
+            }
         }
-        other => Error::Keyring { entry: entry.to_owned(), detail: other.to_string() },
+        other => Error::Keyring {
+            entry: entry.to_owned(),
+            detail: other.to_string(),
+        },
     }
 }
 
@@ -44,7 +49,9 @@ impl KeyringStore {
     /// Opens the keyring for `service` and checks a keyring service is actually reachable, so a headless
     /// machine fails at start with the way out (`CREATORFLOW_SECRET_STORE=file`), not at first save.
     pub fn open(service: impl Into<String>) -> Result<Self, Error> {
-        let store = Self { service: service.into() };
+        let store = Self {
+            service: service.into(),
+        };
         match store.entry(PROBE_USER)?.get_password() {
             Ok(_) | Err(keyring::Error::NoEntry) => Ok(store),
             Err(e) => Err(keyring_error(PROBE_USER, e)),
@@ -70,7 +77,9 @@ impl SecretStore for KeyringStore {
     }
 
     fn set(&self, name: &str, value: &Secret) -> Result<(), Error> {
-        self.entry(name)?.set_password(value.expose()).map_err(|e| keyring_error(name, e))
+        self.entry(name)?
+            .set_password(value.expose())
+            .map_err(|e| keyring_error(name, e))
     }
 
     fn delete(&self, name: &str) -> Result<(), Error> {
@@ -91,7 +100,9 @@ pub struct FileStore {
 
 impl fmt::Debug for FileStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FileStore").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("FileStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -99,9 +110,16 @@ impl FileStore {
     /// Opens (creating if needed) `data_dir/secrets.json`, tightening its mode to 0600 if it was wider.
     pub fn open(data_dir: &Path) -> Result<Self, Error> {
         let path = data_dir.join(SECRET_FILE_NAME);
-        let file_err = |detail: String| Error::SecretFile { path: path.clone(), detail };
-        std::fs::create_dir_all(data_dir).map_err(|e| file_err(format!("cannot create data dir: {e}")))?;
-        let store = Self { path: path.clone(), lock: Mutex::new(()) };
+        let file_err = |detail: String| Error::SecretFile {
+            path: path.clone(),
+            detail,
+        };
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| file_err(format!("cannot create data dir: {e}")))?;
+        let store = Self {
+            path: path.clone(),
+            lock: Mutex::new(()),
+        };
         if path.exists() {
             restrict_mode(&path).map_err(|e| file_err(format!("cannot set mode 0600: {e}")))?;
             store.read_map()?;
@@ -120,29 +138,43 @@ impl FileStore {
     }
 
     fn read_map(&self) -> Result<BTreeMap<String, String>, Error> {
-        let bytes = std::fs::read(&self.path)
-            .map_err(|e| Error::SecretFile { path: self.path.clone(), detail: format!("cannot read: {e}") })?;
+        let bytes = std::fs::read(&self.path).map_err(|e| Error::SecretFile {
+            path: self.path.clone(),
+            detail: format!("cannot read: {e}"),
+        })?;
         if bytes.is_empty() {
             return Ok(BTreeMap::new());
         }
         // Position only: serde's message could quote a secret value.
         serde_json::from_slice(&bytes).map_err(|e| Error::SecretFile {
             path: self.path.clone(),
-            detail: format!("not a json object of strings (line {}, column {})", e.line(), e.column()),
+            detail: format!(
+                "not a json object of strings (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
         })
     }
 
     fn write_map(&self, map: &BTreeMap<String, String>) -> Result<(), Error> {
-        let err = |detail: String| Error::SecretFile { path: self.path.clone(), detail };
-        let bytes = serde_json::to_vec_pretty(map).map_err(|e| err(format!("cannot encode: {e}")))?;
+        let err = |detail: String| Error::SecretFile {
+            path: self.path.clone(),
+            detail,
+        };
+        let bytes =
+            serde_json::to_vec_pretty(map).map_err(|e| err(format!("cannot encode: {e}")))?;
         // Write a sibling created 0600 from the start, then rename over: never a window with wider mode
         // and never a half-written file.
         let tmp = self.path.with_extension("json.tmp");
-        write_private(&tmp, &bytes).map_err(|e| err(format!("cannot write {}: {e}", tmp.display())))?;
+        write_private(&tmp, &bytes)
+            .map_err(|e| err(format!("cannot write {}: {e}", tmp.display())))?;
         std::fs::rename(&tmp, &self.path).map_err(|e| err(format!("cannot replace: {e}")))
     }
 
-    fn with_map<R>(&self, f: impl FnOnce(&mut BTreeMap<String, String>) -> (bool, R)) -> Result<R, Error> {
+    fn with_map<R>(
+        &self,
+        f: impl FnOnce(&mut BTreeMap<String, String>) -> (bool, R),
+    ) -> Result<R, Error> {
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut map = self.read_map()?;
         let (changed, r) = f(&mut map);
@@ -157,7 +189,12 @@ impl FileStore {
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
     // An existing tmp file keeps its old mode; force it.
     restrict_mode(path)?;
     f.write_all(bytes)?;
@@ -198,16 +235,25 @@ impl SecretStore for FileStore {
 }
 
 /// Opens the store chosen by `choice` (the value of `CREATORFLOW_SECRET_STORE`; `None` = keyring).
-pub fn open_secret_store(choice: Option<&str>, data_dir: &Path, service: &str) -> Result<Arc<dyn SecretStore>, Error> {
+pub fn open_secret_store(
+    choice: Option<&str>,
+    data_dir: &Path,
+    service: &str,
+) -> Result<Arc<dyn SecretStore>, Error> {
     match choice.map(str::trim) {
         None | Some("") | Some("keyring") => Ok(Arc::new(KeyringStore::open(service)?)),
         Some("file") => Ok(Arc::new(FileStore::open(data_dir)?)),
-        Some(other) => Err(Error::UnknownSecretStore { value: other.to_owned() }),
+        Some(other) => Err(Error::UnknownSecretStore {
+            value: other.to_owned(),
+        }),
     }
 }
 
 /// Like [`open_secret_store`], reading the choice from the environment.
-pub fn open_secret_store_from_env(data_dir: &Path, service: &str) -> Result<Arc<dyn SecretStore>, Error> {
+pub fn open_secret_store_from_env(
+    data_dir: &Path,
+    service: &str,
+) -> Result<Arc<dyn SecretStore>, Error> {
     let choice = std::env::var(SECRET_STORE_ENV).ok();
     open_secret_store(choice.as_deref(), data_dir, service)
 }
@@ -222,10 +268,12 @@ pub fn load_tokens(store: &dyn SecretStore, name: &str) -> Result<Option<TokenSe
     let Some(raw) = store.get(name)? else {
         return Ok(None);
     };
-    serde_json::from_str(raw.expose()).map(Some).map_err(|e| Error::StoredTokensCorrupt {
-        key: name.to_owned(),
-        detail: format!("line {}, column {}", e.line(), e.column()),
-    })
+    serde_json::from_str(raw.expose())
+        .map(Some)
+        .map_err(|e| Error::StoredTokensCorrupt {
+            key: name.to_owned(),
+            detail: format!("line {}, column {}", e.line(), e.column()),
+        })
 }
 
 /// Saves each new token pair under one secret name.
@@ -237,14 +285,19 @@ pub struct StoreTokenSink {
 
 impl StoreTokenSink {
     pub fn new(store: Arc<dyn SecretStore>, name: impl Into<String>) -> Self {
-        Self { store, name: name.into() }
+        Self {
+            store,
+            name: name.into(),
+        }
     }
 }
 
 impl TokenSink for StoreTokenSink {
     fn save(&self, tokens: &TokenSet) -> Result<(), Error> {
-        let json = serde_json::to_string(tokens)
-            .map_err(|e| Error::StoredTokensCorrupt { key: self.name.clone(), detail: format!("cannot encode: {e}") })?;
+        let json = serde_json::to_string(tokens).map_err(|e| Error::StoredTokensCorrupt {
+            key: self.name.clone(),
+            detail: format!("cannot encode: {e}"),
+        })?;
         self.store.set(&self.name, &Secret::new(json))
     }
 }
@@ -284,12 +337,23 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(store.path()).unwrap().permissions().mode() & 0o777;
+            let mode = std::fs::metadata(store.path())
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777;
             assert_eq!(mode, 0o600);
             // A file loosened by hand is tightened at the next open.
             std::fs::set_permissions(store.path(), std::fs::Permissions::from_mode(0o644)).unwrap();
             FileStore::open(dir.path()).unwrap();
-            assert_eq!(std::fs::metadata(store.path()).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(store.path())
+                    .unwrap()
+                    .permissions()
+                    .mode()
+                    & 0o777,
+                0o600
+            );
         }
         assert!(!format!("{store:?}").contains("s3cr3t"));
     }
@@ -300,9 +364,16 @@ mod tests {
         let store: Arc<dyn SecretStore> = Arc::new(FileStore::open(dir.path()).unwrap());
         let name = token_secret_name("shop-1");
         assert!(load_tokens(store.as_ref(), &name).unwrap().is_none());
-        StoreTokenSink::new(store.clone(), &name).save(&tokens()).unwrap();
-        assert_eq!(load_tokens(store.as_ref(), &name).unwrap().unwrap(), tokens());
-        store.set(&name, &Secret::new("{\"access_token\":\"LEAKME\"")).unwrap();
+        StoreTokenSink::new(store.clone(), &name)
+            .save(&tokens())
+            .unwrap();
+        assert_eq!(
+            load_tokens(store.as_ref(), &name).unwrap().unwrap(),
+            tokens()
+        );
+        store
+            .set(&name, &Secret::new("{\"access_token\":\"LEAKME\""))
+            .unwrap();
         let err = load_tokens(store.as_ref(), &name).unwrap_err();
         assert!(matches!(err, Error::StoredTokensCorrupt { .. }));
         assert!(!format!("{err} {err:?}").contains("LEAKME"));

@@ -5,11 +5,13 @@
 use crate::client::Client;
 use crate::error::Error;
 use crate::models::fulfillment::{
-    BatchShipPackage, BatchShipRequest, BatchShipResponse, MarkShippedRequest, MarkShippedResponse, PackageDetail,
-    ShipPackageRequest, ShippingDocument, ShippingDocumentQuery, ShippingProvider, ShippingProvidersResponse,
-    UpdateShippingInfoRequest,
+    BatchShipPackage, BatchShipRequest, BatchShipResponse, MarkShippedRequest, MarkShippedResponse,
+    PackageDetail, ShipPackageRequest, ShippingDocument, ShippingDocumentQuery, ShippingProvider,
+    ShippingProvidersResponse, UpdateShippingInfoRequest,
 };
-use crate::models::order::{Order, OrderDetailResponse, OrderSearchFilter, OrderSearchPage, OrderSearchResponse};
+use crate::models::order::{
+    Order, OrderDetailResponse, OrderSearchFilter, OrderSearchPage, OrderSearchResponse,
+};
 use crate::models::webhook::{WebhookDeletion, WebhookEventType, WebhookList, WebhookRegistration};
 use crate::tokens::TokenManager;
 use crate::transport::{ApiRequest, Nothing};
@@ -27,7 +29,8 @@ pub const MARK_SHIPPED: &str = "/fulfillment/202309/orders/{order_id}/packages";
 pub const UPDATE_SHIPPING_INFO: &str = "/fulfillment/202309/orders/{order_id}/shipping_info/update";
 pub const PACKAGE_DETAIL: &str = "/fulfillment/202309/packages/{package_id}";
 pub const SHIPPING_DOCUMENTS: &str = "/fulfillment/202309/packages/{package_id}/shipping_documents";
-pub const SHIPPING_PROVIDERS: &str = "/logistics/202309/delivery_options/{delivery_option_id}/shipping_providers";
+pub const SHIPPING_PROVIDERS: &str =
+    "/logistics/202309/delivery_options/{delivery_option_id}/shipping_providers";
 pub const WEBHOOKS: &str = "/event/202309/webhooks";
 
 /// Most order ids per detail call.
@@ -44,18 +47,37 @@ pub struct ShopClient {
 
 /// Ids go into URL paths: allow only what TikTok ids look like so nothing can change the path.
 fn path_id(name: &'static str, v: &str) -> Result<String, Error> {
-    let ok = !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if ok { Ok(v.to_owned()) } else { Err(Error::InvalidArgument { name, value: v.to_owned(), reason: "must be 1-128 of [A-Za-z0-9_-]" }) }
+    let ok = !v.is_empty()
+        && v.len() <= 128
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(v.to_owned())
+    } else {
+        Err(Error::InvalidArgument {
+            name,
+            value: v.to_owned(),
+            reason: "must be 1-128 of [A-Za-z0-9_-]",
+        })
+    }
 }
 
 fn json_body<T: Serialize>(v: &T) -> Result<Vec<u8>, Error> {
     // Serializing our own request types cannot fail (no maps with non-string keys); map it anyway.
-    serde_json::to_vec(v).map_err(|e| Error::InvalidArgument { name: "body", value: e.to_string(), reason: "not serializable" })
+    serde_json::to_vec(v).map_err(|e| Error::InvalidArgument {
+        name: "body",
+        value: e.to_string(),
+        reason: "not serializable",
+    })
 }
 
 impl ShopClient {
     pub(crate) fn new(client: Client, tokens: Arc<TokenManager>, cipher: String) -> Self {
-        Self { client, tokens, cipher }
+        Self {
+            client,
+            tokens,
+            cipher,
+        }
     }
 
     pub fn shop_cipher(&self) -> &str {
@@ -68,7 +90,15 @@ impl ShopClient {
 
     fn req(&self, method: Method, template: &'static str, path: String) -> ApiRequest {
         let idempotent = method == Method::GET;
-        ApiRequest { method, template, path, query: vec![], body: None, shop_cipher: Some(self.cipher.clone()), idempotent }
+        ApiRequest {
+            method,
+            template,
+            path,
+            query: vec![],
+            body: None,
+            shop_cipher: Some(self.cipher.clone()),
+            idempotent,
+        }
     }
 
     async fn call<T: DeserializeOwned>(&self, req: ApiRequest) -> Result<T, Error> {
@@ -76,9 +106,17 @@ impl ShopClient {
     }
 
     /// One page of an order search. `page.page_size` must be 1..=100.
-    pub async fn search_orders(&self, filter: &OrderSearchFilter, page: &OrderSearchPage) -> Result<OrderSearchResponse, Error> {
+    pub async fn search_orders(
+        &self,
+        filter: &OrderSearchFilter,
+        page: &OrderSearchPage,
+    ) -> Result<OrderSearchResponse, Error> {
         if page.page_size == 0 || page.page_size > MAX_PAGE_SIZE {
-            return Err(Error::InvalidArgument { name: "page_size", value: page.page_size.to_string(), reason: "must be 1..=100" });
+            return Err(Error::InvalidArgument {
+                name: "page_size",
+                value: page.page_size.to_string(),
+                reason: "must be 1..=100",
+            });
         }
         let mut req = self.req(Method::POST, ORDER_SEARCH, ORDER_SEARCH.to_owned());
         // Search is a read even though it is a POST.
@@ -112,7 +150,10 @@ impl ShopClient {
             async move {
                 let Some(page) = page else { return Ok(None) };
                 let resp = self.search_orders(&filter, &page).await?;
-                let next = resp.next_token().map(|t| OrderSearchPage { page_token: Some(t.to_owned()), ..page.clone() });
+                let next = resp.next_token().map(|t| OrderSearchPage {
+                    page_token: Some(t.to_owned()),
+                    ..page.clone()
+                });
                 Ok(Some((resp, next)))
             }
         })
@@ -121,7 +162,11 @@ impl ShopClient {
     /// Order detail for up to 50 ids.
     pub async fn get_orders(&self, ids: &[String]) -> Result<Vec<Order>, Error> {
         if ids.is_empty() || ids.len() > MAX_DETAIL_IDS {
-            return Err(Error::InvalidArgument { name: "ids", value: format!("{} ids", ids.len()), reason: "must be 1..=50 per call" });
+            return Err(Error::InvalidArgument {
+                name: "ids",
+                value: format!("{} ids", ids.len()),
+                reason: "must be 1..=50 per call",
+            });
         }
         for id in ids {
             path_id("order id", id)?;
@@ -141,17 +186,32 @@ impl ShopClient {
         Ok(out)
     }
 
-    pub async fn ship_package(&self, package_id: &str, body: &ShipPackageRequest) -> Result<(), Error> {
+    pub async fn ship_package(
+        &self,
+        package_id: &str,
+        body: &ShipPackageRequest,
+    ) -> Result<(), Error> {
         let id = path_id("package_id", package_id)?;
-        let mut req = self.req(Method::POST, SHIP_PACKAGE, format!("/fulfillment/202309/packages/{id}/ship"));
+        let mut req = self.req(
+            Method::POST,
+            SHIP_PACKAGE,
+            format!("/fulfillment/202309/packages/{id}/ship"),
+        );
         req.body = Some(json_body(body)?);
         self.call::<Nothing>(req).await.map(|_| ())
     }
 
     /// Ships several packages; `code: 0` overall with per-package failures in `errors`.
-    pub async fn ship_packages(&self, packages: &[BatchShipPackage]) -> Result<BatchShipResponse, Error> {
+    pub async fn ship_packages(
+        &self,
+        packages: &[BatchShipPackage],
+    ) -> Result<BatchShipResponse, Error> {
         if packages.is_empty() {
-            return Err(Error::InvalidArgument { name: "packages", value: "0 packages".into(), reason: "must not be empty" });
+            return Err(Error::InvalidArgument {
+                name: "packages",
+                value: "0 packages".into(),
+                reason: "must not be empty",
+            });
         }
         for p in packages {
             path_id("package_id", &p.id)?;
@@ -162,31 +222,61 @@ impl ShopClient {
     }
 
     /// Marks (part of) an order shipped with the seller's own carrier.
-    pub async fn mark_package_shipped(&self, order_id: &str, body: &MarkShippedRequest) -> Result<MarkShippedResponse, Error> {
+    pub async fn mark_package_shipped(
+        &self,
+        order_id: &str,
+        body: &MarkShippedRequest,
+    ) -> Result<MarkShippedResponse, Error> {
         let id = path_id("order_id", order_id)?;
-        let mut req = self.req(Method::POST, MARK_SHIPPED, format!("/fulfillment/202309/orders/{id}/packages"));
+        let mut req = self.req(
+            Method::POST,
+            MARK_SHIPPED,
+            format!("/fulfillment/202309/orders/{id}/packages"),
+        );
         req.body = Some(json_body(body)?);
         self.call(req).await
     }
 
     /// Corrects tracking info (only within 72 h of shipping; later → business rule 21011049).
-    pub async fn update_shipping_info(&self, order_id: &str, body: &UpdateShippingInfoRequest) -> Result<(), Error> {
+    pub async fn update_shipping_info(
+        &self,
+        order_id: &str,
+        body: &UpdateShippingInfoRequest,
+    ) -> Result<(), Error> {
         let id = path_id("order_id", order_id)?;
-        let mut req = self.req(Method::POST, UPDATE_SHIPPING_INFO, format!("/fulfillment/202309/orders/{id}/shipping_info/update"));
+        let mut req = self.req(
+            Method::POST,
+            UPDATE_SHIPPING_INFO,
+            format!("/fulfillment/202309/orders/{id}/shipping_info/update"),
+        );
         req.body = Some(json_body(body)?);
         self.call::<Nothing>(req).await.map(|_| ())
     }
 
     pub async fn package_detail(&self, package_id: &str) -> Result<PackageDetail, Error> {
         let id = path_id("package_id", package_id)?;
-        self.call(self.req(Method::GET, PACKAGE_DETAIL, format!("/fulfillment/202309/packages/{id}"))).await
+        self.call(self.req(
+            Method::GET,
+            PACKAGE_DETAIL,
+            format!("/fulfillment/202309/packages/{id}"),
+        ))
+        .await
     }
 
     /// The shipping document URL (valid 24 h) for a package shipped with TikTok logistics.
-    pub async fn shipping_document(&self, package_id: &str, q: &ShippingDocumentQuery) -> Result<ShippingDocument, Error> {
+    pub async fn shipping_document(
+        &self,
+        package_id: &str,
+        q: &ShippingDocumentQuery,
+    ) -> Result<ShippingDocument, Error> {
         let id = path_id("package_id", package_id)?;
-        let mut req = self.req(Method::GET, SHIPPING_DOCUMENTS, format!("/fulfillment/202309/packages/{id}/shipping_documents"));
-        req.query.push(("document_type", q.document_type.as_str().to_owned()));
+        let mut req = self.req(
+            Method::GET,
+            SHIPPING_DOCUMENTS,
+            format!("/fulfillment/202309/packages/{id}/shipping_documents"),
+        );
+        req.query
+            .push(("document_type", q.document_type.as_str().to_owned()));
         if let Some(s) = &q.document_size {
             req.query.push(("document_size", s.as_str().to_owned()));
         }
@@ -207,15 +297,21 @@ impl ShopClient {
         Ok((doc, bytes))
     }
 
-    pub async fn shipping_providers(&self, delivery_option_id: &str) -> Result<Vec<ShippingProvider>, Error> {
+    pub async fn shipping_providers(
+        &self,
+        delivery_option_id: &str,
+    ) -> Result<Vec<ShippingProvider>, Error> {
         let id = path_id("delivery_option_id", delivery_option_id)?;
         let path = format!("/logistics/202309/delivery_options/{id}/shipping_providers");
-        let r: ShippingProvidersResponse = self.call(self.req(Method::GET, SHIPPING_PROVIDERS, path)).await?;
+        let r: ShippingProvidersResponse = self
+            .call(self.req(Method::GET, SHIPPING_PROVIDERS, path))
+            .await?;
         Ok(r.shipping_providers)
     }
 
     pub async fn get_webhooks(&self) -> Result<WebhookList, Error> {
-        self.call(self.req(Method::GET, WEBHOOKS, WEBHOOKS.to_owned())).await
+        self.call(self.req(Method::GET, WEBHOOKS, WEBHOOKS.to_owned()))
+            .await
     }
 
     /// Registers (or replaces) the address for one event type.

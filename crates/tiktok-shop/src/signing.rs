@@ -9,13 +9,23 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// The canonical string before HMAC: `secret + path + k1v1k2v2... + body + secret`.
 /// `body` is `None` for GET and for multipart bodies, which are not signed.
-pub fn string_to_sign(app_secret: &str, path: &str, query: &[(&str, &str)], body: Option<&[u8]>) -> Vec<u8> {
-    let mut params: Vec<&(&str, &str)> =
-        query.iter().filter(|(k, _)| *k != "sign" && *k != "access_token").collect();
+pub fn string_to_sign(
+    app_secret: &str,
+    path: &str,
+    query: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Vec<u8> {
+    let mut params: Vec<&(&str, &str)> = query
+        .iter()
+        .filter(|(k, _)| *k != "sign" && *k != "access_token")
+        .collect();
     // Byte order of the keys, as the reference implementations sort.
     params.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     let body = body.unwrap_or_default();
-    let cap = 2 * app_secret.len() + path.len() + body.len() + params.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+    let cap = 2 * app_secret.len()
+        + path.len()
+        + body.len()
+        + params.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
     let mut out = Vec::with_capacity(cap);
     out.extend_from_slice(app_secret.as_bytes());
     out.extend_from_slice(path.as_bytes());
@@ -36,11 +46,19 @@ pub fn sign(app_secret: &str, path: &str, query: &[(&str, &str)], body: Option<&
 
 /// The expected `Authorization` header of a webhook push: `hex(HMAC(secret, app_key + raw_body))`.
 pub fn webhook_signature(app_key: &str, app_secret: &str, raw_body: &[u8]) -> String {
-    hex::encode(hmac_sha256(app_secret.as_bytes(), &[app_key.as_bytes(), raw_body]))
+    hex::encode(hmac_sha256(
+        app_secret.as_bytes(),
+        &[app_key.as_bytes(), raw_body],
+    ))
 }
 
 /// Constant-time check of a webhook signature header (hex, case-insensitive) against the raw body.
-pub fn verify_webhook_signature(app_key: &str, app_secret: &str, raw_body: &[u8], header: &str) -> bool {
+pub fn verify_webhook_signature(
+    app_key: &str,
+    app_secret: &str,
+    raw_body: &[u8],
+    header: &str,
+) -> bool {
     let Ok(given) = hex::decode(header.trim()) else {
         return false;
     };
@@ -115,24 +133,63 @@ mod tests {
     #[test]
     fn v4_minimal_and_excluded_params() {
         let expected = "d3cb7fe11ecae942802ceeca67e7cf10120cc12f1517d45fbc1c8cfe5413c80f";
-        assert_eq!(sign("app_secret", "/test-api", &[("foo", "bar")], None), expected);
+        assert_eq!(
+            sign("app_secret", "/test-api", &[("foo", "bar")], None),
+            expected
+        );
         // `sign` and `access_token` never take part in the signature.
         let q = [("foo", "bar"), ("sign", "zzz"), ("access_token", "tok")];
         assert_eq!(sign("app_secret", "/test-api", &q, None), expected);
         // ...but any other parameter does.
-        assert_ne!(sign("app_secret", "/test-api", &[("foo", "baz")], None), expected);
+        assert_ne!(
+            sign("app_secret", "/test-api", &[("foo", "baz")], None),
+            expected
+        );
     }
 
     #[test]
     fn webhook_vector_and_constant_time_verify() {
         let body = br#"{"type":1,"shop_id":"7494726673780148744","timestamp":1664095733,"data":{"order_id":"576684019603311365","order_status":"AWAITING_SHIPMENT","update_time":1664095610}}"#;
         let expected = "21109834de72ec53c9959716d8514ae388ce1f123e5ffdcafc46713fcdf62b27";
-        assert_eq!(webhook_signature("fake_app_key", "fake_app_secret", body), expected);
-        assert!(verify_webhook_signature("fake_app_key", "fake_app_secret", body, expected));
-        assert!(verify_webhook_signature("fake_app_key", "fake_app_secret", body, &expected.to_uppercase()));
-        assert!(!verify_webhook_signature("fake_app_key", "other_secret", body, expected));
-        assert!(!verify_webhook_signature("fake_app_key", "fake_app_secret", &body[1..], expected));
-        assert!(!verify_webhook_signature("fake_app_key", "fake_app_secret", body, "not-hex"));
-        assert!(!verify_webhook_signature("fake_app_key", "fake_app_secret", body, &expected[..62]));
+        assert_eq!(
+            webhook_signature("fake_app_key", "fake_app_secret", body),
+            expected
+        );
+        assert!(verify_webhook_signature(
+            "fake_app_key",
+            "fake_app_secret",
+            body,
+            expected
+        ));
+        assert!(verify_webhook_signature(
+            "fake_app_key",
+            "fake_app_secret",
+            body,
+            &expected.to_uppercase()
+        ));
+        assert!(!verify_webhook_signature(
+            "fake_app_key",
+            "other_secret",
+            body,
+            expected
+        ));
+        assert!(!verify_webhook_signature(
+            "fake_app_key",
+            "fake_app_secret",
+            &body[1..],
+            expected
+        ));
+        assert!(!verify_webhook_signature(
+            "fake_app_key",
+            "fake_app_secret",
+            body,
+            "not-hex"
+        ));
+        assert!(!verify_webhook_signature(
+            "fake_app_key",
+            "fake_app_secret",
+            body,
+            &expected[..62]
+        ));
     }
 }

@@ -53,7 +53,17 @@ impl TokenManager {
         clock: Arc<dyn Clock>,
         margin: Duration,
     ) -> Self {
-        Self { state: Mutex::new(State { tokens, unsaved: false }), auth, sink, clock, margin, refreshes: AtomicU64::new(0) }
+        Self {
+            state: Mutex::new(State {
+                tokens,
+                unsaved: false,
+            }),
+            auth,
+            sink,
+            clock,
+            margin,
+            refreshes: AtomicU64::new(0),
+        }
     }
 
     /// How many refreshes this manager has done (for tests and the metrics panel).
@@ -103,9 +113,15 @@ impl TokenManager {
         let merged = TokenSet {
             open_id: new.open_id.or_else(|| st.tokens.open_id.clone()),
             seller_name: new.seller_name.or_else(|| st.tokens.seller_name.clone()),
-            seller_base_region: new.seller_base_region.or_else(|| st.tokens.seller_base_region.clone()),
+            seller_base_region: new
+                .seller_base_region
+                .or_else(|| st.tokens.seller_base_region.clone()),
             user_type: new.user_type.or(st.tokens.user_type),
-            granted_scopes: if new.granted_scopes.is_empty() { st.tokens.granted_scopes.clone() } else { new.granted_scopes },
+            granted_scopes: if new.granted_scopes.is_empty() {
+                st.tokens.granted_scopes.clone()
+            } else {
+                new.granted_scopes
+            },
             ..new
         };
         // Memory first: the old refresh token may already be spent, so the new one must not be lost even
@@ -129,7 +145,10 @@ impl TokenManager {
             }
             Ok(Err(e)) => Err(e),
             // The blocking task panicked or was cancelled at shutdown; report it as a store failure.
-            Err(join) => Err(Error::Keyring { entry: "tokens".into(), detail: format!("token save task failed: {join}") }),
+            Err(join) => Err(Error::Keyring {
+                entry: "tokens".into(),
+                detail: format!("token save task failed: {join}"),
+            }),
         }
     }
 }

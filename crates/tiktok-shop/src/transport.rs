@@ -85,7 +85,11 @@ impl fmt::Debug for Transport {
 /// Maps a reqwest failure to timeout / unreachable / other, with the URL (which may hold secrets on the
 /// auth host) stripped.
 pub(crate) fn transport_error(endpoint: &str, e: reqwest::Error, timeout_ms: u64) -> Error {
-    let ctx = CallContext { endpoint: endpoint.to_owned(), http_status: e.status().map(|s| s.as_u16()), request_id: None };
+    let ctx = CallContext {
+        endpoint: endpoint.to_owned(),
+        http_status: e.status().map(|s| s.as_u16()),
+        request_id: None,
+    };
     let is_timeout = e.is_timeout();
     let is_connect = e.is_connect();
     let e = e.without_url();
@@ -112,15 +116,27 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 impl Transport {
-    pub(crate) fn new(config: ClientConfig, creds: AppCredentials, clock: Arc<dyn Clock>) -> Result<Self, Error> {
+    pub(crate) fn new(
+        config: ClientConfig,
+        creds: AppCredentials,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, Error> {
         let http = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .timeout(config.request_timeout)
             .connect_timeout(config.connect_timeout)
             .build()
-            .map_err(|e| Error::HttpClientBuild { detail: error_chain(&e) })?;
+            .map_err(|e| Error::HttpClientBuild {
+                detail: error_chain(&e),
+            })?;
         let limiter = RateLimiter::new(config.qps_per_path);
-        Ok(Self { http, config, creds, clock, limiter })
+        Ok(Self {
+            http,
+            config,
+            creds,
+            clock,
+            limiter,
+        })
     }
 
     fn timeout_ms(&self) -> u64 {
@@ -128,7 +144,11 @@ impl Transport {
     }
 
     /// Full call with the retry policy. `tokens` is `None` only for calls that need no shop token.
-    pub(crate) async fn call<T: DeserializeOwned>(&self, req: &ApiRequest, tokens: &TokenManager) -> Result<T, Error> {
+    pub(crate) async fn call<T: DeserializeOwned>(
+        &self,
+        req: &ApiRequest,
+        tokens: &TokenManager,
+    ) -> Result<T, Error> {
         let key = RateKey {
             app_key: self.creds.app_key.clone(),
             shop_cipher: req.shop_cipher.clone().unwrap_or_default(),
@@ -151,7 +171,10 @@ impl Transport {
                 Err(Error::Throttled { ctx, .. }) => {
                     throttled += 1;
                     if throttled > self.config.max_throttle_retries {
-                        return Err(Error::Throttled { ctx, attempts: throttled });
+                        return Err(Error::Throttled {
+                            ctx,
+                            attempts: throttled,
+                        });
                     }
                     let d = self.backoff(throttled);
                     tracing::debug!(endpoint = %req.endpoint(), attempt = throttled, wait_ms = d.as_millis() as u64, "throttled: backing off");
@@ -171,7 +194,10 @@ impl Transport {
 
     /// Full jitter: uniform in [0, min(cap, base * 2^(n-1))].
     fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self.config.backoff_base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let exp = self
+            .config
+            .backoff_base
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
         let ceiling = exp.min(self.config.backoff_cap);
         ceiling.mul_f64(fastrand::f64())
     }
@@ -184,15 +210,29 @@ impl Transport {
         if let Some(c) = &req.shop_cipher {
             q.push(("shop_cipher", c.clone()));
         }
-        q.extend(req.query.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (*k, v.clone())));
+        q.extend(
+            req.query
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (*k, v.clone())),
+        );
         let pairs: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let s = sign(self.creds.app_secret.expose(), &req.path, &pairs, req.body.as_deref());
+        let s = sign(
+            self.creds.app_secret.expose(),
+            &req.path,
+            &pairs,
+            req.body.as_deref(),
+        );
         q.push(("sign", s));
         q
     }
 
     /// One signed request, no retries.
-    pub(crate) async fn send_once<T: DeserializeOwned>(&self, req: &ApiRequest, token: &Secret) -> Result<T, Error> {
+    pub(crate) async fn send_once<T: DeserializeOwned>(
+        &self,
+        req: &ApiRequest,
+        token: &Secret,
+    ) -> Result<T, Error> {
         let endpoint = req.endpoint();
         let query = self.signed_query(req, self.clock.now_unix());
         let mut rb = self
@@ -204,10 +244,20 @@ impl Transport {
         if let Some(b) = &req.body {
             rb = rb.body(b.clone());
         }
-        let resp = rb.send().await.map_err(|e| transport_error(&endpoint, e, self.timeout_ms()))?;
+        let resp = rb
+            .send()
+            .await
+            .map_err(|e| transport_error(&endpoint, e, self.timeout_ms()))?;
         let status = resp.status().as_u16();
-        let header_rid = resp.headers().get("x-tt-logid").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let bytes = resp.bytes().await.map_err(|e| transport_error(&endpoint, e, self.timeout_ms()))?;
+        let header_rid = resp
+            .headers()
+            .get("x-tt-logid")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| transport_error(&endpoint, e, self.timeout_ms()))?;
         decode_envelope(endpoint, status, header_rid, &bytes)
     }
 }
@@ -220,13 +270,49 @@ pub fn decode_envelope<T: DeserializeOwned>(
     header_rid: Option<String>,
     bytes: &[u8],
 ) -> Result<T, Error> {
-    let mut ctx = CallContext { endpoint, http_status: Some(status), request_id: header_rid };
+    // Fast path, one pass: a 2xx success envelope whose data fits `T` (the common case: sync pages).
+    if (200..300).contains(&status)
+        && let Ok(env) = serde_json::from_slice::<TypedEnvelope<T>>(bytes)
+        && env.code == 0
+        && let Some(data) = env.data
+    {
+        return Ok(data);
+    }
+    decode_slow(endpoint, status, header_rid, bytes)
+}
+
+/// Envelope with `data` parsed straight into `T` (`null`/absent data gives `None`).
+#[derive(Deserialize)]
+struct TypedEnvelope<T> {
+    #[serde(default)]
+    code: i64,
+    #[serde(default = "Option::default")]
+    data: Option<T>,
+}
+
+/// Errors, empty data and decode failures: parse the head, classify, or report what did not fit.
+fn decode_slow<T: DeserializeOwned>(
+    endpoint: String,
+    status: u16,
+    header_rid: Option<String>,
+    bytes: &[u8],
+) -> Result<T, Error> {
+    let mut ctx = CallContext {
+        endpoint,
+        http_status: Some(status),
+        request_id: header_rid,
+    };
     let env: Envelope<'_> = match serde_json::from_slice(bytes) {
         Ok(env) => env,
         Err(e) => {
             // Not an envelope: a proxy page, an empty 503. Classify on the status alone.
-            let snippet: String = String::from_utf8_lossy(&bytes[..bytes.len().min(120)]).into_owned();
-            let message = if bytes.is_empty() { format!("empty body ({e})") } else { format!("{e}; body starts {snippet:?}") };
+            let snippet: String =
+                String::from_utf8_lossy(&bytes[..bytes.len().min(120)]).into_owned();
+            let message = if bytes.is_empty() {
+                format!("empty body ({e})")
+            } else {
+                format!("{e}; body starts {snippet:?}")
+            };
             return Err(classify(ctx, None, message));
         }
     };
@@ -237,7 +323,10 @@ pub fn decode_envelope<T: DeserializeOwned>(
         return Err(classify(ctx, Some(env.code), env.message));
     }
     let data = env.data.map(RawValue::get).unwrap_or("null");
-    serde_json::from_str::<T>(data).map_err(|e| Error::Decode { ctx, detail: format!("data: {e}") })
+    serde_json::from_str::<T>(data).map_err(|e| Error::Decode {
+        ctx,
+        detail: format!("data: {e}"),
+    })
 }
 
 #[cfg(test)]
@@ -250,23 +339,52 @@ mod tests {
         let ok = br#"{"code":0,"message":"Success","data":{"next_page_token":"t2","orders":[]},"request_id":"r1"}"#;
         let r: OrderSearchResponse = decode_envelope("POST /x".into(), 200, None, ok).unwrap();
         assert_eq!(r.next_token(), Some("t2"));
-        let _: Nothing = decode_envelope("POST /x".into(), 200, None, br#"{"code":0,"message":"ok","data":{}}"#).unwrap();
-        let _: Nothing = decode_envelope("POST /x".into(), 200, None, br#"{"code":0,"message":"ok"}"#).unwrap();
+        let _: Nothing = decode_envelope(
+            "POST /x".into(),
+            200,
+            None,
+            br#"{"code":0,"message":"ok","data":{}}"#,
+        )
+        .unwrap();
+        let _: Nothing =
+            decode_envelope("POST /x".into(), 200, None, br#"{"code":0,"message":"ok"}"#).unwrap();
 
-        let err = decode_envelope::<Nothing>("POST /x".into(), 200, Some("hdr".into()), br#"{"code":21011044,"message":"on hold","data":null,"request_id":"r2"}"#)
-            .unwrap_err();
+        let err = decode_envelope::<Nothing>(
+            "POST /x".into(),
+            200,
+            Some("hdr".into()),
+            br#"{"code":21011044,"message":"on hold","data":null,"request_id":"r2"}"#,
+        )
+        .unwrap_err();
         assert!(matches!(err, Error::BusinessRule { .. }));
         assert_eq!(err.context().unwrap().request_id.as_deref(), Some("r2"));
 
         // HTTP error with code 0 is still an error (success needs both).
-        let e = decode_envelope::<Nothing>("GET /y".into(), 503, Some("hdr".into()), br#"{"code":0,"message":"?"}"#).unwrap_err();
+        let e = decode_envelope::<Nothing>(
+            "GET /y".into(),
+            503,
+            Some("hdr".into()),
+            br#"{"code":0,"message":"?"}"#,
+        )
+        .unwrap_err();
         assert!(matches!(e, Error::Server { .. }), "{e:?}");
-        let e = decode_envelope::<Nothing>("GET /y".into(), 502, Some("hdr".into()), b"<html>bad gateway</html>").unwrap_err();
+        let e = decode_envelope::<Nothing>(
+            "GET /y".into(),
+            502,
+            Some("hdr".into()),
+            b"<html>bad gateway</html>",
+        )
+        .unwrap_err();
         assert!(matches!(e, Error::Server { code: None, .. }), "{e:?}");
         assert_eq!(e.context().unwrap().request_id.as_deref(), Some("hdr"));
         // Success envelope whose data does not fit the type: a decode error naming the field.
-        let e = decode_envelope::<OrderSearchResponse>("POST /x".into(), 200, None, br#"{"code":0,"data":{"orders":[{"id":5}]}}"#)
-            .unwrap_err();
+        let e = decode_envelope::<OrderSearchResponse>(
+            "POST /x".into(),
+            200,
+            None,
+            br#"{"code":0,"data":{"orders":[{"id":5}]}}"#,
+        )
+        .unwrap_err();
         assert!(matches!(e, Error::Decode { .. }), "{e:?}");
     }
 }

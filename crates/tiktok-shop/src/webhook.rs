@@ -7,7 +7,11 @@ use crate::signing::verify_webhook_signature;
 
 /// Verifies `authorization` (the header value) over `app_key + raw_body`, then parses the body.
 /// Reply 401 on `Err(Error::WebhookSignature)`, 200 with an empty body otherwise.
-pub fn verify_webhook(creds: &AppCredentials, raw_body: &[u8], authorization: Option<&str>) -> Result<WebhookNotification, Error> {
+pub fn verify_webhook(
+    creds: &AppCredentials,
+    raw_body: &[u8],
+    authorization: Option<&str>,
+) -> Result<WebhookNotification, Error> {
     let header = authorization.ok_or(Error::WebhookSignature)?;
     if !verify_webhook_signature(&creds.app_key, creds.app_secret.expose(), raw_body, header) {
         return Err(Error::WebhookSignature);
@@ -27,11 +31,20 @@ mod tests {
         let sig = "21109834de72ec53c9959716d8514ae388ce1f123e5ffdcafc46713fcdf62b27";
         let n = verify_webhook(&creds, body, Some(sig)).unwrap();
         assert!(matches!(n.event(), WebhookEvent::OrderStatusChange(_)));
-        assert!(matches!(verify_webhook(&creds, body, None), Err(Error::WebhookSignature)));
+        assert!(matches!(
+            verify_webhook(&creds, body, None),
+            Err(Error::WebhookSignature)
+        ));
         let mut tampered = body.to_vec();
         tampered[10] ^= 1;
-        assert!(matches!(verify_webhook(&creds, &tampered, Some(sig)), Err(Error::WebhookSignature)));
+        assert!(matches!(
+            verify_webhook(&creds, &tampered, Some(sig)),
+            Err(Error::WebhookSignature)
+        ));
         let wrong = AppCredentials::new("other_key", "fake_app_secret");
-        assert!(matches!(verify_webhook(&wrong, body, Some(sig)), Err(Error::WebhookSignature)));
+        assert!(matches!(
+            verify_webhook(&wrong, body, Some(sig)),
+            Err(Error::WebhookSignature)
+        ));
     }
 }

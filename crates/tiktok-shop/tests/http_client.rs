@@ -28,7 +28,7 @@ async fn authorized_shops_is_signed_and_has_no_cipher() {
     let rec = Recorder::default();
     let addr = spawn(router(rec.clone(), |r| {
         if let Err(e) = check_sign(&r) {
-            return e;
+            return *e;
         }
         assert!(!r.query.contains_key("shop_cipher"));
         ok(json!({"shops": [{"cipher": "ROW_c", "code": "US1", "id": "7001", "name": "Shop", "region": "US", "seller_type": "LOCAL", "new": 1}]}))
@@ -43,9 +43,15 @@ async fn authorized_shops_is_signed_and_has_no_cipher() {
     let r = &rec.all()[0];
     assert_eq!(r.method, Method::GET);
     assert_eq!(r.path, "/authorization/202309/shops");
-    assert_eq!(r.query.get("timestamp").map(String::as_str), Some(NOW.to_string().as_str()));
+    assert_eq!(
+        r.query.get("timestamp").map(String::as_str),
+        Some(NOW.to_string().as_str())
+    );
     assert_eq!(r.token.as_deref(), Some("AT-1"));
-    assert!(!r.query.contains_key("access_token"), "the token goes in the header only");
+    assert!(
+        !r.query.contains_key("access_token"),
+        "the token goes in the header only"
+    );
     assert_eq!(r.user_agent.as_deref(), Some("creatorflow-test/1"));
     assert_eq!(r.content_type.as_deref(), Some("application/json"));
     assert!(r.body.is_empty());
@@ -56,12 +62,15 @@ async fn order_search_follows_page_tokens_and_signs_the_body() {
     let rec = Recorder::default();
     let addr = spawn(router(rec.clone(), |r| {
         if let Err(e) = check_sign(&r) {
-            return e;
+            return *e;
         }
         assert_eq!(r.path, "/order/202309/orders/search");
         assert_eq!(r.query.get("shop_cipher").map(String::as_str), Some(CIPHER));
         let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
-        assert_eq!(body, json!({"update_time_ge": NOW - 3600, "update_time_lt": NOW}));
+        assert_eq!(
+            body,
+            json!({"update_time_ge": NOW - 3600, "update_time_lt": NOW})
+        );
         let (orders, next) = match r.query.get("page_token").map(String::as_str) {
             None => (vec![order_json("1"), order_json("2")], "p2"),
             Some("p2") => (vec![order_json("3"), order_json("4")], "p3"),
@@ -73,27 +82,59 @@ async fn order_search_follows_page_tokens_and_signs_the_body() {
     .await;
     let clock = ManualClock::new(NOW);
     let c = client(config(addr), &clock);
-    let shop = c.shop(c.token_manager(tokens("AT-1", "RT-1", NOW + 86400), None), CIPHER);
+    let shop = c.shop(
+        c.token_manager(tokens("AT-1", "RT-1", NOW + 86400), None),
+        CIPHER,
+    );
     let filter = OrderSearchFilter::updated_between(NOW - 3600, NOW);
     let mut first = OrderSearchPage::first(2);
     first.sort_field = Some(SortField::UpdateTime);
     first.sort_order = Some(SortOrder::Asc);
-    let pages: Vec<OrderSearchResponse> = shop.search_orders_pages(filter.clone(), first).try_collect().await.unwrap();
-    let ids: Vec<String> = pages.iter().flat_map(|p| p.orders.iter().map(|o| o.id.clone())).collect();
+    let pages: Vec<OrderSearchResponse> = shop
+        .search_orders_pages(filter.clone(), first)
+        .try_collect()
+        .await
+        .unwrap();
+    let ids: Vec<String> = pages
+        .iter()
+        .flat_map(|p| p.orders.iter().map(|o| o.id.clone()))
+        .collect();
     assert_eq!(ids, ["1", "2", "3", "4", "5"]);
-    let total: rust_decimal::Decimal = pages.iter().flat_map(|p| &p.orders).filter_map(|o| o.payment.as_ref()?.total_amount).sum();
+    let total: rust_decimal::Decimal = pages
+        .iter()
+        .flat_map(|p| &p.orders)
+        .filter_map(|o| o.payment.as_ref()?.total_amount)
+        .sum();
     assert_eq!(total.to_string(), "50.05");
     let all = rec.all();
     assert_eq!(all.len(), 3);
-    assert!(all.iter().all(|r| r.query.get("page_size").map(String::as_str) == Some("2")
-        && r.query.get("sort_field").map(String::as_str) == Some("update_time")
-        && r.query.get("sort_order").map(String::as_str) == Some("ASC")));
+    assert!(all.iter().all(
+        |r| r.query.get("page_size").map(String::as_str) == Some("2")
+            && r.query.get("sort_field").map(String::as_str) == Some("update_time")
+            && r.query.get("sort_order").map(String::as_str) == Some("ASC")
+    ));
 
     for bad in [0, 101] {
-        let e = shop.search_orders(&filter, &OrderSearchPage::first(bad)).await.unwrap_err();
-        assert!(matches!(e, Error::InvalidArgument { name: "page_size", .. }), "{e:?}");
+        let e = shop
+            .search_orders(&filter, &OrderSearchPage::first(bad))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::InvalidArgument {
+                    name: "page_size",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
     }
-    assert_eq!(rec.all().len(), 3, "invalid page sizes never reach the server");
+    assert_eq!(
+        rec.all().len(),
+        3,
+        "invalid page sizes never reach the server"
+    );
 }
 
 #[tokio::test]
@@ -101,15 +142,21 @@ async fn empty_filter_sends_no_body() {
     let rec = Recorder::default();
     let addr = spawn(router(rec.clone(), |r| {
         if let Err(e) = check_sign(&r) {
-            return e;
+            return *e;
         }
         ok(json!({"orders": [], "next_page_token": ""}))
     }))
     .await;
     let clock = ManualClock::new(NOW);
     let c = client(config(addr), &clock);
-    let shop = c.shop(c.token_manager(tokens("AT-1", "RT-1", NOW + 86400), None), CIPHER);
-    let r = shop.search_orders(&OrderSearchFilter::default(), &OrderSearchPage::first(100)).await.unwrap();
+    let shop = c.shop(
+        c.token_manager(tokens("AT-1", "RT-1", NOW + 86400), None),
+        CIPHER,
+    );
+    let r = shop
+        .search_orders(&OrderSearchFilter::default(), &OrderSearchPage::first(100))
+        .await
+        .unwrap();
     assert!(r.orders.is_empty() && r.next_token().is_none());
     assert!(rec.all()[0].body.is_empty(), "never send (or sign) `{{}}`");
 }
@@ -119,7 +166,7 @@ async fn order_detail_batches_of_fifty() {
     let rec = Recorder::default();
     let addr = spawn(router(rec.clone(), |r| {
         if let Err(e) = check_sign(&r) {
-            return e;
+            return *e;
         }
         assert_eq!(r.path, "/order/202309/orders");
         let ids: Vec<serde_json::Value> = r.query["ids"].split(',').map(order_json).collect();
@@ -128,16 +175,32 @@ async fn order_detail_batches_of_fifty() {
     .await;
     let clock = ManualClock::new(NOW);
     let c = client(config(addr), &clock);
-    let shop = c.shop(c.token_manager(tokens("AT-1", "RT-1", NOW + 86400), None), CIPHER);
+    let shop = c.shop(
+        c.token_manager(tokens("AT-1", "RT-1", NOW + 86400), None),
+        CIPHER,
+    );
     let ids: Vec<String> = (0..120).map(|i| format!("{}", 1000 + i)).collect();
     let orders = shop.get_orders_batched(&ids).await.unwrap();
     assert_eq!(orders.iter().map(|o| o.id.clone()).collect::<Vec<_>>(), ids);
-    let sizes: Vec<usize> = rec.all().iter().map(|r| r.query["ids"].split(',').count()).collect();
+    let sizes: Vec<usize> = rec
+        .all()
+        .iter()
+        .map(|r| r.query["ids"].split(',').count())
+        .collect();
     assert_eq!(sizes, [50, 50, 20]);
-    assert!(matches!(shop.get_orders(&ids[..51]).await, Err(Error::InvalidArgument { name: "ids", .. })));
-    assert!(matches!(shop.get_orders(&[]).await, Err(Error::InvalidArgument { name: "ids", .. })));
+    assert!(matches!(
+        shop.get_orders(&ids[..51]).await,
+        Err(Error::InvalidArgument { name: "ids", .. })
+    ));
+    assert!(matches!(
+        shop.get_orders(&[]).await,
+        Err(Error::InvalidArgument { name: "ids", .. })
+    ));
     let evil = vec!["1/../../x".to_string()];
-    assert!(matches!(shop.get_orders(&evil).await, Err(Error::InvalidArgument { .. })));
+    assert!(matches!(
+        shop.get_orders(&evil).await,
+        Err(Error::InvalidArgument { .. })
+    ));
     assert_eq!(rec.all().len(), 3);
 }
 
@@ -146,7 +209,7 @@ async fn fulfillment_endpoints_use_the_documented_wire_format() {
     let rec = Recorder::default();
     let addr = spawn(router(rec.clone(), |r| {
         if let Err(e) = check_sign(&r) {
-            return e;
+            return *e;
         }
         let body: serde_json::Value = if r.body.is_empty() { json!(null) } else { serde_json::from_slice(&r.body).unwrap() };
         match (r.method.as_str(), r.path.as_str()) {
@@ -189,41 +252,92 @@ async fn fulfillment_endpoints_use_the_documented_wire_format() {
     .await;
     let clock = ManualClock::new(NOW);
     let c = client(config(addr), &clock);
-    let shop = c.shop(c.token_manager(tokens("AT-1", "RT-1", NOW + 86400), None), CIPHER);
+    let shop = c.shop(
+        c.token_manager(tokens("AT-1", "RT-1", NOW + 86400), None),
+        CIPHER,
+    );
 
     shop.ship_package(
         "PKG1",
-        &ShipPackageRequest { handover_method: HandoverMethod::Pickup, pickup_slot: Some(PickupSlot { start_time: 1, end_time: 2 }), self_shipment: None },
+        &ShipPackageRequest {
+            handover_method: HandoverMethod::Pickup,
+            pickup_slot: Some(PickupSlot {
+                start_time: 1,
+                end_time: 2,
+            }),
+            self_shipment: None,
+        },
     )
     .await
     .unwrap();
     let batch = [
-        BatchShipPackage { id: "PKG2".into(), handover_method: HandoverMethod::DropOff, pickup_slot: None, self_shipment: None },
-        BatchShipPackage { id: "PKG3".into(), handover_method: HandoverMethod::DropOff, pickup_slot: None, self_shipment: None },
+        BatchShipPackage {
+            id: "PKG2".into(),
+            handover_method: HandoverMethod::DropOff,
+            pickup_slot: None,
+            self_shipment: None,
+        },
+        BatchShipPackage {
+            id: "PKG3".into(),
+            handover_method: HandoverMethod::DropOff,
+            pickup_slot: None,
+            self_shipment: None,
+        },
     ];
     let br = shop.ship_packages(&batch).await.unwrap();
     assert_eq!(br.errors[0].rule(), Some(BusinessRule::AfterSaleRequest));
     let m = shop
-        .mark_package_shipped("ORD1", &MarkShippedRequest { tracking_number: "TRK1".into(), shipping_provider_id: "PRV1".into(), order_line_item_ids: vec!["li1".into()] })
+        .mark_package_shipped(
+            "ORD1",
+            &MarkShippedRequest {
+                tracking_number: "TRK1".into(),
+                shipping_provider_id: "PRV1".into(),
+                order_line_item_ids: vec!["li1".into()],
+            },
+        )
         .await
         .unwrap();
     assert_eq!(m.package_id.as_deref(), Some("PKG9"));
-    shop.update_shipping_info("ORD1", &UpdateShippingInfoRequest { tracking_number: "TRK2".into(), shipping_provider_id: "PRV1".into() })
-        .await
-        .unwrap();
+    shop.update_shipping_info(
+        "ORD1",
+        &UpdateShippingInfoRequest {
+            tracking_number: "TRK2".into(),
+            shipping_provider_id: "PRV1".into(),
+        },
+    )
+    .await
+    .unwrap();
     let p = shop.package_detail("PKG9").await.unwrap();
     assert_eq!(p.package_status, Some(PackageStatus::Fulfilling));
     assert_eq!(p.orders[0].id, "ORD1");
     let providers = shop.shipping_providers("DO1").await.unwrap();
-    assert_eq!(providers.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["USPS", "UPS"]);
+    assert_eq!(
+        providers
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>(),
+        ["USPS", "UPS"]
+    );
     let hooks = shop.get_webhooks().await.unwrap();
-    assert_eq!(hooks.webhooks[0].event_type, WebhookEventType::OrderStatusChange);
-    shop.put_webhook(&WebhookRegistration { event_type: WebhookEventType::PackageUpdate, address: "https://x.example/hook".into() })
+    assert_eq!(
+        hooks.webhooks[0].event_type,
+        WebhookEventType::OrderStatusChange
+    );
+    shop.put_webhook(&WebhookRegistration {
+        event_type: WebhookEventType::PackageUpdate,
+        address: "https://x.example/hook".into(),
+    })
+    .await
+    .unwrap();
+    shop.delete_webhook(&WebhookEventType::PackageUpdate)
         .await
         .unwrap();
-    shop.delete_webhook(&WebhookEventType::PackageUpdate).await.unwrap();
     assert_eq!(rec.all().len(), 9);
-    assert!(rec.all().iter().all(|r| r.query.get("shop_cipher").map(String::as_str) == Some(CIPHER)));
+    assert!(
+        rec.all()
+            .iter()
+            .all(|r| r.query.get("shop_cipher").map(String::as_str) == Some(CIPHER))
+    );
 }
 
 #[tokio::test]
@@ -242,7 +356,7 @@ async fn shipping_label_url_and_bytes() {
             };
         }
         if let Err(e) = check_sign(&r) {
-            return e;
+            return *e;
         }
         assert_eq!(r.path, "/fulfillment/202309/packages/PKG1/shipping_documents");
         assert_eq!(r.query.get("document_type").map(String::as_str), Some("SHIPPING_LABEL"));
@@ -254,25 +368,47 @@ async fn shipping_label_url_and_bytes() {
     base.set(format!("http://{addr}")).unwrap();
     let clock = ManualClock::new(NOW);
     let c = client(config(addr), &clock);
-    let shop = c.shop(c.token_manager(tokens("AT-1", "RT-1", NOW + 86400), None), CIPHER);
-    let (doc, bytes) = shop.download_shipping_document("PKG1", &ShippingDocumentQuery::default()).await.unwrap();
+    let shop = c.shop(
+        c.token_manager(tokens("AT-1", "RT-1", NOW + 86400), None),
+        CIPHER,
+    );
+    let (doc, bytes) = shop
+        .download_shipping_document("PKG1", &ShippingDocumentQuery::default())
+        .await
+        .unwrap();
     assert_eq!(doc.tracking_number.as_deref(), Some("TRK1"));
     assert_eq!(bytes, b"%PDF-1.4 label bytes");
-    let e = c.download_document(&format!("http://{addr}/docs/PKG1.pdf?t=SIGNED-SECRET")).await.unwrap_err();
+    let e = c
+        .download_document(&format!("http://{addr}/docs/PKG1.pdf?t=SIGNED-SECRET"))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::DocumentUnavailable);
     assert!(!format!("{e} {e:?}").contains("SIGNED-SECRET"));
-    assert!(matches!(c.download_document("file:///etc/passwd").await, Err(Error::InvalidArgument { .. })));
+    assert!(matches!(
+        c.download_document("file:///etc/passwd").await,
+        Err(Error::InvalidArgument { .. })
+    ));
 }
 
 async fn one_error(status: StatusCode, code: i64) -> (Error, usize) {
     let rec = Recorder::default();
-    let addr = spawn(router(rec.clone(), move |_r| envelope(status, code, "nope", json!(null)))).await;
+    let addr = spawn(router(rec.clone(), move |_r| {
+        envelope(status, code, "nope", json!(null))
+    }))
+    .await;
     let clock = ManualClock::new(NOW);
     let mut cfg = config(addr);
     cfg.max_throttle_retries = 2;
     let c = client(cfg, &clock);
-    let shop = c.shop(c.token_manager(tokens("AT-1", "RT-1", NOW + 86400), None), CIPHER);
-    let body = ShipPackageRequest { handover_method: HandoverMethod::DropOff, pickup_slot: None, self_shipment: None };
+    let shop = c.shop(
+        c.token_manager(tokens("AT-1", "RT-1", NOW + 86400), None),
+        CIPHER,
+    );
+    let body = ShipPackageRequest {
+        handover_method: HandoverMethod::DropOff,
+        pickup_slot: None,
+        self_shipment: None,
+    };
     let e = shop.ship_package("PKG1", &body).await.unwrap_err();
     (e, rec.count("/fulfillment"))
 }
@@ -283,15 +419,30 @@ async fn errors_are_classified_from_real_responses() {
         (StatusCode::OK, 21011044, BusinessRule::OrderOnHold),
         (StatusCode::OK, 21011007, BusinessRule::AfterSaleRequest),
         (StatusCode::OK, 21004024, BusinessRule::MustSplitOrder),
-        (StatusCode::OK, 21011049, BusinessRule::TrackingUpdateWindowClosed),
+        (
+            StatusCode::OK,
+            21011049,
+            BusinessRule::TrackingUpdateWindowClosed,
+        ),
     ] {
         let (e, calls) = one_error(status, code).await;
         match &e {
-            Error::BusinessRule { rule: r, code: c, ctx, .. } => {
+            Error::BusinessRule {
+                rule: r,
+                code: c,
+                ctx,
+                ..
+            } => {
                 assert_eq!((*r, *c), (rule, code));
                 assert_eq!(ctx.http_status, Some(200));
-                assert_eq!(ctx.request_id.as_deref(), Some(format!("rid-{code}").as_str()));
-                assert_eq!(ctx.endpoint, "POST /fulfillment/202309/packages/{package_id}/ship");
+                assert_eq!(
+                    ctx.request_id.as_deref(),
+                    Some(format!("rid-{code}").as_str())
+                );
+                assert_eq!(
+                    ctx.endpoint,
+                    "POST /fulfillment/202309/packages/{package_id}/ship"
+                );
             }
             other => panic!("{code}: {other:?}"),
         }
@@ -300,7 +451,10 @@ async fn errors_are_classified_from_real_responses() {
     let (e, calls) = one_error(StatusCode::UNAUTHORIZED, 106001).await;
     assert_eq!((e.kind(), calls), (ErrorKind::InvalidRequest, 1));
     let (e, calls) = one_error(StatusCode::UNAUTHORIZED, 105001).await;
-    assert!(matches!(e, Error::Deauthorized { code: 105001, .. }), "{e:?}");
+    assert!(
+        matches!(e, Error::Deauthorized { code: 105001, .. }),
+        "{e:?}"
+    );
     assert_eq!(calls, 1);
     let (e, calls) = one_error(StatusCode::OK, 105005).await;
     assert_eq!((e.kind(), calls), (ErrorKind::Reauthorize, 1));
@@ -322,7 +476,12 @@ async fn throttled_then_success_and_transient_read_retries() {
     let addr = spawn(router(rec.clone(), move |r| {
         let i = n2.fetch_add(1, Ordering::SeqCst);
         match (r.path.as_str(), i) {
-            (_, 0) => envelope(StatusCode::TOO_MANY_REQUESTS, 36009002, "slow down", json!(null)),
+            (_, 0) => envelope(
+                StatusCode::TOO_MANY_REQUESTS,
+                36009002,
+                "slow down",
+                json!(null),
+            ),
             // A bare 502 from a proxy: no envelope at all.
             (_, 1) => (StatusCode::BAD_GATEWAY, "<html>bad gateway</html>").into_response(),
             (_, 2) => envelope(StatusCode::OK, 36009007, "timeout inside", json!(null)),
@@ -332,7 +491,10 @@ async fn throttled_then_success_and_transient_read_retries() {
     .await;
     let clock = ManualClock::new(NOW);
     let c = client(config(addr), &clock);
-    let shop = c.shop(c.token_manager(tokens("AT-1", "RT-1", NOW + 86400), None), CIPHER);
+    let shop = c.shop(
+        c.token_manager(tokens("AT-1", "RT-1", NOW + 86400), None),
+        CIPHER,
+    );
     let p = shop.package_detail("PKG1").await.unwrap();
     assert_eq!(p.package_id, "PKG1");
     assert_eq!(rec.all().len(), 4);
@@ -350,9 +512,21 @@ async fn timeout_and_unreachable_are_distinct_from_server_errors() {
     cfg.request_timeout = std::time::Duration::from_millis(200);
     cfg.max_transient_retries = 1;
     let c = client(cfg, &clock);
-    let shop = c.shop(c.token_manager(tokens("AT-1", "RT-1", NOW + 86400), None), CIPHER);
+    let shop = c.shop(
+        c.token_manager(tokens("AT-1", "RT-1", NOW + 86400), None),
+        CIPHER,
+    );
     let e = shop.package_detail("PKG1").await.unwrap_err();
-    assert!(matches!(e, Error::Timeout { timeout_ms: 200, .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            Error::Timeout {
+                timeout_ms: 200,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     assert!(e.is_transient());
 
     // A port nobody listens on: connection refused, before any HTTP exchange.
@@ -361,7 +535,10 @@ async fn timeout_and_unreachable_are_distinct_from_server_errors() {
         l.local_addr().unwrap()
     };
     let c = client(config(closed), &clock);
-    let shop = c.shop(c.token_manager(tokens("AT-1", "RT-1", NOW + 86400), None), CIPHER);
+    let shop = c.shop(
+        c.token_manager(tokens("AT-1", "RT-1", NOW + 86400), None),
+        CIPHER,
+    );
     let e = shop.package_detail("PKG1").await.unwrap_err();
     assert!(matches!(e, Error::Unreachable { .. }), "{e:?}");
     assert_eq!(e.kind(), ErrorKind::Unreachable);

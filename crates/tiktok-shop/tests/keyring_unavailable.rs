@@ -8,14 +8,23 @@ use tiktok_shop::{Error, KeyringStore, Secret};
 fn no_secret_service_names_the_file_store() {
     // SAFETY: the only test in this binary; no other thread reads the environment concurrently.
     unsafe {
-        std::env::set_var("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/creatorflow-no-bus");
+        std::env::set_var(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/creatorflow-no-bus",
+        );
     }
     let err = KeyringStore::open("creatorflow-test-unavailable").unwrap_err();
-    assert!(matches!(err, Error::SecretServiceUnavailable { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::SecretServiceUnavailable { .. }),
+        "{err:?}"
+    );
     let msg = err.to_string();
     assert!(msg.contains("CREATORFLOW_SECRET_STORE=file"), "{msg}");
     let dir = tempfile::tempdir().unwrap();
-    assert!(matches!(open_secret_store(None, dir.path(), "svc"), Err(Error::SecretServiceUnavailable { .. })));
+    assert!(matches!(
+        open_secret_store(None, dir.path(), "svc"),
+        Err(Error::SecretServiceUnavailable { .. })
+    ));
     let file = open_secret_store(Some("file"), dir.path(), "svc").unwrap();
     file.set("app_secret", &Secret::new("v")).unwrap();
     assert_eq!(file.get("app_secret").unwrap().unwrap().expose(), "v");

@@ -14,7 +14,13 @@ const AT: &str = "ACCESS-TOKEN-do-not-leak";
 const RT: &str = "REFRESH-TOKEN-do-not-leak";
 
 fn assert_clean(what: &str, s: &str) {
-    for secret in [APP_SECRET, AT, RT, "NEW-ACCESS-do-not-leak", "NEW-REFRESH-do-not-leak"] {
+    for secret in [
+        APP_SECRET,
+        AT,
+        RT,
+        "NEW-ACCESS-do-not-leak",
+        "NEW-REFRESH-do-not-leak",
+    ] {
         assert!(!s.contains(secret), "{what} leaks {secret}: {s}");
     }
 }
@@ -48,7 +54,10 @@ async fn debug_and_errors_never_contain_secrets() {
         ("token manager", format!("{tm:?}")),
         ("shop client", format!("{shop:?}")),
         ("auth client", format!("{:?}", c.auth())),
-        ("tokens", format!("{:?} {:#?}", tm.snapshot().await, tm.snapshot().await)),
+        (
+            "tokens",
+            format!("{:?} {:#?}", tm.snapshot().await, tm.snapshot().await),
+        ),
         ("sink", format!("{sink:?} {store:?}")),
     ] {
         assert_clean(what, &s);
@@ -61,7 +70,10 @@ async fn debug_and_errors_never_contain_secrets() {
 
     // Refresh against an auth host that is not there: reqwest's error would carry the URL with
     // app_secret and refresh_token in the query unless stripped.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let mut cfg = config(addr);
     cfg.auth_base = tiktok_shop::config::parse_base(&format!("http://{closed}")).unwrap();
     let c2 = client(cfg, &clock);
@@ -88,6 +100,8 @@ async fn debug_and_errors_never_contain_secrets() {
     check_error(&e);
 
     // Secret store errors.
-    let e = Error::SecretServiceUnavailable { detail: "no dbus".into() };
+    let e = Error::SecretServiceUnavailable {
+        detail: "no dbus".into(),
+    };
     assert!(e.to_string().contains("CREATORFLOW_SECRET_STORE=file"));
 }

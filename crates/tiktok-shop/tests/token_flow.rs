@@ -23,8 +23,14 @@ async fn peer(initial_valid: &str, refresh_code: Option<i64>, always_expired: bo
     let generation = Arc::new(Mutex::new(1u32));
     let addr = spawn(router(rec.clone(), move |r| {
         if r.path == "/api/v2/token/refresh" {
-            assert_eq!(r.query.get("app_secret").map(String::as_str), Some(APP_SECRET));
-            assert_eq!(r.query.get("grant_type").map(String::as_str), Some("refresh_token"));
+            assert_eq!(
+                r.query.get("app_secret").map(String::as_str),
+                Some(APP_SECRET)
+            );
+            assert_eq!(
+                r.query.get("grant_type").map(String::as_str),
+                Some("refresh_token")
+            );
             if let Some(code) = refresh_code {
                 return envelope(StatusCode::OK, code, "refresh token expired", json!(null));
             }
@@ -32,7 +38,12 @@ async fn peer(initial_valid: &str, refresh_code: Option<i64>, always_expired: bo
             let expected = format!("RT-{}", *g);
             if r.query.get("refresh_token") != Some(&expected) {
                 // An old (rotated) refresh token: the client must always use the newest.
-                return envelope(StatusCode::OK, 36004001, "refresh token invalid", json!(null));
+                return envelope(
+                    StatusCode::OK,
+                    36004001,
+                    "refresh token invalid",
+                    json!(null),
+                );
             }
             *g += 1;
             let at = format!("AT-{}", *g);
@@ -41,14 +52,22 @@ async fn peer(initial_valid: &str, refresh_code: Option<i64>, always_expired: bo
         }
         if r.path == "/api/v2/token/get" {
             assert_eq!(r.query.get("auth_code").map(String::as_str), Some("CODE-1"));
-            assert_eq!(r.query.get("grant_type").map(String::as_str), Some("authorized_code"));
+            assert_eq!(
+                r.query.get("grant_type").map(String::as_str),
+                Some("authorized_code")
+            );
             return ok(token_data("AT-1", "RT-1", NOW));
         }
         if let Err(e) = check_sign(&r) {
-            return e;
+            return *e;
         }
         if always_expired || r.token.as_deref() != Some(valid.lock().unwrap().as_str()) {
-            return envelope(StatusCode::UNAUTHORIZED, 105002, "access token expired", json!(null));
+            return envelope(
+                StatusCode::UNAUTHORIZED,
+                105002,
+                "access token expired",
+                json!(null),
+            );
         }
         ok(json!({"shops": [{"cipher": "C1", "id": "1"}]}))
     }))
@@ -58,7 +77,10 @@ async fn peer(initial_valid: &str, refresh_code: Option<i64>, always_expired: bo
 
 fn file_sink(dir: &std::path::Path) -> (Arc<dyn SecretStore>, Arc<dyn TokenSink>) {
     let store: Arc<dyn SecretStore> = Arc::new(FileStore::open(dir).unwrap());
-    let sink: Arc<dyn TokenSink> = Arc::new(StoreTokenSink::new(store.clone(), token_secret_name("open-1")));
+    let sink: Arc<dyn TokenSink> = Arc::new(StoreTokenSink::new(
+        store.clone(),
+        token_secret_name("open-1"),
+    ));
     (store, sink)
 }
 
@@ -69,9 +91,16 @@ async fn auth_code_exchange() {
     let c = client(config(p.addr), &clock);
     let t = c.exchange_auth_code("CODE-1").await.unwrap();
     assert_eq!(t.access_token.expose(), "AT-1");
-    assert_eq!(t.access_token_expire_in, NOW + 7 * 86400, "expire_in is an absolute timestamp");
+    assert_eq!(
+        t.access_token_expire_in,
+        NOW + 7 * 86400,
+        "expire_in is an absolute timestamp"
+    );
     assert_eq!(t.seller_name.as_deref(), Some("Test Seller"));
-    assert!(matches!(c.exchange_auth_code("").await, Err(Error::InvalidArgument { .. })));
+    assert!(matches!(
+        c.exchange_auth_code("").await,
+        Err(Error::InvalidArgument { .. })
+    ));
 }
 
 #[tokio::test]
@@ -87,13 +116,17 @@ async fn expired_token_refreshes_once_retries_and_persists_newest_pair() {
     assert_eq!(shops[0].cipher, "C1");
     assert_eq!(tm.refresh_count(), 1);
     assert_eq!(p.rec.count("/authorization"), 2);
-    let saved = load_tokens(store.as_ref(), &token_secret_name("open-1")).unwrap().unwrap();
+    let saved = load_tokens(store.as_ref(), &token_secret_name("open-1"))
+        .unwrap()
+        .unwrap();
     assert_eq!(saved.access_token.expose(), "AT-2");
     assert_eq!(saved.refresh_token.expose(), "RT-2");
     // A second refresh must use RT-2 (the server rejects RT-1 now).
     let again = tm.refresh_now().await.unwrap();
     assert_eq!(again.refresh_token.expose(), "RT-3");
-    let saved = load_tokens(store.as_ref(), &token_secret_name("open-1")).unwrap().unwrap();
+    let saved = load_tokens(store.as_ref(), &token_secret_name("open-1"))
+        .unwrap()
+        .unwrap();
     assert_eq!(saved.refresh_token.expose(), "RT-3");
 }
 
@@ -123,7 +156,11 @@ async fn still_expired_after_one_refresh_surfaces_token_expired() {
     let tm = c.token_manager(tokens("AT-1", "RT-1", NOW + 86400), None);
     let e = c.authorized_shops(&tm).await.unwrap_err();
     assert!(matches!(e, Error::TokenExpired { .. }), "{e:?}");
-    assert_eq!(p.rec.count("/api/v2/token/refresh"), 1, "exactly one refresh");
+    assert_eq!(
+        p.rec.count("/api/v2/token/refresh"),
+        1,
+        "exactly one refresh"
+    );
     assert_eq!(p.rec.count("/authorization"), 2, "exactly one retry");
 }
 
@@ -142,10 +179,22 @@ async fn refreshes_proactively_before_expiry() {
     clock.advance(120);
     c.authorized_shops(&tm).await.unwrap();
     assert_eq!(tm.refresh_count(), 1);
-    let tokens_seen: Vec<Option<String>> =
-        p.rec.all().iter().filter(|r| r.path.starts_with("/authorization")).map(|r| r.token.clone()).collect();
-    assert_eq!(tokens_seen, [Some("AT-1".to_string()), Some("AT-2".to_string())]);
-    assert_eq!(p.rec.count("/authorization"), 2, "no 105002 round trip was needed");
+    let tokens_seen: Vec<Option<String>> = p
+        .rec
+        .all()
+        .iter()
+        .filter(|r| r.path.starts_with("/authorization"))
+        .map(|r| r.token.clone())
+        .collect();
+    assert_eq!(
+        tokens_seen,
+        [Some("AT-1".to_string()), Some("AT-2".to_string())]
+    );
+    assert_eq!(
+        p.rec.count("/authorization"),
+        2,
+        "no 105002 round trip was needed"
+    );
 }
 
 #[tokio::test]
@@ -155,7 +204,10 @@ async fn expired_refresh_token_is_deauthorization() {
     let c = client(config(p.addr), &clock);
     let tm = c.token_manager(tokens("AT-1", "RT-1", NOW + 86400), None);
     let e = c.authorized_shops(&tm).await.unwrap_err();
-    assert!(matches!(e, Error::Deauthorized { code: 36004001, .. }), "{e:?}");
+    assert!(
+        matches!(e, Error::Deauthorized { code: 36004001, .. }),
+        "{e:?}"
+    );
     assert_eq!(e.context().unwrap().endpoint, "GET /api/v2/token/refresh");
 }
 
@@ -167,7 +219,9 @@ impl TokenSink for FailingSink {
         let mut n = self.0.lock().unwrap();
         *n += 1;
         if *n == 1 {
-            Err(Error::SecretServiceUnavailable { detail: "test: locked".into() })
+            Err(Error::SecretServiceUnavailable {
+                detail: "test: locked".into(),
+            })
         } else {
             Ok(())
         }

@@ -191,17 +191,38 @@ mod tests {
         let r = ShipPackageRequest {
             handover_method: HandoverMethod::DropOff,
             pickup_slot: None,
-            self_shipment: Some(SelfShipment { tracking_number: "T1".into(), shipping_provider_id: "P1".into() }),
+            self_shipment: Some(SelfShipment {
+                tracking_number: "T1".into(),
+                shipping_provider_id: "P1".into(),
+            }),
         };
         assert_eq!(
             serde_json::to_string(&r).unwrap(),
             r#"{"handover_method":"DROP_OFF","self_shipment":{"tracking_number":"T1","shipping_provider_id":"P1"}}"#
         );
-        let m = MarkShippedRequest { tracking_number: "T".into(), shipping_provider_id: "P".into(), order_line_item_ids: vec![] };
-        assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"tracking_number":"T","shipping_provider_id":"P"}"#);
-        let b: BatchShipResponse =
-            serde_json::from_str(r#"{"errors":[{"code":21011044,"message":"on hold","detail":{"package_id":"p9"}}]}"#).unwrap();
-        assert_eq!(b.errors[0].rule(), Some(crate::error::BusinessRule::OrderOnHold));
-        assert_eq!(b.errors[0].detail.as_ref().and_then(|d| d.package_id.as_deref()), Some("p9"));
+        let m = MarkShippedRequest {
+            tracking_number: "T".into(),
+            shipping_provider_id: "P".into(),
+            order_line_item_ids: vec![],
+        };
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"tracking_number":"T","shipping_provider_id":"P"}"#
+        );
+        let b: BatchShipResponse = serde_json::from_str(
+            r#"{"errors":[{"code":21011044,"message":"on hold","detail":{"package_id":"p9"}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            b.errors[0].rule(),
+            Some(crate::error::BusinessRule::OrderOnHold)
+        );
+        assert_eq!(
+            b.errors[0]
+                .detail
+                .as_ref()
+                .and_then(|d| d.package_id.as_deref()),
+            Some("p9")
+        );
     }
 }

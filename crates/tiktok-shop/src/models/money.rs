@@ -32,7 +32,11 @@ mod tests {
 
     #[derive(Deserialize, Serialize)]
     struct P {
-        #[serde(default, deserialize_with = "super::deserialize_opt", serialize_with = "super::serialize_opt")]
+        #[serde(
+            default,
+            deserialize_with = "super::deserialize_opt",
+            serialize_with = "super::serialize_opt"
+        )]
         amount: Option<Decimal>,
     }
 
@@ -41,13 +45,19 @@ mod tests {
         let p: P = serde_json::from_str(r#"{"amount":"0.10"}"#).unwrap();
         let q: P = serde_json::from_str(r#"{"amount":"0.20"}"#).unwrap();
         // 0.1 + 0.2 is exactly 0.3 here, unlike f64.
-        assert_eq!(p.amount.unwrap() + q.amount.unwrap(), Decimal::from_str("0.30").unwrap());
+        assert_eq!(
+            p.amount.unwrap() + q.amount.unwrap(),
+            Decimal::from_str("0.30").unwrap()
+        );
         assert_eq!(serde_json::to_string(&p).unwrap(), r#"{"amount":"0.10"}"#);
         let e: P = serde_json::from_str(r#"{"amount":""}"#).unwrap();
         assert!(e.amount.is_none());
         let n: P = serde_json::from_str(r#"{}"#).unwrap();
         assert!(n.amount.is_none());
-        let err = serde_json::from_str::<P>(r#"{"amount":"12,5"}"#).err().unwrap().to_string();
+        let err = serde_json::from_str::<P>(r#"{"amount":"12,5"}"#)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("12,5"), "{err}");
     }
 }

@@ -99,21 +99,53 @@ pub struct PackageRef {
 pub struct Payment {
     #[serde(default)]
     pub currency: Option<String>,
-    #[serde(default, deserialize_with = "money::deserialize_opt", serialize_with = "money::serialize_opt")]
+    #[serde(
+        default,
+        deserialize_with = "money::deserialize_opt",
+        serialize_with = "money::serialize_opt"
+    )]
     pub sub_total: Option<Decimal>,
-    #[serde(default, deserialize_with = "money::deserialize_opt", serialize_with = "money::serialize_opt")]
+    #[serde(
+        default,
+        deserialize_with = "money::deserialize_opt",
+        serialize_with = "money::serialize_opt"
+    )]
     pub shipping_fee: Option<Decimal>,
-    #[serde(default, deserialize_with = "money::deserialize_opt", serialize_with = "money::serialize_opt")]
+    #[serde(
+        default,
+        deserialize_with = "money::deserialize_opt",
+        serialize_with = "money::serialize_opt"
+    )]
     pub seller_discount: Option<Decimal>,
-    #[serde(default, deserialize_with = "money::deserialize_opt", serialize_with = "money::serialize_opt")]
+    #[serde(
+        default,
+        deserialize_with = "money::deserialize_opt",
+        serialize_with = "money::serialize_opt"
+    )]
     pub platform_discount: Option<Decimal>,
-    #[serde(default, deserialize_with = "money::deserialize_opt", serialize_with = "money::serialize_opt")]
+    #[serde(
+        default,
+        deserialize_with = "money::deserialize_opt",
+        serialize_with = "money::serialize_opt"
+    )]
     pub total_amount: Option<Decimal>,
-    #[serde(default, deserialize_with = "money::deserialize_opt", serialize_with = "money::serialize_opt")]
+    #[serde(
+        default,
+        deserialize_with = "money::deserialize_opt",
+        serialize_with = "money::serialize_opt"
+    )]
     pub original_total_product_price: Option<Decimal>,
-    #[serde(default, deserialize_with = "money::deserialize_opt", serialize_with = "money::serialize_opt")]
+    #[serde(
+        default,
+        deserialize_with = "money::deserialize_opt",
+        serialize_with = "money::serialize_opt"
+    )]
     pub original_shipping_fee: Option<Decimal>,
-    #[serde(default, deserialize_with = "money::deserialize_opt", serialize_with = "money::serialize_opt")]
+    #[serde(
+        default,
+        deserialize_with = "money::deserialize_opt",
+        serialize_with = "money::serialize_opt"
+    )]
     pub tax: Option<Decimal>,
 }
 
@@ -168,9 +200,17 @@ pub struct LineItem {
     pub seller_sku: Option<String>,
     #[serde(default)]
     pub currency: Option<String>,
-    #[serde(default, deserialize_with = "money::deserialize_opt", serialize_with = "money::serialize_opt")]
+    #[serde(
+        default,
+        deserialize_with = "money::deserialize_opt",
+        serialize_with = "money::serialize_opt"
+    )]
     pub original_price: Option<Decimal>,
-    #[serde(default, deserialize_with = "money::deserialize_opt", serialize_with = "money::serialize_opt")]
+    #[serde(
+        default,
+        deserialize_with = "money::deserialize_opt",
+        serialize_with = "money::serialize_opt"
+    )]
     pub sale_price: Option<Decimal>,
     #[serde(default)]
     pub display_status: Option<OrderStatus>,
@@ -208,7 +248,11 @@ pub struct OrderSearchFilter {
 impl OrderSearchFilter {
     /// Orders updated in `[from, to)` (Unix seconds): the incremental-sync window.
     pub fn updated_between(from: i64, to: i64) -> Self {
-        Self { update_time_ge: Some(from), update_time_lt: Some(to), ..Self::default() }
+        Self {
+            update_time_ge: Some(from),
+            update_time_lt: Some(to),
+            ..Self::default()
+        }
     }
 }
 
@@ -227,7 +271,12 @@ pub struct OrderSearchPage {
 
 impl OrderSearchPage {
     pub fn first(page_size: u32) -> Self {
-        Self { page_size, page_token: None, sort_field: None, sort_order: None }
+        Self {
+            page_size,
+            page_token: None,
+            sort_field: None,
+            sort_order: None,
+        }
     }
 }
 
@@ -277,25 +326,48 @@ mod tests {
         assert_eq!(o.status, OrderStatus::AwaitingShipment);
         let p = o.payment.as_ref().unwrap();
         assert_eq!(p.total_amount, Some(Decimal::from_str("21.57").unwrap()));
-        assert_eq!(p.sub_total.unwrap() + p.tax.unwrap(), Decimal::from_str("21.57").unwrap());
-        assert_eq!(o.line_items[1].package_status, Some(PackageItemStatus::Other("TELEPORTING".into())));
-        assert_eq!(o.line_items[1].display_status.as_ref().map(|s| s.as_str()), Some("SOMETHING_NEW"));
+        assert_eq!(
+            p.sub_total.unwrap() + p.tax.unwrap(),
+            Decimal::from_str("21.57").unwrap()
+        );
+        assert_eq!(
+            o.line_items[1].package_status,
+            Some(PackageItemStatus::Other("TELEPORTING".into()))
+        );
+        assert_eq!(
+            o.line_items[1].display_status.as_ref().map(|s| s.as_str()),
+            Some("SOMETHING_NEW")
+        );
         // Round trip keeps unknown enum values verbatim.
         let back = serde_json::to_string(&o).unwrap();
-        assert!(back.contains("\"TELEPORTING\"") && back.contains("\"21.57\""), "{back}");
+        assert!(
+            back.contains("\"TELEPORTING\"") && back.contains("\"21.57\""),
+            "{back}"
+        );
         let again: Order = serde_json::from_str(&back).unwrap();
         assert_eq!(again, o);
 
-        let unknown: Order = serde_json::from_str(r#"{"id":"1","status":"AWAITING_TELEPORT"}"#).unwrap();
-        assert_eq!(unknown.status, OrderStatus::Other("AWAITING_TELEPORT".into()));
+        let unknown: Order =
+            serde_json::from_str(r#"{"id":"1","status":"AWAITING_TELEPORT"}"#).unwrap();
+        assert_eq!(
+            unknown.status,
+            OrderStatus::Other("AWAITING_TELEPORT".into())
+        );
     }
 
     #[test]
     fn filter_serializes_only_what_is_set() {
         let f = OrderSearchFilter::updated_between(10, 20);
-        assert_eq!(serde_json::to_string(&f).unwrap(), r#"{"update_time_ge":10,"update_time_lt":20}"#);
-        assert_eq!(serde_json::to_string(&OrderSearchFilter::default()).unwrap(), "{}");
-        let r: OrderSearchResponse = serde_json::from_str(r#"{"next_page_token":"","orders":[]}"#).unwrap();
+        assert_eq!(
+            serde_json::to_string(&f).unwrap(),
+            r#"{"update_time_ge":10,"update_time_lt":20}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&OrderSearchFilter::default()).unwrap(),
+            "{}"
+        );
+        let r: OrderSearchResponse =
+            serde_json::from_str(r#"{"next_page_token":"","orders":[]}"#).unwrap();
         assert_eq!(r.next_token(), None);
     }
 }

@@ -24,7 +24,9 @@ pub struct WebhookNotification {
 impl WebhookNotification {
     /// Parses a raw (already verified) body.
     pub fn parse(raw_body: &[u8]) -> Result<Self, Error> {
-        serde_json::from_slice(raw_body).map_err(|e| Error::WebhookPayload { detail: e.to_string() })
+        serde_json::from_slice(raw_body).map_err(|e| Error::WebhookPayload {
+            detail: e.to_string(),
+        })
     }
 
     /// The typed event. Unknown types, and known types whose data does not match, are kept raw.
@@ -43,7 +45,10 @@ impl WebhookNotification {
             12 => typed(d).map(WebhookEvent::ReturnStatusChange),
             _ => None,
         };
-        ev.unwrap_or_else(|| WebhookEvent::Unknown { event_type: self.event_type, data: self.data.clone() })
+        ev.unwrap_or_else(|| WebhookEvent::Unknown {
+            event_type: self.event_type,
+            data: self.data.clone(),
+        })
     }
 }
 
@@ -57,14 +62,21 @@ pub enum WebhookEvent {
     CancellationStatusChange(CancellationStatusChange),
     ReturnStatusChange(ReturnStatusChange),
     /// A type this version does not know (or whose data did not match), kept verbatim.
-    Unknown { event_type: i64, data: serde_json::Value },
+    Unknown {
+        event_type: i64,
+        data: serde_json::Value,
+    },
 }
 
 /// Order status in a webhook: like [`OrderStatus`] but the cancel state arrives as `CANCEL` or
 /// `CANCELLED` depending on the source; both map to `Cancelled`.
 fn de_webhook_status<'de, D: serde::Deserializer<'de>>(d: D) -> Result<OrderStatus, D::Error> {
     let s = String::deserialize(d)?;
-    Ok(if s == "CANCEL" { OrderStatus::Cancelled } else { OrderStatus::from_wire(&s) })
+    Ok(if s == "CANCEL" {
+        OrderStatus::Cancelled
+    } else {
+        OrderStatus::from_wire(&s)
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -215,25 +227,42 @@ mod tests {
         for s in ["CANCEL", "CANCELLED"] {
             let body = format!(r#"{{"type":1,"data":{{"order_id":"1","order_status":"{s}"}}}}"#);
             match parse(&body) {
-                WebhookEvent::OrderStatusChange(c) => assert_eq!(c.order_status, OrderStatus::Cancelled),
+                WebhookEvent::OrderStatusChange(c) => {
+                    assert_eq!(c.order_status, OrderStatus::Cancelled)
+                }
                 other => panic!("{other:?}"),
             }
         }
-        assert!(matches!(parse(r#"{"type":3,"data":{"order_id":"1","update_time":5}}"#), WebhookEvent::RecipientAddressUpdate(_)));
-        match parse(r#"{"type":4,"data":{"sc_type":"x","package_list":[{"package_id":"p","order_id_list":["o1","o2"]}]}}"#) {
-            WebhookEvent::PackageUpdate(p) => assert_eq!(p.package_list[0].order_id_list, vec!["o1", "o2"]),
+        assert!(matches!(
+            parse(r#"{"type":3,"data":{"order_id":"1","update_time":5}}"#),
+            WebhookEvent::RecipientAddressUpdate(_)
+        ));
+        match parse(
+            r#"{"type":4,"data":{"sc_type":"x","package_list":[{"package_id":"p","order_id_list":["o1","o2"]}]}}"#,
+        ) {
+            WebhookEvent::PackageUpdate(p) => {
+                assert_eq!(p.package_list[0].order_id_list, vec!["o1", "o2"])
+            }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(parse(r#"{"type":6,"data":{"message":"bye"}}"#), WebhookEvent::SellerDeauthorization(_)));
+        assert!(matches!(
+            parse(r#"{"type":6,"data":{"message":"bye"}}"#),
+            WebhookEvent::SellerDeauthorization(_)
+        ));
         match parse(r#"{"type":7,"data":{"message":"soon","expiration_time":1700000000}}"#) {
-            WebhookEvent::UpcomingAuthorizationExpiration(u) => assert_eq!(u.expiration_time, Some(1700000000)),
+            WebhookEvent::UpcomingAuthorizationExpiration(u) => {
+                assert_eq!(u.expiration_time, Some(1700000000))
+            }
             other => panic!("{other:?}"),
         }
         assert!(matches!(
             parse(r#"{"type":11,"data":{"order_id":"1","cancel_status":"x","cancel_id":"c"}}"#),
             WebhookEvent::CancellationStatusChange(_)
         ));
-        assert!(matches!(parse(r#"{"type":12,"data":{"order_id":"1","return_id":"r"}}"#), WebhookEvent::ReturnStatusChange(_)));
+        assert!(matches!(
+            parse(r#"{"type":12,"data":{"order_id":"1","return_id":"r"}}"#),
+            WebhookEvent::ReturnStatusChange(_)
+        ));
         match parse(r#"{"type":99,"data":{"whatever":true}}"#) {
             WebhookEvent::Unknown { event_type, data } => {
                 assert_eq!(event_type, 99);
@@ -242,8 +271,14 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // Known type with mismatching data is kept raw rather than dropped.
-        assert!(matches!(parse(r#"{"type":1,"data":{"nope":1}}"#), WebhookEvent::Unknown { event_type: 1, .. }));
-        assert!(matches!(WebhookNotification::parse(b"not json"), Err(Error::WebhookPayload { .. })));
+        assert!(matches!(
+            parse(r#"{"type":1,"data":{"nope":1}}"#),
+            WebhookEvent::Unknown { event_type: 1, .. }
+        ));
+        assert!(matches!(
+            WebhookNotification::parse(b"not json"),
+            Err(Error::WebhookPayload { .. })
+        ));
     }
 
     #[test]

@@ -32,10 +32,16 @@ pub struct Recorder(pub Arc<Mutex<Vec<Recorded>>>);
 
 impl Recorder {
     pub fn record(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Recorded {
-        let query: BTreeMap<String, String> = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let query: BTreeMap<String, String> =
+            url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+        let h = |n: &str| {
+            headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
         let r = Recorded {
             method: method.clone(),
             path: uri.path().to_owned(),
@@ -54,25 +60,48 @@ impl Recorder {
     }
 
     pub fn count(&self, path_prefix: &str) -> usize {
-        self.0.lock().unwrap().iter().filter(|r| r.path.starts_with(path_prefix)).count()
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path.starts_with(path_prefix))
+            .count()
     }
 }
 
 /// Recomputes the signature the way the server would and compares (wrong → 106001 like TikTok).
-pub fn check_sign(r: &Recorded) -> Result<(), Response> {
+pub fn check_sign(r: &Recorded) -> Result<(), Box<Response>> {
     let sign = r.query.get("sign").cloned().unwrap_or_default();
-    let pairs: Vec<(&str, &str)> = r.query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let body = if r.body.is_empty() { None } else { Some(r.body.as_slice()) };
+    let pairs: Vec<(&str, &str)> = r
+        .query
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let body = if r.body.is_empty() {
+        None
+    } else {
+        Some(r.body.as_slice())
+    };
     let expected = tiktok_shop::signing::sign(APP_SECRET, &r.path, &pairs, body);
     if sign != expected || r.query.get("app_key").map(String::as_str) != Some(APP_KEY) {
-        return Err(envelope(StatusCode::UNAUTHORIZED, 106001, "invalid sign", serde_json::Value::Null));
+        return Err(Box::new(envelope(
+            StatusCode::UNAUTHORIZED,
+            106001,
+            "invalid sign",
+            serde_json::Value::Null,
+        )));
     }
     Ok(())
 }
 
 pub fn envelope(status: StatusCode, code: i64, message: &str, data: serde_json::Value) -> Response {
     let body = serde_json::json!({"code": code, "message": message, "data": data, "request_id": format!("rid-{code}")});
-    (status, [("content-type", "application/json")], body.to_string()).into_response()
+    (
+        status,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 pub fn ok(data: serde_json::Value) -> Response {
@@ -100,7 +129,12 @@ pub fn config(addr: SocketAddr) -> ClientConfig {
 }
 
 pub fn client(cfg: ClientConfig, clock: &ManualClock) -> Client {
-    Client::with_clock(cfg, AppCredentials::new(APP_KEY, APP_SECRET), Arc::new(clock.clone())).unwrap()
+    Client::with_clock(
+        cfg,
+        AppCredentials::new(APP_KEY, APP_SECRET),
+        Arc::new(clock.clone()),
+    )
+    .unwrap()
 }
 
 pub fn tokens(access: &str, refresh: &str, access_expires: i64) -> TokenSet {
@@ -131,12 +165,14 @@ pub type Handler = Arc<dyn Fn(Recorded) -> Response + Send + Sync>;
 /// A router that records every request and hands it to `f` (which may check the signature).
 pub fn router(rec: Recorder, f: impl Fn(Recorded) -> Response + Send + Sync + 'static) -> Router {
     let f: Handler = Arc::new(f);
-    Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-        let rec = rec.clone();
-        let f = f.clone();
-        async move {
-            let r = rec.record(&method, &uri, &headers, &body);
-            f(r)
-        }
-    })
+    Router::new().fallback(
+        move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let rec = rec.clone();
+            let f = f.clone();
+            async move {
+                let r = rec.record(&method, &uri, &headers, &body);
+                f(r)
+            }
+        },
+    )
 }
