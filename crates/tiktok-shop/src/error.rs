@@ -67,6 +67,7 @@ pub enum ErrorKind {
     TokenExpired,
     Reauthorize,
     InvalidRequest,
+    ClockSkew,
     BusinessRule,
     Server,
     Timeout,
@@ -99,6 +100,11 @@ pub enum Error {
         "the app lacks an api scope (code 105005: {message}); re-authorize with the scope ({ctx})"
     )]
     MissingScope { ctx: CallContext, message: String },
+
+    #[error(
+        "this machine's clock is off by {skew_secs} s from tiktok's (code 36009004); fix the system time ({ctx})"
+    )]
+    ClockSkew { ctx: CallContext, skew_secs: i64 },
 
     #[error("invalid request (code {code}: {message}) ({ctx})")]
     InvalidRequest {
@@ -183,6 +189,7 @@ impl Error {
                 ErrorKind::InvalidRequest
             }
             Error::BusinessRule { .. } => ErrorKind::BusinessRule,
+            Error::ClockSkew { .. } => ErrorKind::ClockSkew,
             Error::Server { .. } => ErrorKind::Server,
             Error::Timeout { .. } => ErrorKind::Timeout,
             Error::Unreachable { .. } => ErrorKind::Unreachable,
@@ -219,6 +226,7 @@ impl Error {
             | Error::Deauthorized { ctx, .. }
             | Error::MissingScope { ctx, .. }
             | Error::InvalidRequest { ctx, .. }
+            | Error::ClockSkew { ctx, .. }
             | Error::BusinessRule { ctx, .. }
             | Error::Server { ctx, .. }
             | Error::Timeout { ctx, .. }
@@ -239,6 +247,7 @@ impl Error {
             Error::Throttled { .. } => Some(CODE_THROTTLED),
             Error::TokenExpired { .. } => Some(CODE_TOKEN_EXPIRED),
             Error::MissingScope { .. } => Some(105005),
+            Error::ClockSkew { .. } => Some(36009004),
             _ => None,
         }
     }

@@ -12,6 +12,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod error;
+mod httpdate;
 pub mod models;
 pub mod ratelimit;
 pub mod secret;

@@ -4,6 +4,7 @@
 use crate::clock::Clock;
 use crate::config::{ClientConfig, join};
 use crate::error::{CallContext, Error, classify};
+use crate::httpdate::parse_imf_fixdate;
 use crate::ratelimit::{RateKey, RateLimiter};
 use crate::secret::{AppCredentials, Secret};
 use crate::signing::sign;
@@ -234,7 +235,8 @@ impl Transport {
         token: &Secret,
     ) -> Result<T, Error> {
         let endpoint = req.endpoint();
-        let query = self.signed_query(req, self.clock.now_unix());
+        let now = self.clock.now_unix();
+        let query = self.signed_query(req, now);
         let mut rb = self
             .http
             .request(req.method.clone(), join(&self.config.api_base, &req.path))
@@ -254,11 +256,36 @@ impl Transport {
             .get("x-tt-logid")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let server_now = resp
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_imf_fixdate);
         let bytes = resp
             .bytes()
             .await
             .map_err(|e| transport_error(&endpoint, e, self.timeout_ms()))?;
         decode_envelope(endpoint, status, header_rid, &bytes)
+            .map_err(|e| skew_check(e, now, server_now))
+    }
+}
+
+/// 36009004 is TikTok's catch-all for a bad timestamp, app_key, header or cipher. If the server's `Date`
+/// shows our timestamp outside its window ([now - 5 min, now + 30 s]), say it is the clock.
+fn skew_check(e: Error, our_now: i64, server_now: Option<i64>) -> Error {
+    match (e, server_now) {
+        (
+            Error::InvalidRequest {
+                ctx,
+                code: 36009004,
+                ..
+            },
+            Some(server),
+        ) if !(server - 300..=server + 30).contains(&our_now) => Error::ClockSkew {
+            ctx,
+            skew_secs: our_now - server,
+        },
+        (e, _) => e,
     }
 }
 

@@ -544,3 +544,38 @@ async fn timeout_and_unreachable_are_distinct_from_server_errors() {
     assert_eq!(e.kind(), ErrorKind::Unreachable);
     assert_eq!(e.context().unwrap().http_status, None);
 }
+
+#[tokio::test]
+async fn timestamp_rejection_is_reported_as_clock_skew_when_the_date_header_shows_it() {
+    // hyper stamps a real `Date` header on every response.
+    let addr = spawn(router(Recorder::default(), |_r| {
+        envelope(StatusCode::OK, 36009004, "invalid timestamp", json!(null))
+    }))
+    .await;
+    let real_now = tiktok_shop::Clock::now_unix(&tiktok_shop::SystemClock);
+    // Our clock ten minutes behind the server: outside TikTok's window.
+    let behind = ManualClock::new(real_now - 600);
+    let c = client(config(addr), &behind);
+    let shop = c.shop(
+        c.token_manager(tokens("AT-1", "RT-1", real_now + 86400), None),
+        CIPHER,
+    );
+    match shop.package_detail("PKG1").await.unwrap_err() {
+        Error::ClockSkew { skew_secs, .. } => {
+            assert!((-610..=-590).contains(&skew_secs), "{skew_secs}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // A correct clock: the same code is a plain invalid request (bad app_key, header, cipher...).
+    let right = ManualClock::new(real_now);
+    let c = client(config(addr), &right);
+    let shop = c.shop(
+        c.token_manager(tokens("AT-1", "RT-1", real_now + 86400), None),
+        CIPHER,
+    );
+    let e = shop.package_detail("PKG1").await.unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidRequest { code: 36009004, .. }),
+        "{e:?}"
+    );
+}
