@@ -31,7 +31,10 @@ pub use error::{BusinessRule, CallContext, Error, ErrorKind};
 pub use models::token::TokenSet;
 pub use ratelimit::{RateKey, RateLimiter};
 pub use secret::{AppCredentials, Secret};
-pub use secret_store::{FileStore, KeyringStore, SECRET_STORE_ENV, SecretStore, StoreTokenSink};
+pub use secret_store::{
+    FileStore, KeyringStore, SECRET_STORE_ENV, SecretStore, StoreTokenSink, load_tokens,
+    open_secret_store, open_secret_store_from_env, token_secret_name,
+};
 pub use shop_api::ShopClient;
 pub use tokens::{TokenManager, TokenSink};
 pub use transport::{Nothing, decode_envelope};
