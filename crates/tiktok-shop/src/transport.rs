@@ -97,8 +97,9 @@ pub(crate) fn transport_error(endpoint: &str, e: reqwest::Error, timeout_ms: u64
     let detail = error_chain(&e);
     if is_timeout {
         Error::Timeout { ctx, timeout_ms }
-    } else if is_connect || e.is_request() {
-        // Could not reach the peer (DNS, refused, reset before a response): the network, not TikTok.
+    } else if is_connect || e.is_request() || e.is_body() {
+        // Could not reach the peer (DNS, refused, reset before a response) or the connection dropped
+        // mid-body: the network, not TikTok.
         Error::Unreachable { ctx, detail }
     } else {
         Error::Decode { ctx, detail }

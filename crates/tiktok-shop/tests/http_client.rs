@@ -579,3 +579,27 @@ async fn timestamp_rejection_is_reported_as_clock_skew_when_the_date_header_show
         "{e:?}"
     );
 }
+
+#[tokio::test]
+async fn connection_dropped_without_a_response_is_unreachable() {
+    // A raw TCP peer that accepts and closes at once: no HTTP answer at all.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            drop(sock);
+        }
+    });
+    let clock = ManualClock::new(NOW);
+    let c = client(config(addr), &clock);
+    let shop = c.shop(
+        c.token_manager(tokens("AT-1", "RT-1", NOW + 86400), None),
+        CIPHER,
+    );
+    let e = shop.package_detail("PKG1").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unreachable, "{e:?}");
+    assert_eq!(
+        e.context().unwrap().endpoint,
+        "GET /fulfillment/202309/packages/{package_id}"
+    );
+}
