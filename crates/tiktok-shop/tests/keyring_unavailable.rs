@@ -1,6 +1,9 @@
 //! Without a Secret Service the keyring store fails at open with a message that names the way out
 //! (`CREATORFLOW_SECRET_STORE=file`). Its own test binary because it changes the process environment.
 
+// Linux only: elsewhere the platform keyring needs no D-Bus and is always there.
+#![cfg(target_os = "linux")]
+
 use tiktok_shop::secret_store::open_secret_store;
 use tiktok_shop::{Error, KeyringStore, Secret};
 
