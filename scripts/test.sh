@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test in the repo: the UI's unit tests, then all crates and the desktop package, with a
-# throw-away PostgreSQL, a real Secret Service (gnome-keyring under a private D-Bus session) and an X
-# display (Xvfb) for the desktop tests. Called by `make test` after scripts/setup.sh test.
+# Runs every test in the repo: the UI's unit tests, then all crates and the desktop package with a
+# throw-away PostgreSQL and an X display (Xvfb), then the keyring tests against a real Secret Service. Called by `make test` after scripts/setup.sh test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,11 +14,8 @@ export CREATORFLOW_TEST_PG_URL=$(scripts/pg-test-server.sh start "$port")
 trap 'scripts/pg-test-server.sh stop "$port"' EXIT
 echo "   $CREATORFLOW_TEST_PG_URL"
 
-echo "== cargo test (all crates and the desktop package)"
-# A private session bus with an unlocked gnome-keyring makes the keyring tests hit a real Secret Service.
-dbus-run-session -- bash -c '
-  set -euo pipefail
-  eval "$(printf "creatorflow-test\n" | gnome-keyring-daemon --unlock --components=secrets)"
-  export GNOME_KEYRING_CONTROL
-  xvfb-run -a --server-args="-screen 0 1280x800x24" cargo test --workspace --locked '"${CARGO_TEST_ARGS:-}"'
-'
+echo "== cargo test (all crates and the desktop package, under Xvfb)"
+xvfb-run -a --server-args="-screen 0 1280x800x24" cargo test --workspace --locked ${CARGO_TEST_ARGS:-}
+
+echo "== keyring: the secret store against a real Secret Service (gnome-keyring in a private D-Bus session)"
+scripts/keyring-test.sh
