@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test in the repo: the UI's unit tests, then all crates and the desktop package with a
-# throw-away PostgreSQL and an X display (Xvfb), then the keyring tests against a real Secret Service. Called by `make test` after scripts/setup.sh test.
+# throw-away PostgreSQL and an X display (Xvfb), then the keyring tests against a real Secret Service.
+# Called by `make test` after scripts/setup.sh test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
