@@ -20,7 +20,7 @@ const SQLITE_PROMOTE: &str = "UPDATE jobs SET state = 'available' \
 const SQLITE_CLAIM: &str = concat!(
     "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_token = ?, lease_expires_at = ?, \
      attempted_at = ?, attempted_by = ? \
-     WHERE state = 'available' AND id IN (SELECT id FROM jobs WHERE state = 'available' AND queue = ? \
+     WHERE +state = 'available' AND id IN (SELECT id FROM jobs WHERE state = 'available' AND queue = ? \
        AND NOT EXISTS (SELECT 1 FROM queues WHERE name = ? AND paused = 1) \
        ORDER BY priority, scheduled_at, id LIMIT ?) \
      RETURNING ",
@@ -120,10 +120,12 @@ fn pairs_json(leases: &[Lease]) -> String {
     s
 }
 
+// SQLite statements: the unary `+` keeps the planner from driving these through a state index
+// (a scan of every running/available job); rows are found by rowid from the batch instead.
 const SQLITE_COMPLETE: &str = "UPDATE jobs SET state = 'completed', finalized_at = ?, lease_token = NULL, \
      lease_expires_at = NULL \
      FROM (SELECT value ->> 0 AS cid, value ->> 1 AS ctok FROM json_each(?)) AS c \
-     WHERE jobs.id = c.cid AND jobs.state = 'running' AND jobs.lease_token = c.ctok \
+     WHERE jobs.id = c.cid AND +jobs.state = 'running' AND +jobs.lease_token = c.ctok \
      RETURNING jobs.id";
 
 const PG_COMPLETE: &str = "UPDATE jobs SET state = 'completed', finalized_at = $1, lease_token = NULL, \
@@ -162,7 +164,7 @@ pub(crate) async fn complete_in(tx: &mut DbTx, leases: &[Lease], now: i64) -> Re
 
 const SQLITE_HEARTBEAT: &str = "UPDATE jobs SET lease_expires_at = ? \
      FROM (SELECT value ->> 0 AS cid, value ->> 1 AS ctok FROM json_each(?)) AS c \
-     WHERE jobs.id = c.cid AND jobs.state = 'running' AND jobs.lease_token = c.ctok \
+     WHERE jobs.id = c.cid AND +jobs.state = 'running' AND +jobs.lease_token = c.ctok \
      RETURNING jobs.id";
 
 const PG_HEARTBEAT: &str = "UPDATE jobs SET lease_expires_at = $1 \

@@ -361,9 +361,9 @@ impl Queue {
             .to_owned();
         let row: Option<(Option<i64>,)> = self.inner.db.read_optional(&stmt).await?;
         let now = self.now_ms();
-        Ok(row.and_then(|(min,)| min).map(|at| {
-            Duration::from_millis(u64::try_from(now.saturating_sub(at)).unwrap_or(0))
-        }))
+        Ok(row
+            .and_then(|(min,)| min)
+            .map(|at| Duration::from_millis(u64::try_from(now.saturating_sub(at)).unwrap_or(0))))
     }
 
     /// Jobs of `queue` ready to run now: available, plus scheduled/retryable that are due.
