@@ -45,6 +45,14 @@ const PG_CLAIM: &str = concat!(
     job_columns!()
 );
 
+/// Bulk enqueue on SQLite: `?1` = now, `?2` = JSON array of
+/// `[queue, kind, args, state, priority, max_attempts, scheduled_at]` rows. `json_each` walks the
+/// array in order, so ids ascend in input order.
+pub(crate) const SQLITE_BULK_INSERT: &str = "INSERT INTO jobs (queue, kind, args, state, priority, \
+     attempt, max_attempts, scheduled_at, created_at, snoozes) \
+     SELECT value ->> 0, value ->> 1, value -> 2, value ->> 3, value ->> 4, 0, value ->> 5, \
+     value ->> 6, ?1, 0 FROM json_each(?2) RETURNING id";
+
 /// Promote due scheduled/retryable jobs, then lease up to `limit` available jobs of `queue` in
 /// priority order (all with one fresh fencing token). Returns them sorted (priority, scheduled_at, id).
 pub(crate) async fn claim(
