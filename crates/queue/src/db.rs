@@ -101,7 +101,10 @@ impl Db {
             // NORMAL in WAL mode: durable against process crashes, one fsync per checkpoint.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(opts.busy_timeout)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Claims return hundreds of rows: with sqlx's default 50-row channel the SQLite worker
+            // thread stalls (and context-switches) every 50 rows until the task drains them.
+            .row_buffer_size(4096);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
