@@ -101,14 +101,19 @@ impl Db {
             // NORMAL in WAL mode: durable against process crashes, one fsync per checkpoint.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(opts.busy_timeout)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Claims return hundreds of rows: with sqlx's default 50-row channel the SQLite worker
+            // thread stalls (and context-switches) every 50 rows until the task drains them.
+            .row_buffer_size(4096);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(60))
             .connect_with(o.clone())
             .await?;
-        sqlx::migrate!("../../migrations/sqlite").run(&writer).await?;
+        sqlx::migrate!("../../migrations/sqlite")
+            .run(&writer)
+            .await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(opts.sqlite_readers.max(1))
             .connect_with(o)
@@ -123,7 +128,9 @@ impl Db {
             .acquire_timeout(Duration::from_secs(60))
             .connect_with(o)
             .await?;
-        sqlx::migrate!("../../migrations/postgres").run(&pool).await?;
+        sqlx::migrate!("../../migrations/postgres")
+            .run(&pool)
+            .await?;
         Ok(Db::Postgres(pool))
     }
 
