@@ -1,1 +1,34 @@
 //! Durable job queue: one state machine over SQLite and PostgreSQL (see docs/job-states.md).
+//!
+//! - [`Db`] connects (and migrates) either backend; [`DbTx`] is a write transaction the engine
+//!   shares with [`Queue::insert_tx`] for transactional enqueue.
+//! - [`Queue`] enqueues, reads, and offers the admin transitions and the low-level
+//!   claim / finish / heartbeat / rescue API.
+//! - [`WorkerPool`] runs registered [`Worker`]s: batch claims, group-committed finishes,
+//!   heartbeats, the rescuer, autoscaling and graceful shutdown.
+
+mod admin;
+mod backoff;
+mod clock;
+mod db;
+mod error;
+mod finish;
+mod hot;
+mod model;
+mod pool;
+mod queue;
+mod worker;
+
+pub use backoff::{DEFAULT_MAX_ATTEMPTS, RetryPolicies, RetryPolicy};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use db::{Backend, Db, DbOptions, DbTx};
+pub use error::{QueueError, Result};
+pub use finish::{FinishAction, Finished, JobError};
+pub use hot::Lease;
+pub use model::{
+    Attempt, AttemptOutcome, CountRow, Counts, DEFAULT_QUEUE, Inserted, Job, JobFilter, JobState,
+    NewJob,
+};
+pub use pool::{PoolConfig, PoolStats, WorkerPool};
+pub use queue::{FinishReport, Queue, QueueBuilder};
+pub use worker::{CancelReason, JobContext, Outcome, Registry, Worker};

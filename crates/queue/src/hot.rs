@@ -1,0 +1,199 @@
+//! The hot statements, hand-written per dialect: claim (promote due jobs + lease a batch),
+//! group-committed completion, and heartbeats. Every write is guarded by the expected state and,
+//! for running jobs, the lease token (fencing): a worker that lost its lease changes nothing.
+
+use crate::db::{Db, DbTx};
+use crate::error::Result;
+use crate::model::{Job, JobRow, job_columns};
+
+/// A lease on one running job: the claim's fencing token. Every later write about this attempt
+/// must present it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Lease {
+    pub id: i64,
+    pub token: i64,
+}
+
+const SQLITE_PROMOTE: &str = "UPDATE jobs SET state = 'available' \
+     WHERE state IN ('scheduled', 'retryable') AND scheduled_at <= ?";
+
+const SQLITE_CLAIM: &str = concat!(
+    "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_token = ?, lease_expires_at = ?, \
+     attempted_at = ?, attempted_by = ? \
+     WHERE state = 'available' AND id IN (SELECT id FROM jobs WHERE state = 'available' AND queue = ? \
+       AND NOT EXISTS (SELECT 1 FROM queues WHERE name = ? AND paused = 1) \
+       ORDER BY priority, scheduled_at, id LIMIT ?) \
+     RETURNING ",
+    job_columns!()
+);
+
+const PG_PROMOTE: &str = "WITH due AS MATERIALIZED (SELECT id FROM jobs \
+       WHERE state IN ('scheduled', 'retryable') AND scheduled_at <= $1 FOR UPDATE SKIP LOCKED) \
+     UPDATE jobs SET state = 'available' \
+     WHERE state IN ('scheduled', 'retryable') AND id IN (SELECT id FROM due)";
+
+// The candidates live in a MATERIALIZED CTE: as a plain `IN (subquery ... LIMIT .. SKIP LOCKED)`
+// PostgreSQL may evaluate the subquery more than once and lease more than LIMIT rows.
+const PG_CLAIM: &str = concat!(
+    "WITH c AS MATERIALIZED (SELECT id FROM jobs WHERE state = 'available' AND queue = $5 \
+       AND NOT EXISTS (SELECT 1 FROM queues WHERE name = $5 AND paused) \
+       ORDER BY priority, scheduled_at, id LIMIT $6 FOR UPDATE SKIP LOCKED) \
+     UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_token = $1, lease_expires_at = $2, \
+     attempted_at = $3, attempted_by = $4 \
+     WHERE state = 'available' AND id IN (SELECT id FROM c) \
+     RETURNING ",
+    job_columns!()
+);
+
+/// Promote due scheduled/retryable jobs, then lease up to `limit` available jobs of `queue` in
+/// priority order (all with one fresh fencing token). Returns them sorted (priority, scheduled_at, id).
+pub(crate) async fn claim(
+    db: &Db,
+    queue: &str,
+    limit: u32,
+    worker: &str,
+    now: i64,
+    lease_ms: i64,
+) -> Result<Vec<Job>> {
+    // Random, never 0: a stale token from an earlier claim can never match a later one
+    // (2^-63 chance per pair), and it needs no coordination between processes.
+    let token = fastrand::i64(1..i64::MAX);
+    let expires = now.saturating_add(lease_ms);
+    let limit = i64::from(limit);
+    let rows: Vec<JobRow> = match db {
+        Db::Sqlite { writer, .. } => {
+            let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+            sqlx::query(SQLITE_PROMOTE)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let rows = sqlx::query_as::<_, JobRow>(SQLITE_CLAIM)
+                .bind(token)
+                .bind(expires)
+                .bind(now)
+                .bind(worker)
+                .bind(queue)
+                .bind(queue)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            rows
+        }
+        Db::Postgres(pool) => {
+            sqlx::query(PG_PROMOTE).bind(now).execute(pool).await?;
+            sqlx::query_as::<_, JobRow>(PG_CLAIM)
+                .bind(token)
+                .bind(expires)
+                .bind(now)
+                .bind(worker)
+                .bind(queue)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        }
+    };
+    let mut jobs = rows
+        .into_iter()
+        .map(Job::try_from)
+        .collect::<Result<Vec<_>>>()?;
+    // RETURNING order is unspecified in both databases.
+    jobs.sort_by_key(|j| (j.priority, j.scheduled_at, j.id));
+    Ok(jobs)
+}
+
+/// `[[id, token], ...]` for SQLite's json_each (one bound parameter for the whole batch).
+fn pairs_json(leases: &[Lease]) -> String {
+    let mut s = String::with_capacity(leases.len() * 32 + 2);
+    s.push('[');
+    for (i, l) in leases.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push('[');
+        s.push_str(&l.id.to_string());
+        s.push(',');
+        s.push_str(&l.token.to_string());
+        s.push(']');
+    }
+    s.push(']');
+    s
+}
+
+const SQLITE_COMPLETE: &str = "UPDATE jobs SET state = 'completed', finalized_at = ?, lease_token = NULL, \
+     lease_expires_at = NULL \
+     FROM (SELECT value ->> 0 AS cid, value ->> 1 AS ctok FROM json_each(?)) AS c \
+     WHERE jobs.id = c.cid AND jobs.state = 'running' AND jobs.lease_token = c.ctok \
+     RETURNING jobs.id";
+
+const PG_COMPLETE: &str = "UPDATE jobs SET state = 'completed', finalized_at = $1, lease_token = NULL, \
+     lease_expires_at = NULL \
+     FROM unnest($2::bigint[], $3::bigint[]) AS c(cid, ctok) \
+     WHERE jobs.id = c.cid AND jobs.state = 'running' AND jobs.lease_token = c.ctok \
+     RETURNING jobs.id";
+
+/// Mark every leased job completed in the caller's transaction; returns the ids actually
+/// completed (the others had lost their lease and are left untouched).
+pub(crate) async fn complete_in(tx: &mut DbTx, leases: &[Lease], now: i64) -> Result<Vec<i64>> {
+    if leases.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = match tx {
+        DbTx::Sqlite(tx) => {
+            sqlx::query_scalar::<_, i64>(SQLITE_COMPLETE)
+                .bind(now)
+                .bind(pairs_json(leases))
+                .fetch_all(&mut **tx)
+                .await?
+        }
+        DbTx::Postgres(tx) => {
+            let idv: Vec<i64> = leases.iter().map(|l| l.id).collect();
+            let toks: Vec<i64> = leases.iter().map(|l| l.token).collect();
+            sqlx::query_scalar::<_, i64>(PG_COMPLETE)
+                .bind(now)
+                .bind(idv)
+                .bind(toks)
+                .fetch_all(&mut **tx)
+                .await?
+        }
+    };
+    Ok(ids)
+}
+
+const SQLITE_HEARTBEAT: &str = "UPDATE jobs SET lease_expires_at = ? \
+     FROM (SELECT value ->> 0 AS cid, value ->> 1 AS ctok FROM json_each(?)) AS c \
+     WHERE jobs.id = c.cid AND jobs.state = 'running' AND jobs.lease_token = c.ctok \
+     RETURNING jobs.id";
+
+const PG_HEARTBEAT: &str = "UPDATE jobs SET lease_expires_at = $1 \
+     FROM unnest($2::bigint[], $3::bigint[]) AS c(cid, ctok) \
+     WHERE jobs.id = c.cid AND jobs.state = 'running' AND jobs.lease_token = c.ctok \
+     RETURNING jobs.id";
+
+/// Extend the leases of running jobs to `expires_at` in one statement; returns the ids still
+/// held (a missing id means that lease was lost: rescued, cancelled or discarded meanwhile).
+pub(crate) async fn heartbeat(db: &Db, leases: &[Lease], expires_at: i64) -> Result<Vec<i64>> {
+    if leases.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = match db {
+        Db::Sqlite { writer, .. } => {
+            sqlx::query_scalar::<_, i64>(SQLITE_HEARTBEAT)
+                .bind(expires_at)
+                .bind(pairs_json(leases))
+                .fetch_all(writer)
+                .await?
+        }
+        Db::Postgres(pool) => {
+            let idv: Vec<i64> = leases.iter().map(|l| l.id).collect();
+            let toks: Vec<i64> = leases.iter().map(|l| l.token).collect();
+            sqlx::query_scalar::<_, i64>(PG_HEARTBEAT)
+                .bind(expires_at)
+                .bind(idv)
+                .bind(toks)
+                .fetch_all(pool)
+                .await?
+        }
+    };
+    Ok(ids)
+}

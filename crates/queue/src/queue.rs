@@ -1,0 +1,424 @@
+//! `Queue`: the handle every caller uses — enqueue (also inside the caller's transaction), reads,
+//! and the low-level claim/finish/heartbeat API the worker pool is built on.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_query::{Expr, ExprTrait, Func, OnConflict, Order, Query};
+use tokio::sync::Notify;
+
+use crate::backoff::{RetryPolicies, RetryPolicy};
+use crate::clock::{Clock, SystemClock, duration_ms};
+use crate::db::{Db, DbTx};
+use crate::error::{QueueError, Result};
+use crate::hot::{self, Lease};
+use crate::model::{
+    Attempt, CountRow, Counts, Inserted, JOB_COLUMN_NAMES, Job, JobFilter, JobRow, JobState, NewJob,
+};
+
+/// Rows per multi-row INSERT: 11 bound values each stays well under SQLite's 32,766-variable limit.
+const INSERT_CHUNK: usize = 1000;
+const FINALIZED: [&str; 3] = ["completed", "cancelled", "discarded"];
+
+/// The durable job queue over one database. Cheap to clone; clones share the clock, the retry
+/// policies and the in-process wake-up signal.
+#[derive(Debug, Clone)]
+pub struct Queue {
+    pub(crate) inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) db: Db,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) policies: RetryPolicies,
+    /// Woken after every committed in-process enqueue so idle pools pick up at once.
+    pub(crate) wake: Notify,
+}
+
+/// Builder for a [`Queue`] with a custom clock or retry policies.
+#[derive(Debug)]
+pub struct QueueBuilder {
+    db: Db,
+    clock: Arc<dyn Clock>,
+    policies: RetryPolicies,
+}
+
+impl QueueBuilder {
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+    /// The policy for kinds without their own.
+    pub fn default_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policies.default = policy;
+        self
+    }
+    /// Override attempts/backoff for one job kind.
+    pub fn kind_policy(mut self, kind: impl Into<String>, policy: RetryPolicy) -> Self {
+        self.policies.per_kind.insert(kind.into(), policy);
+        self
+    }
+    pub fn build(self) -> Queue {
+        Queue {
+            inner: Arc::new(Inner {
+                db: self.db,
+                clock: self.clock,
+                policies: self.policies,
+                wake: Notify::new(),
+            }),
+        }
+    }
+}
+
+/// Outcome of [`Queue::finish`]: which leases were applied and which were refused as lost.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FinishReport {
+    pub applied: Vec<i64>,
+    pub lease_lost: Vec<i64>,
+}
+
+impl Queue {
+    /// A queue with the system clock and default retry policies.
+    pub fn new(db: Db) -> Self {
+        Self::builder(db).build()
+    }
+
+    pub fn builder(db: Db) -> QueueBuilder {
+        QueueBuilder {
+            db,
+            clock: Arc::new(SystemClock),
+            policies: RetryPolicies::default(),
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    pub fn policies(&self) -> &RetryPolicies {
+        &self.inner.policies
+    }
+
+    /// Wake idle worker pools of this process (call after committing a transaction that used
+    /// [`Queue::insert_tx`]; plain inserts do it themselves).
+    pub fn wake(&self) {
+        self.inner.wake.notify_waiters();
+    }
+
+    fn validate(&self, job: &NewJob) -> Result<()> {
+        for (field, v) in [("queue name", &job.queue), ("job kind", &job.kind)] {
+            if v.is_empty() || v.len() > 128 {
+                return Err(QueueError::InvalidInput {
+                    field,
+                    value: format!("{v:?} (must be 1 to 128 bytes)"),
+                });
+            }
+        }
+        if let Some(n) = job.max_attempts
+            && n < 1
+        {
+            return Err(QueueError::InvalidInput {
+                field: "max_attempts",
+                value: n.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Column values of one new job, in `INSERT_COLUMNS` order.
+    fn insert_values(&self, job: &NewJob, now: i64) -> Vec<Expr> {
+        let scheduled_at = job
+            .run_at_ms
+            .unwrap_or_else(|| now.saturating_add(job.delay.map(duration_ms).unwrap_or(0)));
+        let state = if scheduled_at > now {
+            JobState::Scheduled
+        } else {
+            JobState::Available
+        };
+        let max_attempts = job
+            .max_attempts
+            .unwrap_or_else(|| self.inner.policies.for_kind(&job.kind).max_attempts);
+        vec![
+            Expr::val(job.queue.as_str()),
+            Expr::val(job.kind.as_str()),
+            Expr::val(job.args.clone()),
+            Expr::val(state.as_str()),
+            Expr::val(job.priority),
+            Expr::val(0i32),
+            Expr::val(max_attempts),
+            Expr::val(scheduled_at),
+            Expr::val(now),
+            Expr::val(job.unique_key.clone()),
+            Expr::val(0i32),
+        ]
+    }
+
+    const INSERT_COLUMNS: [&'static str; 11] = [
+        "queue",
+        "kind",
+        "args",
+        "state",
+        "priority",
+        "attempt",
+        "max_attempts",
+        "scheduled_at",
+        "created_at",
+        "unique_key",
+        "snoozes",
+    ];
+
+    /// Insert one job inside `tx`; a unique key already held by an unfinished job yields
+    /// `Inserted::Duplicate(existing id)`.
+    async fn insert_one_in(&self, tx: &mut DbTx, job: &NewJob, now: i64) -> Result<Inserted> {
+        self.validate(job)?;
+        let mut stmt = Query::insert();
+        stmt.into_table("jobs")
+            .columns(Self::INSERT_COLUMNS)
+            .values(self.insert_values(job, now))?
+            .returning_col("id");
+        if job.unique_key.is_some() {
+            stmt.on_conflict(OnConflict::new().do_nothing().to_owned());
+        }
+        if let Some(id) = tx.fetch_optional::<(i64,), _>(&stmt).await? {
+            return Ok(Inserted::New(id.0));
+        }
+        let key = job.unique_key.clone().unwrap_or_default();
+        let existing = Query::select()
+            .column("id")
+            .from("jobs")
+            .and_where(Expr::col("unique_key").eq(key.as_str()))
+            .and_where(Expr::col("state").is_not_in(FINALIZED))
+            .to_owned();
+        match tx.fetch_optional::<(i64,), _>(&existing).await? {
+            Some((id,)) => Ok(Inserted::Duplicate(id)),
+            // The holder was finalized between our insert and this read (possible on PostgreSQL
+            // under READ COMMITTED): the caller may simply insert again.
+            None => Err(QueueError::UniqueConflict(key)),
+        }
+    }
+
+    /// Enqueue one job in its own transaction.
+    pub async fn insert(&self, job: NewJob) -> Result<Inserted> {
+        let now = self.now_ms();
+        let mut tx = self.inner.db.begin().await?;
+        let r = self.insert_one_in(&mut tx, &job, now).await?;
+        tx.commit().await?;
+        self.wake();
+        Ok(r)
+    }
+
+    /// Enqueue one job inside the caller's transaction: it exists only if the caller commits.
+    /// Call [`Queue::wake`] after the commit for an immediate pickup in this process.
+    pub async fn insert_tx(&self, tx: &mut DbTx, job: NewJob) -> Result<Inserted> {
+        if tx.backend() != self.inner.db.backend() {
+            return Err(QueueError::BackendMismatch {
+                queue: self.inner.db.backend().name(),
+                tx: tx.backend().name(),
+            });
+        }
+        let now = self.now_ms();
+        self.insert_one_in(tx, &job, now).await
+    }
+
+    /// Enqueue many jobs in one transaction (multi-row inserts of up to 1,000 rows). Results are in
+    /// input order.
+    pub async fn insert_many(&self, jobs: Vec<NewJob>) -> Result<Vec<Inserted>> {
+        let now = self.now_ms();
+        for j in &jobs {
+            self.validate(j)?;
+        }
+        let mut out: Vec<Option<Inserted>> = vec![None; jobs.len()];
+        let mut tx = self.inner.db.begin().await?;
+        // Jobs with a unique key go one by one (ON CONFLICT rows vanish from RETURNING, so a
+        // multi-row insert could not say which was a duplicate); the rest in multi-row chunks.
+        let plain: Vec<usize> = (0..jobs.len())
+            .filter(|&i| jobs[i].unique_key.is_none())
+            .collect();
+        for chunk in plain.chunks(INSERT_CHUNK) {
+            let mut stmt = Query::insert();
+            stmt.into_table("jobs").columns(Self::INSERT_COLUMNS);
+            for &i in chunk {
+                stmt.values(self.insert_values(&jobs[i], now))?;
+            }
+            stmt.returning_col("id");
+            let mut ids: Vec<(i64,)> = tx.fetch_all(&stmt).await?;
+            // Ids of one statement are assigned in row order; RETURNING order is unspecified.
+            ids.sort_unstable();
+            for (&i, (id,)) in chunk.iter().zip(ids) {
+                out[i] = Some(Inserted::New(id));
+            }
+        }
+        for (i, job) in jobs.iter().enumerate() {
+            if job.unique_key.is_some() {
+                out[i] = Some(self.insert_one_in(&mut tx, job, now).await?);
+            }
+        }
+        tx.commit().await?;
+        self.wake();
+        out.into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                r.ok_or_else(|| QueueError::InvalidInput {
+                    field: "insert_many result",
+                    value: format!("row {i} was not returned by the database"),
+                })
+            })
+            .collect()
+    }
+
+    /// One job by id.
+    pub async fn get(&self, id: i64) -> Result<Job> {
+        let stmt = Query::select()
+            .columns(JOB_COLUMN_NAMES)
+            .from("jobs")
+            .and_where(Expr::col("id").eq(id))
+            .to_owned();
+        let row: Option<JobRow> = self.inner.db.read_optional(&stmt).await?;
+        row.ok_or(QueueError::NotFound(id))?.try_into()
+    }
+
+    /// Jobs matching `filter`, ascending by id (keyset pagination with `after_id`), at most
+    /// `limit` (default 100, max 1,000).
+    pub async fn list(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        let mut stmt = Query::select();
+        stmt.columns(JOB_COLUMN_NAMES).from("jobs");
+        if !filter.states.is_empty() {
+            stmt.and_where(Expr::col("state").is_in(filter.states.iter().map(|s| s.as_str())));
+        }
+        if let Some(kind) = &filter.kind {
+            stmt.and_where(Expr::col("kind").eq(kind.as_str()));
+        }
+        if let Some(queue) = &filter.queue {
+            stmt.and_where(Expr::col("queue").eq(queue.as_str()));
+        }
+        if let Some(after) = filter.after_id {
+            stmt.and_where(Expr::col("id").gt(after));
+        }
+        stmt.order_by("id", Order::Asc)
+            .limit(Ord::min(filter.limit.unwrap_or(100), 1000));
+        let rows: Vec<JobRow> = self.inner.db.read_all(&stmt).await?;
+        rows.into_iter().map(Job::try_from).collect()
+    }
+
+    /// The recorded non-successful attempts of a job, oldest first.
+    pub async fn attempts(&self, id: i64) -> Result<Vec<Attempt>> {
+        let stmt = Query::select()
+            .columns([
+                "job_id",
+                "attempt",
+                "started_at",
+                "finished_at",
+                "outcome",
+                "error_kind",
+                "message",
+                "retryable",
+                "worker",
+            ])
+            .from("job_attempts")
+            .and_where(Expr::col("job_id").eq(id))
+            .order_by("id", Order::Asc)
+            .to_owned();
+        self.inner.db.read_all(&stmt).await
+    }
+
+    /// Job counts grouped by queue, kind and state.
+    pub async fn counts(&self) -> Result<Counts> {
+        let stmt = Query::select()
+            .columns(["queue", "kind", "state"])
+            .expr_as(Func::count(Expr::col("id")), "n")
+            .from("jobs")
+            .group_by_columns(["queue", "kind", "state"])
+            .order_by("queue", Order::Asc)
+            .order_by("kind", Order::Asc)
+            .to_owned();
+        let rows: Vec<(String, String, String, i64)> = self.inner.db.read_all(&stmt).await?;
+        let rows = rows
+            .into_iter()
+            .map(|(queue, kind, state, count)| {
+                Ok(CountRow {
+                    queue,
+                    kind,
+                    state: state.parse()?,
+                    count,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Counts { rows })
+    }
+
+    /// How long the oldest available job of `queue` has been waiting (None when none waits).
+    pub async fn oldest_available_age(&self, queue: &str) -> Result<Option<Duration>> {
+        let stmt = Query::select()
+            .expr(Func::min(Expr::col("scheduled_at")))
+            .from("jobs")
+            .and_where(Expr::col("state").eq("available"))
+            .and_where(Expr::col("queue").eq(queue))
+            .to_owned();
+        let row: Option<(Option<i64>,)> = self.inner.db.read_optional(&stmt).await?;
+        let now = self.now_ms();
+        Ok(row.and_then(|(min,)| min).map(|at| {
+            Duration::from_millis(u64::try_from(now.saturating_sub(at)).unwrap_or(0))
+        }))
+    }
+
+    /// Jobs of `queue` ready to run now: available, plus scheduled/retryable that are due.
+    pub async fn ready_depth(&self, queue: &str) -> Result<i64> {
+        let now = self.now_ms();
+        // Two simple counts, each matching one partial index. (One OR-ed query trips an
+        // "internal query planner error" in SQLite 3.51.)
+        let available = Query::select()
+            .expr(Func::count(Expr::col("id")))
+            .from("jobs")
+            .and_where(Expr::col("state").eq("available"))
+            .and_where(Expr::col("queue").eq(queue))
+            .to_owned();
+        let due = Query::select()
+            .expr(Func::count(Expr::col("id")))
+            .from("jobs")
+            .and_where(Expr::col("state").is_in(["scheduled", "retryable"]))
+            .and_where(Expr::col("scheduled_at").lte(now))
+            .and_where(Expr::col("queue").eq(queue))
+            .to_owned();
+        let mut total = 0;
+        for stmt in [available, due] {
+            let row: Option<(i64,)> = self.inner.db.read_optional(&stmt).await?;
+            total += row.map(|r| r.0).unwrap_or(0);
+        }
+        Ok(total)
+    }
+
+    /// Promote due jobs and lease up to `limit` available jobs of `queue` for `worker` for `lease`.
+    /// Jobs come back `running` with their fencing token in `lease_token`; present it (as a
+    /// [`Lease`]) to [`Queue::finish`] and [`Queue::heartbeat`].
+    pub async fn claim(
+        &self,
+        queue: &str,
+        limit: u32,
+        worker: &str,
+        lease: Duration,
+    ) -> Result<Vec<Job>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        hot::claim(
+            &self.inner.db,
+            queue,
+            limit,
+            worker,
+            self.now_ms(),
+            duration_ms(lease),
+        )
+        .await
+    }
+
+    /// Extend leases to now + `lease`; returns the ids whose lease is still held.
+    pub async fn heartbeat(&self, leases: &[Lease], lease: Duration) -> Result<Vec<i64>> {
+        let expires = self.now_ms().saturating_add(duration_ms(lease));
+        hot::heartbeat(&self.inner.db, leases, expires).await
+    }
+}
