@@ -16,8 +16,8 @@ pub(crate) enum Ex<'a> {
 /// The connection inside a write transaction.
 pub(crate) fn tx_ex(tx: &mut DbTx) -> Ex<'_> {
     match tx {
-        DbTx::Sqlite(t) => Ex::Sqlite(&mut **t),
-        DbTx::Postgres(t) => Ex::Pg(&mut **t),
+        DbTx::Sqlite(t) => Ex::Sqlite(t),
+        DbTx::Postgres(t) => Ex::Pg(t),
     }
 }
 
@@ -37,8 +37,8 @@ impl ReadConn {
 
     pub(crate) fn ex(&mut self) -> Ex<'_> {
         match self {
-            ReadConn::Sqlite(c) => Ex::Sqlite(&mut **c),
-            ReadConn::Pg(c) => Ex::Pg(&mut **c),
+            ReadConn::Sqlite(c) => Ex::Sqlite(c),
+            ReadConn::Pg(c) => Ex::Pg(c),
         }
     }
 }
@@ -125,7 +125,10 @@ mod tests {
     #[test]
     fn placeholders_are_numbered_for_postgres() {
         let sql = "INSERT INTO t (a, b, c) VALUES (?, ?num, ?)";
-        assert_eq!(sql_for(Backend::Sqlite, sql), "INSERT INTO t (a, b, c) VALUES (?, ?, ?)");
+        assert_eq!(
+            sql_for(Backend::Sqlite, sql),
+            "INSERT INTO t (a, b, c) VALUES (?, ?, ?)"
+        );
         assert_eq!(
             sql_for(Backend::Postgres, sql),
             "INSERT INTO t (a, b, c) VALUES ($1, $2::numeric, $3)"

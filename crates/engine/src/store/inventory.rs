@@ -31,7 +31,13 @@ fn check(sku: &str, qty: i64) -> Result<()> {
 impl Store {
     /// Set a SKU's stock count and whether it is tracked (creating the row); keeps its reservations.
     /// Fails with [`StoreError::OutOfStock`] if a tracked count would fall below what is reserved.
-    pub async fn set_stock(&self, creator_id: i64, sku: &str, tracked: bool, on_hand: i64) -> Result<InventoryItem> {
+    pub async fn set_stock(
+        &self,
+        creator_id: i64,
+        sku: &str,
+        tracked: bool,
+        on_hand: i64,
+    ) -> Result<InventoryItem> {
         if on_hand < 0 {
             return Err(StoreError::InvalidInput {
                 field: "on_hand",
@@ -46,7 +52,16 @@ impl Store {
              tracked = excluded.tracked, on_hand = excluded.on_hand, updated_at = excluded.updated_at \
              WHERE NOT excluded.tracked OR inventory.reserved <= excluded.on_hand RETURNING {COLUMNS}"
         );
-        let row = fetch_opt!(tx_ex(&mut tx), InventoryItem, &sql, creator_id, sku, tracked, on_hand, self.now_ms())?;
+        let row = fetch_opt!(
+            tx_ex(&mut tx),
+            InventoryItem,
+            &sql,
+            creator_id,
+            sku,
+            tracked,
+            on_hand,
+            self.now_ms()
+        )?;
         let Some(item) = row else {
             let cur = self.inventory_in(&mut tx, creator_id, sku).await?;
             return Err(StoreError::OutOfStock {
@@ -61,19 +76,32 @@ impl Store {
 
     pub async fn get_inventory(&self, creator_id: i64, sku: &str) -> Result<Option<InventoryItem>> {
         let mut c = ReadConn::acquire(&self.db).await?;
-        let sql = format!("SELECT {COLUMNS} FROM inventory WHERE creator_id = ? AND seller_sku = ?");
+        let sql =
+            format!("SELECT {COLUMNS} FROM inventory WHERE creator_id = ? AND seller_sku = ?");
         Ok(fetch_opt!(c.ex(), InventoryItem, &sql, creator_id, sku)?)
     }
 
-    async fn inventory_in(&self, tx: &mut DbTx, creator_id: i64, sku: &str) -> Result<Option<InventoryItem>> {
-        let sql = format!("SELECT {COLUMNS} FROM inventory WHERE creator_id = ? AND seller_sku = ?");
+    async fn inventory_in(
+        &self,
+        tx: &mut DbTx,
+        creator_id: i64,
+        sku: &str,
+    ) -> Result<Option<InventoryItem>> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM inventory WHERE creator_id = ? AND seller_sku = ?");
         Ok(fetch_opt!(tx_ex(tx), InventoryItem, &sql, creator_id, sku)?)
     }
 
     /// Reserve `qty` units in the caller's transaction. Untracked or unknown SKUs are not limited.
     /// A tracked SKU without enough available units fails with [`StoreError::OutOfStock`] and changes
     /// nothing (roll the transaction back to undo earlier reservations of the same order).
-    pub async fn reserve(&self, tx: &mut DbTx, creator_id: i64, sku: &str, qty: i64) -> Result<Reservation> {
+    pub async fn reserve(
+        &self,
+        tx: &mut DbTx,
+        creator_id: i64,
+        sku: &str,
+        qty: i64,
+    ) -> Result<Reservation> {
         self.check_tx(tx)?;
         check(sku, qty)?;
         let n = exec!(
@@ -101,7 +129,13 @@ impl Store {
     }
 
     /// Give back `qty` reserved units (an order cancelled before shipping).
-    pub async fn release(&self, tx: &mut DbTx, creator_id: i64, sku: &str, qty: i64) -> Result<Reservation> {
+    pub async fn release(
+        &self,
+        tx: &mut DbTx,
+        creator_id: i64,
+        sku: &str,
+        qty: i64,
+    ) -> Result<Reservation> {
         self.check_tx(tx)?;
         check(sku, qty)?;
         let n = exec!(
@@ -129,7 +163,13 @@ impl Store {
     }
 
     /// Reserved units leave with the parcel: on_hand and reserved both drop by `qty`.
-    pub async fn consume(&self, tx: &mut DbTx, creator_id: i64, sku: &str, qty: i64) -> Result<Reservation> {
+    pub async fn consume(
+        &self,
+        tx: &mut DbTx,
+        creator_id: i64,
+        sku: &str,
+        qty: i64,
+    ) -> Result<Reservation> {
         self.check_tx(tx)?;
         check(sku, qty)?;
         let n = exec!(

@@ -1,7 +1,9 @@
 //! The console's order list: filters (status, shop, created range, at risk, search text) and keyset
 //! pagination newest first on (create_time, id), built with sea-query; counts by status.
 
-use sea_query::{Expr, ExprTrait, Order as SortOrder, PostgresQueryBuilder, Query, SqliteQueryBuilder};
+use sea_query::{
+    Expr, ExprTrait, Order as SortOrder, PostgresQueryBuilder, Query, SqliteQueryBuilder,
+};
 use sea_query_sqlx::SqlxBinder;
 use serde::{Deserialize, Serialize};
 
@@ -112,16 +114,22 @@ impl Store {
 
     /// The database's plan for [`Store::list_orders`] with these arguments, one line per step
     /// (SQLite `EXPLAIN QUERY PLAN`, PostgreSQL `EXPLAIN`): to check that indexes serve the console.
-    pub async fn explain_list_orders(&self, filter: &OrderFilter, page: PageRequest) -> Result<Vec<String>> {
+    pub async fn explain_list_orders(
+        &self,
+        filter: &OrderFilter,
+        page: PageRequest,
+    ) -> Result<Vec<String>> {
         let q = self.list_query(filter, page, page.limit.clamp(1, MAX_PAGE));
         let mut c = ReadConn::acquire(&self.db).await?;
         Ok(match c.ex() {
             Ex::Sqlite(conn) => {
                 let (sql, values) = q.build_sqlx(SqliteQueryBuilder);
-                let rows: Vec<(i64, i64, i64, String)> =
-                    sqlx::query_as_with(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")), values)
-                        .fetch_all(&mut *conn)
-                        .await?;
+                let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as_with(
+                    sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")),
+                    values,
+                )
+                .fetch_all(&mut *conn)
+                .await?;
                 rows.into_iter().map(|r| r.3).collect()
             }
             Ex::Pg(conn) => {
@@ -135,7 +143,12 @@ impl Store {
         })
     }
 
-    fn list_query(&self, filter: &OrderFilter, page: PageRequest, limit: u32) -> sea_query::SelectStatement {
+    fn list_query(
+        &self,
+        filter: &OrderFilter,
+        page: PageRequest,
+        limit: u32,
+    ) -> sea_query::SelectStatement {
         let mut q = Query::select();
         q.expr(Expr::cust(SUMMARY_COLUMNS))
             .from("orders")
@@ -163,18 +176,20 @@ impl Store {
                     "id IN (SELECT rowid FROM order_fts WHERE order_fts MATCH ?)",
                     [fts5_query(&tokens)],
                 ),
-                creatorflow_queue::Backend::Postgres => Expr::cust_with_values(
-                    "search_tsv @@ CAST(? AS tsquery)",
-                    [tsquery(&tokens)],
-                ),
+                // sea-query numbers custom PostgreSQL placeholders `$n` within the fragment.
+                creatorflow_queue::Backend::Postgres => {
+                    Expr::cust_with_values("search_tsv @@ CAST($1 AS tsquery)", [tsquery(&tokens)])
+                }
             });
         }
         if let Some(after) = page.after {
             // Row-value comparison: both databases walk the (…, create_time, id) index from the cursor.
-            q.and_where(Expr::cust_with_values(
-                "(create_time, id) < (?, ?)",
-                [after.create_time, after.id],
-            ));
+            q.and_where(
+                Expr::tuple([Expr::col("create_time"), Expr::col("id")]).lt(Expr::tuple([
+                    Expr::val(after.create_time),
+                    Expr::val(after.id),
+                ])),
+            );
         }
         q.order_by("create_time", SortOrder::Desc)
             .order_by("id", SortOrder::Desc)
@@ -183,7 +198,12 @@ impl Store {
     }
 
     /// Search as you type: the newest `limit` orders matching every word of `text` as a prefix.
-    pub async fn search(&self, creator_id: i64, text: &str, limit: u32) -> Result<Vec<OrderSummary>> {
+    pub async fn search(
+        &self,
+        creator_id: i64,
+        text: &str,
+        limit: u32,
+    ) -> Result<Vec<OrderSummary>> {
         let filter = OrderFilter {
             creator_id,
             text: Some(text.to_owned()),
@@ -192,11 +212,18 @@ impl Store {
         if query_tokens(text).is_empty() {
             return Ok(Vec::new());
         }
-        Ok(self.list_orders(&filter, PageRequest { limit, after: None }).await?.orders)
+        Ok(self
+            .list_orders(&filter, PageRequest { limit, after: None })
+            .await?
+            .orders)
     }
 
     /// Orders per TikTok status, for a creator (and optionally one shop).
-    pub async fn count_by_status(&self, creator_id: i64, shop_id: Option<i64>) -> Result<Vec<StatusCount>> {
+    pub async fn count_by_status(
+        &self,
+        creator_id: i64,
+        shop_id: Option<i64>,
+    ) -> Result<Vec<StatusCount>> {
         let mut c = ReadConn::acquire(&self.db).await?;
         Ok(match shop_id {
             None => fetch_all!(

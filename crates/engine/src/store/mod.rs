@@ -23,10 +23,10 @@ use creatorflow_queue::{Backend, Clock, Db, DbTx, SystemClock};
 pub use error::{Result, StoreError};
 pub use list::{OrderFilter, OrderPage, PageCursor, PageRequest};
 pub use model::{
-    Amount, EventSource, HandoverMethod, InventoryItem, Label, LineItem, NewOrderEvent, NewShipment,
-    NewShop, Order, OrderDetail, OrderEvent, OrderSummary, Package, PackageRecord, Reservation,
-    ShippingType, Shipment, ShipmentStatus, Shop, ShopPatch, ShopStatus, StatusCount, UpsertOutcome,
-    WebhookReceipt,
+    Amount, EventSource, HandoverMethod, InventoryItem, Label, LineItem, NewOrderEvent,
+    NewShipment, NewShop, Order, OrderDetail, OrderEvent, OrderSummary, Package, PackageRecord,
+    Reservation, Shipment, ShipmentStatus, ShippingType, Shop, ShopPatch, ShopStatus, StatusCount,
+    UpsertOutcome, WebhookReceipt,
 };
 
 /// The default local creator (migration 0002 creates it).

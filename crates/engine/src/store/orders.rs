@@ -3,13 +3,13 @@
 use creatorflow_queue::DbTx;
 use sqlx::types::Json;
 
+use super::Store;
 use super::error::{Result, StoreError, clip};
 use super::exec::{Ex, ReadConn, exec, fetch_all, fetch_opt, tx_ex};
 use super::model::{
     LineItem, Order, OrderDetail, OrderEvent, OrderSummary, PackageRecord, Shipment, UpsertOutcome,
 };
 use super::search::search_text;
-use super::Store;
 
 /// Statuses in which the seller still has to ship: only these orders can be "at risk".
 const AWAITING_SHIPMENT: [&str; 2] = ["AWAITING_SHIPMENT", "PARTIALLY_SHIPPING"];
@@ -100,7 +100,12 @@ impl Store {
             None => Vec::new(),
         };
         let mut fields: Vec<&str> = vec![&order.tts_order_id];
-        fields.extend(order.packages.iter().filter_map(|p| p.tracking_number.as_deref()));
+        fields.extend(
+            order
+                .packages
+                .iter()
+                .filter_map(|p| p.tracking_number.as_deref()),
+        );
         fields.extend(local_tracking.iter().map(|t| t.value.as_str()));
         for li in &order.line_items {
             fields.extend([li.seller_sku.as_str(), li.sku_id.as_str()]);
@@ -190,7 +195,13 @@ impl Store {
 
         self.replace_line_items(tx, id, &order.line_items).await?;
         self.sync_packages(tx, id, order).await?;
-        fts_replace(tx_ex(tx), id, existing.as_ref().map(|e| e.search_text.as_str()), &text).await?;
+        fts_replace(
+            tx_ex(tx),
+            id,
+            existing.as_ref().map(|e| e.search_text.as_str()),
+            &text,
+        )
+        .await?;
 
         Ok(match existing {
             None => UpsertOutcome::Inserted { id },
@@ -212,8 +223,17 @@ impl Store {
         Ok(out)
     }
 
-    async fn replace_line_items(&self, tx: &mut DbTx, order_id: i64, items: &[LineItem]) -> Result<()> {
-        exec!(tx_ex(tx), "DELETE FROM line_items WHERE order_id = ?", order_id)?;
+    async fn replace_line_items(
+        &self,
+        tx: &mut DbTx,
+        order_id: i64,
+        items: &[LineItem],
+    ) -> Result<()> {
+        exec!(
+            tx_ex(tx),
+            "DELETE FROM line_items WHERE order_id = ?",
+            order_id
+        )?;
         for li in items {
             exec!(
                 tx_ex(tx),
@@ -262,7 +282,11 @@ impl Store {
             order_id
         )?;
         for k in known {
-            if order.packages.iter().any(|p| p.tts_package_id == k.tts_package_id) {
+            if order
+                .packages
+                .iter()
+                .any(|p| p.tts_package_id == k.tts_package_id)
+            {
                 continue;
             }
             // A package TikTok no longer lists (split / combined): keep it while local work refers to it.
@@ -325,7 +349,8 @@ impl Store {
     pub async fn get_order(&self, id: i64) -> Result<OrderDetail> {
         let mut c = ReadConn::acquire(&self.db).await?;
         let sql = format!("SELECT {SUMMARY_COLUMNS} FROM orders WHERE id = ?");
-        let order = fetch_opt!(c.ex(), OrderSummary, &sql, id)?.ok_or(StoreError::OrderNotFound(id))?;
+        let order =
+            fetch_opt!(c.ex(), OrderSummary, &sql, id)?.ok_or(StoreError::OrderNotFound(id))?;
         self.detail(&mut c, order).await
     }
 
@@ -336,7 +361,8 @@ impl Store {
         tts_order_id: &str,
     ) -> Result<Option<OrderDetail>> {
         let mut c = ReadConn::acquire(&self.db).await?;
-        let sql = format!("SELECT {SUMMARY_COLUMNS} FROM orders WHERE shop_id = ? AND tts_order_id = ?");
+        let sql =
+            format!("SELECT {SUMMARY_COLUMNS} FROM orders WHERE shop_id = ? AND tts_order_id = ?");
         match fetch_opt!(c.ex(), OrderSummary, &sql, shop_id, tts_order_id)? {
             Some(o) => Ok(Some(self.detail(&mut c, o).await?)),
             None => Ok(None),
@@ -410,11 +436,13 @@ async fn fts_replace(ex: Ex<'_>, id: i64, old: Option<&str>, new: &str) -> Resul
     };
     if let Some(old) = old {
         // External-content FTS5: removing an entry needs the exact text it was indexed with.
-        sqlx::query("INSERT INTO order_fts (order_fts, rowid, search_text) VALUES ('delete', ?, ?)")
-            .bind(id)
-            .bind(old)
-            .execute(&mut *c)
-            .await?;
+        sqlx::query(
+            "INSERT INTO order_fts (order_fts, rowid, search_text) VALUES ('delete', ?, ?)",
+        )
+        .bind(id)
+        .bind(old)
+        .execute(&mut *c)
+        .await?;
     }
     sqlx::query("INSERT INTO order_fts (rowid, search_text) VALUES (?, ?)")
         .bind(id)

@@ -23,7 +23,12 @@ struct CursorRow {
 
 impl Store {
     /// Append a timeline entry to an order; returns its id.
-    pub async fn append_event(&self, tx: &mut DbTx, order_id: i64, ev: &NewOrderEvent) -> Result<i64> {
+    pub async fn append_event(
+        &self,
+        tx: &mut DbTx,
+        order_id: i64,
+        ev: &NewOrderEvent,
+    ) -> Result<i64> {
         self.check_tx(tx)?;
         let n = ev.kind.chars().count();
         if n == 0 || n > 128 {
@@ -102,7 +107,12 @@ impl Store {
     }
 
     /// Store (or replace) the label PDF of a package.
-    pub async fn store_label(&self, package_id: i64, document_type: &str, pdf: &[u8]) -> Result<()> {
+    pub async fn store_label(
+        &self,
+        package_id: i64,
+        document_type: &str,
+        pdf: &[u8],
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         let r = exec!(
             tx_ex(&mut tx),
@@ -148,7 +158,13 @@ impl Store {
     }
 
     /// Save a shop's sync position in the caller's transaction (commit it with the orders it covers).
-    pub async fn set_cursor(&self, tx: &mut DbTx, shop_id: i64, stream: &str, value: &Value) -> Result<()> {
+    pub async fn set_cursor(
+        &self,
+        tx: &mut DbTx,
+        shop_id: i64,
+        stream: &str,
+        value: &Value,
+    ) -> Result<()> {
         self.check_tx(tx)?;
         let n = stream.chars().count();
         if n == 0 || n > 64 {

@@ -16,9 +16,18 @@ const MAX_QUERY_TOKENS: usize = 16;
 pub(crate) fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|t| !t.is_empty())
-        .map(|t| t.chars().flat_map(char::to_lowercase).take(MAX_TOKEN_CHARS).collect::<String>())
+        .map(|t| {
+            t.chars()
+                .flat_map(char::to_lowercase)
+                .take(MAX_TOKEN_CHARS)
+                .collect::<String>()
+        })
         // Lower-casing can produce non-alphanumeric marks (e.g. 'İ' → "i̇"): keep tokens uniform.
-        .map(|t| t.chars().filter(|c| c.is_alphanumeric()).collect::<String>())
+        .map(|t| {
+            t.chars()
+                .filter(|c| c.is_alphanumeric())
+                .collect::<String>()
+        })
         .filter(|t| !t.is_empty())
 }
 
@@ -77,14 +86,20 @@ mod tests {
     #[test]
     fn tokens_split_lowercase_and_drop_punctuation() {
         let t: Vec<String> = tokens("SKU-RED_42 \"Zoë\" o'Brien; DROP TABLE").collect();
-        assert_eq!(t, ["sku", "red", "42", "zoë", "o", "brien", "drop", "table"]);
+        assert_eq!(
+            t,
+            ["sku", "red", "42", "zoë", "o", "brien", "drop", "table"]
+        );
     }
 
     #[test]
     fn query_syntax_is_neutralized() {
         let q = query_tokens("\" OR * NEAR( ^a:b' -- ");
         assert_eq!(q, ["or", "near", "a", "b"]);
-        assert_eq!(fts5_query(&q), "\"or\"* AND \"near\"* AND \"a\"* AND \"b\"*");
+        assert_eq!(
+            fts5_query(&q),
+            "\"or\"* AND \"near\"* AND \"a\"* AND \"b\"*"
+        );
         assert_eq!(tsquery(&q), "'or':* & 'near':* & 'a':* & 'b':*");
         assert!(query_tokens("\"'*()-:^").is_empty());
     }
@@ -96,7 +111,10 @@ mod tests {
         let s = search_text([huge.as_str(), many.as_str(), "a A a"]);
         let toks: Vec<&str> = s.split(' ').collect();
         assert_eq!(toks.len(), MAX_TOKENS);
-        assert!(toks.iter().all(|t| !t.is_empty() && t.chars().count() <= MAX_TOKEN_CHARS));
+        assert!(
+            toks.iter()
+                .all(|t| !t.is_empty() && t.chars().count() <= MAX_TOKEN_CHARS)
+        );
         assert_eq!(search_text(["a A a"]), "a");
         assert_eq!(search_text([""]), "");
     }
