@@ -42,8 +42,8 @@ CREATE INDEX jobs_due ON jobs (scheduled_at) WHERE state IN ('scheduled', 'retry
 CREATE INDEX jobs_lease ON jobs (lease_expires_at) WHERE state = 'running';
 -- Cleaner: completed jobs past retention.
 CREATE INDEX jobs_finalized ON jobs (state, finalized_at) WHERE finalized_at IS NOT NULL;
--- Listing by kind / state for triage.
-CREATE INDEX jobs_state_kind ON jobs (state, kind, id);
+-- No general (state, ...) index on purpose: every transition would pay for maintaining it, and
+-- each state already has a partial index above (finalized states: jobs_finalized).
 -- No second unfinished job with the same unique key.
 CREATE UNIQUE INDEX jobs_unique_key ON jobs (unique_key)
     WHERE unique_key IS NOT NULL AND state NOT IN ('completed', 'cancelled', 'discarded');

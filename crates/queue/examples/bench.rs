@@ -43,15 +43,25 @@ async fn main() -> anyhow::Result<()> {
         .get(1)
         .cloned()
         .unwrap_or_else(|| format!("sqlite://{}", dir.join("bench.db").display()));
-    let jobs: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(50_000);
+    let jobs: usize = args
+        .get(2)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(50_000);
     let concurrency: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(1000);
     let db = Db::connect(&url).await?;
     let q = Queue::new(db.clone());
-    println!("backend {:?}, {jobs} jobs, concurrency {concurrency}", db.backend());
+    println!(
+        "backend {:?}, {jobs} jobs, concurrency {concurrency}",
+        db.backend()
+    );
 
     let t0 = Instant::now();
     for chunk in (0..jobs).collect::<Vec<_>>().chunks(10_000) {
-        let batch = chunk.iter().map(|i| NewJob::from_value("noop", json!({ "i": i }))).collect();
+        let batch = chunk
+            .iter()
+            .map(|i| NewJob::from_value("noop", json!({ "i": i })))
+            .collect();
         q.insert_many(batch).await?;
     }
     let enqueue = t0.elapsed();
@@ -86,7 +96,10 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(5)).await;
         let start = Instant::now();
         q.insert(NewJob::from_value("ping", json!({}))).await?;
-        let ran = rx.recv().await.ok_or_else(|| anyhow::anyhow!("ping worker gone"))?;
+        let ran = rx
+            .recv()
+            .await
+            .ok_or_else(|| anyhow::anyhow!("ping worker gone"))?;
         lat.push(ran.duration_since(start));
     }
     lat.sort();
@@ -98,7 +111,10 @@ async fn main() -> anyhow::Result<()> {
     );
     pool.shutdown(Duration::from_secs(10)).await?;
     let c = q.counts().await?;
-    anyhow::ensure!(c.state(JobState::Completed) == jobs as i64 + 200, "not all completed: {c:?}");
+    anyhow::ensure!(
+        c.state(JobState::Completed) == jobs as i64 + 200,
+        "not all completed: {c:?}"
+    );
     db.close().await;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

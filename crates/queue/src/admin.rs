@@ -43,14 +43,26 @@ impl Queue {
     /// A running job's lease is revoked: its worker's result will be refused and its heartbeat
     /// tells the handler to stop.
     pub async fn cancel(&self, id: i64, reason: &str) -> Result<Job> {
-        self.finalize_by_admin(id, JobState::Cancelled, "cancel", "cancelled_by_admin", reason)
-            .await
+        self.finalize_by_admin(
+            id,
+            JobState::Cancelled,
+            "cancel",
+            "cancelled_by_admin",
+            reason,
+        )
+        .await
     }
 
     /// Move an unfinished job to the dead-letter state `discarded` (kept for triage).
     pub async fn discard(&self, id: i64, reason: &str) -> Result<Job> {
-        self.finalize_by_admin(id, JobState::Discarded, "discard", "discarded_by_admin", reason)
-            .await
+        self.finalize_by_admin(
+            id,
+            JobState::Discarded,
+            "discard",
+            "discarded_by_admin",
+            reason,
+        )
+        .await
     }
 
     async fn finalize_by_admin(

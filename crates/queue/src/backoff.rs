@@ -78,7 +78,11 @@ mod tests {
         for attempt in 1..=20 {
             let d = p.delay_ms(attempt);
             let b = p.base_delay_ms(attempt);
-            assert!(d >= b && d <= b + b / 10, "attempt {attempt}: {d} not in [{b}, {}]", b + b / 10);
+            assert!(
+                d >= b && d <= b + b / 10,
+                "attempt {attempt}: {d} not in [{b}, {}]",
+                b + b / 10
+            );
         }
     }
 }

@@ -108,7 +108,9 @@ impl Db {
             .acquire_timeout(Duration::from_secs(60))
             .connect_with(o.clone())
             .await?;
-        sqlx::migrate!("../../migrations/sqlite").run(&writer).await?;
+        sqlx::migrate!("../../migrations/sqlite")
+            .run(&writer)
+            .await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(opts.sqlite_readers.max(1))
             .connect_with(o)
@@ -123,7 +125,9 @@ impl Db {
             .acquire_timeout(Duration::from_secs(60))
             .connect_with(o)
             .await?;
-        sqlx::migrate!("../../migrations/postgres").run(&pool).await?;
+        sqlx::migrate!("../../migrations/postgres")
+            .run(&pool)
+            .await?;
         Ok(Db::Postgres(pool))
     }
 

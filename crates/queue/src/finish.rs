@@ -233,7 +233,12 @@ impl Queue {
                         .value("finalized_at", now)
                         .value("last_error_kind", "cancelled")
                         .value("last_error_message", reason.as_str());
-                    (AttemptOutcome::Cancelled, "cancelled", reason.clone(), false)
+                    (
+                        AttemptOutcome::Cancelled,
+                        "cancelled",
+                        reason.clone(),
+                        false,
+                    )
                 }
             };
         if tx.exec(&stmt).await? == 0 {
@@ -262,8 +267,13 @@ impl Queue {
     pub async fn rescue_expired(&self) -> Result<u64> {
         let now = self.now_ms();
         let cond = Expr::col("lease_expires_at").lt(now);
-        self.rescue_where(cond, "lease_expired", "lease expired without a heartbeat", now)
-            .await
+        self.rescue_where(
+            cond,
+            "lease_expired",
+            "lease expired without a heartbeat",
+            now,
+        )
+        .await
     }
 
     /// Rescue every job left `running` by worker identity `node_id` (call at start-up: a previous

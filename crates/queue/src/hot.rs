@@ -20,7 +20,7 @@ const SQLITE_PROMOTE: &str = "UPDATE jobs SET state = 'available' \
 const SQLITE_CLAIM: &str = concat!(
     "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_token = ?, lease_expires_at = ?, \
      attempted_at = ?, attempted_by = ? \
-     WHERE state = 'available' AND id IN (SELECT id FROM jobs WHERE state = 'available' AND queue = ? \
+     WHERE +state = 'available' AND id IN (SELECT id FROM jobs WHERE state = 'available' AND queue = ? \
        AND NOT EXISTS (SELECT 1 FROM queues WHERE name = ? AND paused = 1) \
        ORDER BY priority, scheduled_at, id LIMIT ?) \
      RETURNING ",
@@ -44,6 +44,14 @@ const PG_CLAIM: &str = concat!(
      RETURNING ",
     job_columns!()
 );
+
+/// Bulk enqueue on SQLite: `?1` = now, `?2` = JSON array of
+/// `[queue, kind, args, state, priority, max_attempts, scheduled_at]` rows. `json_each` walks the
+/// array in order, so ids ascend in input order.
+pub(crate) const SQLITE_BULK_INSERT: &str = "INSERT INTO jobs (queue, kind, args, state, priority, \
+     attempt, max_attempts, scheduled_at, created_at, snoozes) \
+     SELECT value ->> 0, value ->> 1, value -> 2, value ->> 3, value ->> 4, 0, value ->> 5, \
+     value ->> 6, ?1, 0 FROM json_each(?2) RETURNING id";
 
 /// Promote due scheduled/retryable jobs, then lease up to `limit` available jobs of `queue` in
 /// priority order (all with one fresh fencing token). Returns them sorted (priority, scheduled_at, id).
@@ -120,10 +128,12 @@ fn pairs_json(leases: &[Lease]) -> String {
     s
 }
 
+// SQLite statements: the unary `+` keeps the planner from driving these through a state index
+// (a scan of every running/available job); rows are found by rowid from the batch instead.
 const SQLITE_COMPLETE: &str = "UPDATE jobs SET state = 'completed', finalized_at = ?, lease_token = NULL, \
      lease_expires_at = NULL \
      FROM (SELECT value ->> 0 AS cid, value ->> 1 AS ctok FROM json_each(?)) AS c \
-     WHERE jobs.id = c.cid AND jobs.state = 'running' AND jobs.lease_token = c.ctok \
+     WHERE jobs.id = c.cid AND +jobs.state = 'running' AND +jobs.lease_token = c.ctok \
      RETURNING jobs.id";
 
 const PG_COMPLETE: &str = "UPDATE jobs SET state = 'completed', finalized_at = $1, lease_token = NULL, \
@@ -162,7 +172,7 @@ pub(crate) async fn complete_in(tx: &mut DbTx, leases: &[Lease], now: i64) -> Re
 
 const SQLITE_HEARTBEAT: &str = "UPDATE jobs SET lease_expires_at = ? \
      FROM (SELECT value ->> 0 AS cid, value ->> 1 AS ctok FROM json_each(?)) AS c \
-     WHERE jobs.id = c.cid AND jobs.state = 'running' AND jobs.lease_token = c.ctok \
+     WHERE jobs.id = c.cid AND +jobs.state = 'running' AND +jobs.lease_token = c.ctok \
      RETURNING jobs.id";
 
 const PG_HEARTBEAT: &str = "UPDATE jobs SET lease_expires_at = $1 \

@@ -199,9 +199,26 @@ pub(crate) use job_columns;
 
 /// The same column list for sea-query selects.
 pub(crate) const JOB_COLUMN_NAMES: [&str; 20] = [
-    "id", "queue", "kind", "args", "original_args", "state", "priority", "attempt", "max_attempts",
-    "scheduled_at", "created_at", "attempted_at", "finalized_at", "lease_token", "lease_expires_at",
-    "attempted_by", "unique_key", "snoozes", "last_error_kind", "last_error_message",
+    "id",
+    "queue",
+    "kind",
+    "args",
+    "original_args",
+    "state",
+    "priority",
+    "attempt",
+    "max_attempts",
+    "scheduled_at",
+    "created_at",
+    "attempted_at",
+    "finalized_at",
+    "lease_token",
+    "lease_expires_at",
+    "attempted_by",
+    "unique_key",
+    "snoozes",
+    "last_error_kind",
+    "last_error_message",
 ];
 
 /// The raw row; converted to [`Job`] after checking the state string.

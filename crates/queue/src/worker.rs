@@ -99,7 +99,11 @@ impl<W: Worker> ErasedWorker for Typed<W> {
             let args: W::Args = serde_json::from_value(args).map_err(|e| {
                 JobError::permanent(
                     "invalid_args",
-                    format!("args of job {} (kind {:?}) do not decode: {e}", ctx.id, W::KIND),
+                    format!(
+                        "args of job {} (kind {:?}) do not decode: {e}",
+                        ctx.id,
+                        W::KIND
+                    ),
                 )
             })?;
             w.work(ctx, args).await
@@ -128,7 +132,8 @@ impl Registry {
 
     /// Register `worker` for `W::KIND` (replacing any earlier one).
     pub fn register<W: Worker>(&mut self, worker: W) -> &mut Self {
-        self.workers.insert(W::KIND, Arc::new(Typed(Arc::new(worker))));
+        self.workers
+            .insert(W::KIND, Arc::new(Typed(Arc::new(worker))));
         self
     }
 

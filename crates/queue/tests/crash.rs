@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
 use creatorflow_queue::{
-    Db, JobContext, JobError, JobState, NewJob, Outcome, PoolConfig, Queue, Registry,
-    RetryPolicy, Worker, WorkerPool,
+    Db, JobContext, JobError, JobState, NewJob, Outcome, PoolConfig, Queue, Registry, RetryPolicy,
+    Worker, WorkerPool,
 };
 use serde_json::json;
 
@@ -124,7 +124,11 @@ async fn crash_sigkill_loses_no_job() -> anyhow::Result<()> {
                 .await?;
         }
         let ids = q
-            .insert_many((0..JOBS).map(|i| NewJob::from_value("bump", json!({ "i": i }))).collect())
+            .insert_many(
+                (0..JOBS)
+                    .map(|i| NewJob::from_value("bump", json!({ "i": i })))
+                    .collect(),
+            )
             .await?;
         if let Db::Sqlite { writer, .. } = &db {
             let list = json!(ids.iter().map(|r| r.id()).collect::<Vec<_>>()).to_string();
@@ -156,9 +160,15 @@ async fn crash_sigkill_loses_no_job() -> anyhow::Result<()> {
     let db = Db::connect_sqlite(&path).await?;
     let q = Queue::new(db.clone());
     let counts = q.counts().await?;
-    assert_eq!(counts.state(JobState::Completed), JOBS, "every job completed: {counts:?}");
+    assert_eq!(
+        counts.state(JobState::Completed),
+        JOBS,
+        "every job completed: {counts:?}"
+    );
     assert_eq!(counts.total(), JOBS, "no job in another state: {counts:?}");
-    let Db::Sqlite { reader, .. } = &db else { bail!("sqlite expected") };
+    let Db::Sqlite { reader, .. } = &db else {
+        bail!("sqlite expected")
+    };
     let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
         "SELECT c.job_id, c.n, (SELECT COUNT(*) FROM job_attempts a WHERE a.job_id = c.job_id \
          AND a.outcome IN ('lost', 'interrupted')) FROM counters c ORDER BY c.job_id",
@@ -189,4 +199,3 @@ async fn crash_sigkill_loses_no_job() -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
-

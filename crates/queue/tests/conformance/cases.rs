@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::ensure;
 use creatorflow_queue::{
-    AttemptOutcome, DbTx, FinishAction, Finished, Inserted, Job, JobError, JobState, Lease,
-    NewJob, Queue, QueueError, RetryPolicy,
+    AttemptOutcome, DbTx, FinishAction, Finished, Inserted, Job, JobError, JobState, Lease, NewJob,
+    Queue, QueueError, RetryPolicy,
 };
 use serde_json::json;
 
@@ -19,7 +19,9 @@ const LEASE: Duration = Duration::from_secs(30);
 pub fn lease_of(job: &Job) -> anyhow::Result<Lease> {
     Ok(Lease {
         id: job.id,
-        token: job.lease_token.ok_or_else(|| anyhow::anyhow!("job {} has no lease", job.id))?,
+        token: job
+            .lease_token
+            .ok_or_else(|| anyhow::anyhow!("job {} has no lease", job.id))?,
     })
 }
 
@@ -37,14 +39,22 @@ pub fn finished(job: &Job, worker: &str, action: FinishAction) -> anyhow::Result
 
 pub async fn claim_one(q: &Queue, queue: &str, worker: &str) -> anyhow::Result<Job> {
     let mut jobs = q.claim(queue, 1, worker, LEASE).await?;
-    ensure!(jobs.len() == 1, "expected one claimable job in {queue}, got {}", jobs.len());
+    ensure!(
+        jobs.len() == 1,
+        "expected one claimable job in {queue}, got {}",
+        jobs.len()
+    );
     Ok(jobs.remove(0))
 }
 
 pub async fn insert_get_and_initial_states(h: Harness) -> anyhow::Result<()> {
     let q = h.queue();
-    let a = q.insert(NewJob::new("email", &json!({"to": "a@example.com"}))?).await?;
-    let Inserted::New(a) = a else { anyhow::bail!("expected a new job") };
+    let a = q
+        .insert(NewJob::new("email", &json!({"to": "a@example.com"}))?)
+        .await?;
+    let Inserted::New(a) = a else {
+        anyhow::bail!("expected a new job")
+    };
     let job = q.get(a).await?;
     assert_eq!(job.state, JobState::Available);
     assert_eq!(job.kind, "email");
@@ -73,30 +83,76 @@ pub async fn insert_get_and_initial_states(h: Harness) -> anyhow::Result<()> {
 
 pub async fn bad_input_is_rejected(h: Harness) -> anyhow::Result<()> {
     let q = h.queue();
-    let err = q.insert(NewJob::from_value("", json!({}))).await.unwrap_err();
-    assert!(matches!(err, QueueError::InvalidInput { field: "job kind", .. }), "{err}");
+    let err = q
+        .insert(NewJob::from_value("", json!({})))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            QueueError::InvalidInput {
+                field: "job kind",
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("job kind"), "{err}");
     let err = q
         .insert(NewJob::from_value("k", json!({})).queue("x".repeat(200)))
         .await
         .unwrap_err();
-    assert!(matches!(err, QueueError::InvalidInput { field: "queue name", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            QueueError::InvalidInput {
+                field: "queue name",
+                ..
+            }
+        ),
+        "{err}"
+    );
     let err = q
         .insert(NewJob::from_value("k", json!({})).max_attempts(0))
         .await
         .unwrap_err();
-    assert!(matches!(err, QueueError::InvalidInput { field: "max_attempts", .. }), "{err}");
-    assert_eq!(q.counts().await?.total(), 0, "rejected jobs must not be stored");
+    assert!(
+        matches!(
+            err,
+            QueueError::InvalidInput {
+                field: "max_attempts",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        q.counts().await?.total(),
+        0,
+        "rejected jobs must not be stored"
+    );
     Ok(())
 }
 
 pub async fn priority_then_schedule_order(h: Harness) -> anyhow::Result<()> {
     let q = h.queue();
-    let low = q.insert(NewJob::from_value("k", json!(1)).priority(5)).await?.id();
-    let high1 = q.insert(NewJob::from_value("k", json!(2)).priority(-1)).await?.id();
+    let low = q
+        .insert(NewJob::from_value("k", json!(1)).priority(5))
+        .await?
+        .id();
+    let high1 = q
+        .insert(NewJob::from_value("k", json!(2)).priority(-1))
+        .await?
+        .id();
     let mid = q.insert(NewJob::from_value("k", json!(3))).await?.id();
-    let high2 = q.insert(NewJob::from_value("k", json!(4)).priority(-1)).await?.id();
-    let other = q.insert(NewJob::from_value("k", json!(5)).queue("other")).await?.id();
+    let high2 = q
+        .insert(NewJob::from_value("k", json!(4)).priority(-1))
+        .await?
+        .id();
+    let other = q
+        .insert(NewJob::from_value("k", json!(5)).queue("other"))
+        .await?
+        .id();
     let jobs = q.claim("default", 3, "w", LEASE).await?;
     let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
     assert_eq!(ids, vec![high1, high2, mid]);
@@ -128,17 +184,28 @@ pub async fn scheduled_job_waits_for_its_time(h: Harness) -> anyhow::Result<()> 
 
 pub async fn unique_key_returns_existing_job(h: Harness) -> anyhow::Result<()> {
     let q = h.queue();
-    let first = q.insert(NewJob::from_value("sync", json!(1)).unique_key("shop-1")).await?;
-    let Inserted::New(id) = first else { anyhow::bail!("expected new") };
-    let again = q.insert(NewJob::from_value("sync", json!(2)).unique_key("shop-1")).await?;
+    let first = q
+        .insert(NewJob::from_value("sync", json!(1)).unique_key("shop-1"))
+        .await?;
+    let Inserted::New(id) = first else {
+        anyhow::bail!("expected new")
+    };
+    let again = q
+        .insert(NewJob::from_value("sync", json!(2)).unique_key("shop-1"))
+        .await?;
     assert_eq!(again, Inserted::Duplicate(id));
     // Still a duplicate while running.
     let job = claim_one(&q, "default", "w").await?;
-    let dup = q.insert(NewJob::from_value("sync", json!(3)).unique_key("shop-1")).await?;
+    let dup = q
+        .insert(NewJob::from_value("sync", json!(3)).unique_key("shop-1"))
+        .await?;
     assert_eq!(dup, Inserted::Duplicate(id));
     // Once finished, the key is free again.
-    q.finish(&[finished(&job, "w", FinishAction::Complete)?]).await?;
-    let next = q.insert(NewJob::from_value("sync", json!(4)).unique_key("shop-1")).await?;
+    q.finish(&[finished(&job, "w", FinishAction::Complete)?])
+        .await?;
+    let next = q
+        .insert(NewJob::from_value("sync", json!(4)).unique_key("shop-1"))
+        .await?;
     assert!(matches!(next, Inserted::New(n) if n != id), "{next:?}");
     Ok(())
 }
@@ -149,14 +216,18 @@ pub async fn unique_key_under_concurrency(h: Harness) -> anyhow::Result<()> {
     for i in 0..16 {
         let q = q.clone();
         tasks.push(tokio::spawn(async move {
-            q.insert(NewJob::from_value("sync", json!(i)).unique_key("race")).await
+            q.insert(NewJob::from_value("sync", json!(i)).unique_key("race"))
+                .await
         }));
     }
     let mut results = Vec::new();
     for t in tasks {
         results.push(t.await??);
     }
-    let new: Vec<_> = results.iter().filter(|r| matches!(r, Inserted::New(_))).collect();
+    let new: Vec<_> = results
+        .iter()
+        .filter(|r| matches!(r, Inserted::New(_)))
+        .collect();
     assert_eq!(new.len(), 1, "exactly one insert wins: {results:?}");
     let ids: HashSet<i64> = results.iter().map(|r| r.id()).collect();
     assert_eq!(ids.len(), 1, "every racer sees the same job: {results:?}");
@@ -166,9 +237,15 @@ pub async fn unique_key_under_concurrency(h: Harness) -> anyhow::Result<()> {
 
 async fn caller_row(tx: &mut DbTx, v: i64) -> anyhow::Result<()> {
     if let Some(t) = tx.sqlite() {
-        sqlx::query("INSERT INTO caller_rows (v) VALUES (?)").bind(v).execute(&mut **t).await?;
+        sqlx::query("INSERT INTO caller_rows (v) VALUES (?)")
+            .bind(v)
+            .execute(&mut **t)
+            .await?;
     } else if let Some(t) = tx.postgres() {
-        sqlx::query("INSERT INTO caller_rows (v) VALUES ($1)").bind(v).execute(&mut **t).await?;
+        sqlx::query("INSERT INTO caller_rows (v) VALUES ($1)")
+            .bind(v)
+            .execute(&mut **t)
+            .await?;
     }
     Ok(())
 }
@@ -177,30 +254,46 @@ pub async fn transactional_enqueue_rolls_back_with_caller_rows(h: Harness) -> an
     let q = h.queue();
     let mut tx = h.db.begin().await?;
     if let Some(t) = tx.sqlite() {
-        sqlx::query("CREATE TABLE caller_rows (v BIGINT NOT NULL)").execute(&mut **t).await?;
+        sqlx::query("CREATE TABLE caller_rows (v BIGINT NOT NULL)")
+            .execute(&mut **t)
+            .await?;
     } else if let Some(t) = tx.postgres() {
-        sqlx::query("CREATE TABLE caller_rows (v BIGINT NOT NULL)").execute(&mut **t).await?;
+        sqlx::query("CREATE TABLE caller_rows (v BIGINT NOT NULL)")
+            .execute(&mut **t)
+            .await?;
     }
     tx.commit().await?;
 
     let mut tx = h.db.begin().await?;
     caller_row(&mut tx, 1).await?;
-    q.insert_tx(&mut tx, NewJob::from_value("k", json!(1))).await?;
+    q.insert_tx(&mut tx, NewJob::from_value("k", json!(1)))
+        .await?;
     tx.rollback().await?;
-    assert_eq!(q.counts().await?.total(), 0, "rolled back enqueue must leave no job");
+    assert_eq!(
+        q.counts().await?.total(),
+        0,
+        "rolled back enqueue must leave no job"
+    );
 
     let mut tx = h.db.begin().await?;
     caller_row(&mut tx, 2).await?;
-    let id = q.insert_tx(&mut tx, NewJob::from_value("k", json!(2))).await?.id();
+    let id = q
+        .insert_tx(&mut tx, NewJob::from_value("k", json!(2)))
+        .await?
+        .id();
     tx.commit().await?;
     q.wake();
     assert_eq!(q.get(id).await?.args, json!(2));
     let n: i64 = match &h.db {
         creatorflow_queue::Db::Sqlite { reader, .. } => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM caller_rows").fetch_one(reader).await?
+            sqlx::query_scalar("SELECT COUNT(*) FROM caller_rows")
+                .fetch_one(reader)
+                .await?
         }
         creatorflow_queue::Db::Postgres(pool) => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM caller_rows").fetch_one(pool).await?
+            sqlx::query_scalar("SELECT COUNT(*) FROM caller_rows")
+                .fetch_one(pool)
+                .await?
         }
     };
     assert_eq!(n, 1, "only the committed caller row exists");
@@ -209,9 +302,17 @@ pub async fn transactional_enqueue_rolls_back_with_caller_rows(h: Harness) -> an
 
 pub async fn insert_many_keeps_input_order(h: Harness) -> anyhow::Result<()> {
     let q = h.queue();
-    let mut jobs: Vec<NewJob> = (0..2500).map(|i| NewJob::from_value("bulk", json!({ "i": i }))).collect();
-    jobs.insert(10, NewJob::from_value("bulk", json!({"u": 1})).unique_key("u1"));
-    jobs.insert(20, NewJob::from_value("bulk", json!({"u": 2})).unique_key("u1"));
+    let mut jobs: Vec<NewJob> = (0..2500)
+        .map(|i| NewJob::from_value("bulk", json!({ "i": i })))
+        .collect();
+    jobs.insert(
+        10,
+        NewJob::from_value("bulk", json!({"u": 1})).unique_key("u1"),
+    );
+    jobs.insert(
+        20,
+        NewJob::from_value("bulk", json!({"u": 2})).unique_key("u1"),
+    );
     let res = q.insert_many(jobs.clone()).await?;
     assert_eq!(res.len(), jobs.len());
     assert!(matches!(res[10], Inserted::New(_)));
@@ -246,7 +347,9 @@ pub async fn retries_back_off_then_discard(h: Harness) -> anyhow::Result<()> {
         let job = claim_one(&q, "default", "w").await?;
         assert_eq!(job.attempt, attempt);
         let err = JobError::retryable("http_503", format!("upstream down ({attempt})"));
-        let rep = q.finish(&[finished(&job, "w", FinishAction::Fail(err))?]).await?;
+        let rep = q
+            .finish(&[finished(&job, "w", FinishAction::Fail(err))?])
+            .await?;
         assert_eq!(rep.applied, vec![id]);
         let job = q.get(id).await?;
         if attempt < 3 {
@@ -258,7 +361,10 @@ pub async fn retries_back_off_then_discard(h: Harness) -> anyhow::Result<()> {
                 "attempt {attempt}: scheduled_at {} not in backoff window from {now}",
                 job.scheduled_at
             );
-            assert!(q.claim("default", 1, "w", LEASE).await?.is_empty(), "not before backoff");
+            assert!(
+                q.claim("default", 1, "w", LEASE).await?.is_empty(),
+                "not before backoff"
+            );
             h.clock.set(job.scheduled_at);
         } else {
             assert_eq!(job.state, JobState::Discarded);
@@ -267,8 +373,15 @@ pub async fn retries_back_off_then_discard(h: Harness) -> anyhow::Result<()> {
         assert_eq!(job.last_error_kind.as_deref(), Some("http_503"));
     }
     let attempts = q.attempts(id).await?;
-    assert_eq!(attempts.iter().map(|a| a.attempt).collect::<Vec<_>>(), vec![1, 2, 3]);
-    assert!(attempts.iter().all(|a| a.outcome == AttemptOutcome::Failed.as_str() && a.retryable));
+    assert_eq!(
+        attempts.iter().map(|a| a.attempt).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a.outcome == AttemptOutcome::Failed.as_str() && a.retryable)
+    );
     assert_eq!(attempts[2].message.as_deref(), Some("upstream down (3)"));
     assert_eq!(attempts[0].worker.as_deref(), Some("w"));
     Ok(())
@@ -279,10 +392,14 @@ pub async fn permanent_error_discards_at_once(h: Harness) -> anyhow::Result<()> 
     let id = q.insert(NewJob::from_value("k", json!({}))).await?.id();
     let job = claim_one(&q, "default", "w").await?;
     let err = JobError::permanent("http_400", "bad request: sku 42 unknown");
-    q.finish(&[finished(&job, "w", FinishAction::Fail(err))?]).await?;
+    q.finish(&[finished(&job, "w", FinishAction::Fail(err))?])
+        .await?;
     let job = q.get(id).await?;
     assert_eq!(job.state, JobState::Discarded);
-    assert_eq!(job.last_error_message.as_deref(), Some("bad request: sku 42 unknown"));
+    assert_eq!(
+        job.last_error_message.as_deref(),
+        Some("bad request: sku 42 unknown")
+    );
     let attempts = q.attempts(id).await?;
     assert_eq!(attempts.len(), 1);
     assert!(!attempts[0].retryable);
@@ -291,12 +408,19 @@ pub async fn permanent_error_discards_at_once(h: Harness) -> anyhow::Result<()> 
 
 pub async fn snooze_does_not_spend_attempt(h: Harness) -> anyhow::Result<()> {
     let q = h.queue();
-    let id = q.insert(NewJob::from_value("k", json!({})).max_attempts(1)).await?.id();
+    let id = q
+        .insert(NewJob::from_value("k", json!({})).max_attempts(1))
+        .await?
+        .id();
     for round in 1..=3 {
         let job = claim_one(&q, "default", "w").await?;
         assert_eq!(job.attempt, 1, "round {round}");
-        q.finish(&[finished(&job, "w", FinishAction::Snooze(Duration::from_secs(10)))?])
-            .await?;
+        q.finish(&[finished(
+            &job,
+            "w",
+            FinishAction::Snooze(Duration::from_secs(10)),
+        )?])
+        .await?;
         let job = q.get(id).await?;
         assert_eq!(job.state, JobState::Scheduled);
         assert_eq!(job.attempt, 0);
@@ -305,7 +429,8 @@ pub async fn snooze_does_not_spend_attempt(h: Harness) -> anyhow::Result<()> {
         h.clock.advance(Duration::from_secs(10));
     }
     let job = claim_one(&q, "default", "w").await?;
-    q.finish(&[finished(&job, "w", FinishAction::Complete)?]).await?;
+    q.finish(&[finished(&job, "w", FinishAction::Complete)?])
+        .await?;
     let job = q.get(id).await?;
     assert_eq!(job.state, JobState::Completed);
     assert_eq!(job.attempt, 1);
@@ -335,22 +460,38 @@ pub async fn stale_worker_cannot_complete_fail_or_extend(h: Harness) -> anyhow::
     assert_ne!(fresh.lease_token, stale.lease_token);
 
     // The stale worker: every write is refused.
-    let rep = q.finish(&[finished(&stale, "old", FinishAction::Complete)?]).await?;
+    let rep = q
+        .finish(&[finished(&stale, "old", FinishAction::Complete)?])
+        .await?;
     assert_eq!(rep.lease_lost, vec![id]);
     assert!(rep.applied.is_empty());
     let err = JobError::retryable("x", "y");
-    let rep = q.finish(&[finished(&stale, "old", FinishAction::Fail(err))?]).await?;
+    let rep = q
+        .finish(&[finished(&stale, "old", FinishAction::Fail(err))?])
+        .await?;
     assert_eq!(rep.lease_lost, vec![id]);
-    let rep = q.finish(&[finished(&stale, "old", FinishAction::Snooze(Duration::from_secs(1)))?]).await?;
+    let rep = q
+        .finish(&[finished(
+            &stale,
+            "old",
+            FinishAction::Snooze(Duration::from_secs(1)),
+        )?])
+        .await?;
     assert_eq!(rep.lease_lost, vec![id]);
     assert!(q.heartbeat(&[lease_of(&stale)?], LEASE).await?.is_empty());
     let job = q.get(id).await?;
     assert_eq!(job.state, JobState::Running);
     assert_eq!(job.attempted_by.as_deref(), Some("new"));
-    assert_eq!(q.attempts(id).await?.len(), 1, "refused results leave no attempt rows");
+    assert_eq!(
+        q.attempts(id).await?.len(),
+        1,
+        "refused results leave no attempt rows"
+    );
 
     // The current holder completes.
-    let rep = q.finish(&[finished(&fresh, "new", FinishAction::Complete)?]).await?;
+    let rep = q
+        .finish(&[finished(&fresh, "new", FinishAction::Complete)?])
+        .await?;
     assert_eq!(rep.applied, vec![id]);
     assert_eq!(q.get(id).await?.state, JobState::Completed);
     Ok(())
@@ -373,7 +514,10 @@ pub async fn heartbeat_keeps_lease_alive(h: Harness) -> anyhow::Result<()> {
 pub async fn rescue_worker_at_startup(h: Harness) -> anyhow::Result<()> {
     let q = h.queue();
     let a = q.insert(NewJob::from_value("k", json!({}))).await?.id();
-    let b = q.insert(NewJob::from_value("k", json!({})).max_attempts(1)).await?.id();
+    let b = q
+        .insert(NewJob::from_value("k", json!({})).max_attempts(1))
+        .await?
+        .id();
     q.insert(NewJob::from_value("k", json!({}))).await?;
     let claimed = q.claim("default", 2, "node-a", LEASE).await?;
     assert_eq!(claimed.len(), 2);
@@ -384,13 +528,19 @@ pub async fn rescue_worker_at_startup(h: Harness) -> anyhow::Result<()> {
     let b = q.get(b).await?;
     assert_eq!(b.state, JobState::Discarded, "out of attempts: dead letter");
     assert_eq!(b.last_error_kind.as_deref(), Some("worker_restarted"));
-    assert_eq!(q.counts().await?.state(JobState::Running), 1, "node-b's job untouched");
+    assert_eq!(
+        q.counts().await?.state(JobState::Running),
+        1,
+        "node-b's job untouched"
+    );
     Ok(())
 }
 
 pub async fn concurrent_claims_never_share_a_job(h: Harness) -> anyhow::Result<()> {
     let q = h.queue();
-    let jobs: Vec<NewJob> = (0..600).map(|i| NewJob::from_value("k", json!(i))).collect();
+    let jobs: Vec<NewJob> = (0..600)
+        .map(|i| NewJob::from_value("k", json!(i)))
+        .collect();
     q.insert_many(jobs).await?;
     let mut tasks = Vec::new();
     for w in 0..6 {
