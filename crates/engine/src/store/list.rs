@@ -166,7 +166,12 @@ impl Store {
             q.and_where(Expr::col("create_time").lt(to));
         }
         if filter.at_risk {
-            q.and_where(Expr::col("awaiting_shipment").eq(true))
+            // Written exactly like the partial index's predicate (a bound parameter would not match it).
+            let awaiting = match self.backend() {
+                creatorflow_queue::Backend::Sqlite => "awaiting_shipment = 1",
+                creatorflow_queue::Backend::Postgres => "awaiting_shipment",
+            };
+            q.and_where(Expr::cust(awaiting))
                 .and_where(Expr::col("ship_by_time").lte(self.at_risk_before()));
         }
         let tokens = filter.text.as_deref().map(query_tokens).unwrap_or_default();

@@ -50,6 +50,20 @@ async fn sqlite_plans_use_indexes() -> anyhow::Result<()> {
             "order_fts VIRTUAL TABLE INDEX",
         ),
     ];
+    let at_risk = OrderFilter {
+        at_risk: true,
+        ..OrderFilter::default()
+    };
+    let plan = h
+        .store
+        .explain_list_orders(&at_risk, page)
+        .await?
+        .join("\n");
+    eprintln!("{at_risk:?}\n{plan}\n");
+    ensure!(
+        plan.contains("USING INDEX orders_"),
+        "at-risk list scans:\n{plan}"
+    );
     for (filter, index) in cases {
         let plan = h.store.explain_list_orders(&filter, page).await?.join("\n");
         eprintln!("{filter:?}\n{plan}\n");
