@@ -1,5 +1,5 @@
 //! The engine's local cache: shops, orders with their line items, packages, shipments, labels and
-//! timeline, inventory, sync cursors and webhook receipts, over SQLite or PostgreSQL (migrations 0002).
+//! timeline, inventory, sync cursors, webhook receipts and per-minute metric rollups, over SQLite or PostgreSQL (migrations 0002).
 //!
 //! Writers take the caller's [`DbTx`] so the sync and the pipeline can commit cache rows, cursors and
 //! queue jobs (`Queue::insert_tx`) atomically; readers use the read side of the [`Db`]. Static statements
@@ -10,6 +10,7 @@ mod error;
 mod exec;
 mod inventory;
 mod list;
+mod metrics;
 mod model;
 mod orders;
 mod records;
@@ -22,6 +23,7 @@ use creatorflow_queue::{Backend, Clock, Db, DbTx, SystemClock};
 
 pub use error::{Result, StoreError};
 pub use list::{OrderFilter, OrderPage, PageCursor, PageRequest};
+pub use metrics::MetricRollup;
 pub use model::{
     Amount, EventSource, HandoverMethod, InventoryItem, Label, LineItem, NewOrderEvent,
     NewShipment, NewShop, Order, OrderDetail, OrderEvent, OrderSummary, Package, PackageRecord,

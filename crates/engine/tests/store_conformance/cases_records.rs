@@ -317,3 +317,37 @@ pub async fn cursor_and_timeline(h: &Harness) -> anyhow::Result<()> {
     assert_eq!(tl[1].data, Some(json!({"by": "sam"})));
     Ok(())
 }
+
+pub async fn metric_rollups(h: &Harness) -> anyhow::Result<()> {
+    let minute = T0_MS - T0_MS.rem_euclid(60_000);
+    let r = |m: i64, count: i64| MetricRollup {
+        metric: "pipeline.validate.latency_ms".into(),
+        minute: m,
+        count,
+        sum: 12.5 * count as f64,
+        min: Some(1.0),
+        max: Some(80.25),
+        p50: Some(10.0),
+        p90: Some(40.0),
+        p99: Some(79.0),
+        histogram: Some(vec![0, 1, 2, 255]),
+    };
+    h.store
+        .put_rollups(&[r(minute, 3), r(minute + 60_000, 4)])
+        .await?;
+    h.store.put_rollups(&[r(minute, 5)]).await?;
+    let got = h
+        .store
+        .rollups("pipeline.validate.latency_ms", minute, minute + 120_000)
+        .await?;
+    assert_eq!(got, vec![r(minute, 5), r(minute + 60_000, 4)]);
+    assert_eq!(
+        h.store.rollups("other", minute, minute + 120_000).await?,
+        vec![]
+    );
+    match h.store.put_rollups(&[r(minute + 1, 1)]).await {
+        Err(StoreError::InvalidInput { .. }) => {}
+        other => bail!("expected InvalidInput, got {other:?}"),
+    }
+    Ok(())
+}

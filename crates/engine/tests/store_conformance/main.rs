@@ -46,4 +46,5 @@ cases!(
     cursor_and_timeline,
     hostile_input,
     money_is_exact,
+    metric_rollups,
 );
