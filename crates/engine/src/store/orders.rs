@@ -193,8 +193,11 @@ impl Store {
             }
         };
 
-        self.replace_line_items(tx, id, &order.line_items).await?;
-        self.sync_packages(tx, id, order).await?;
+        // A new order has no child rows yet: skip the clean-up statements (sync inserts in bulk).
+        let is_new = existing.is_none();
+        self.replace_line_items(tx, id, &order.line_items, is_new)
+            .await?;
+        self.sync_packages(tx, id, order, is_new).await?;
         fts_replace(
             tx_ex(tx),
             id,
@@ -228,12 +231,15 @@ impl Store {
         tx: &mut DbTx,
         order_id: i64,
         items: &[LineItem],
+        is_new: bool,
     ) -> Result<()> {
-        exec!(
-            tx_ex(tx),
-            "DELETE FROM line_items WHERE order_id = ?",
-            order_id
-        )?;
+        if !is_new {
+            exec!(
+                tx_ex(tx),
+                "DELETE FROM line_items WHERE order_id = ?",
+                order_id
+            )?;
+        }
         for li in items {
             exec!(
                 tx_ex(tx),
@@ -257,7 +263,13 @@ impl Store {
         Ok(())
     }
 
-    async fn sync_packages(&self, tx: &mut DbTx, order_id: i64, order: &Order) -> Result<()> {
+    async fn sync_packages(
+        &self,
+        tx: &mut DbTx,
+        order_id: i64,
+        order: &Order,
+        is_new: bool,
+    ) -> Result<()> {
         for p in &order.packages {
             exec!(
                 tx_ex(tx),
@@ -274,6 +286,9 @@ impl Store {
                 p.shipping_provider_id.as_deref(),
                 p.shipping_provider.as_deref(),
             )?;
+        }
+        if is_new {
+            return Ok(());
         }
         let known = fetch_all!(
             tx_ex(tx),
