@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use creatorflow_queue::QueueError;
 
+use crate::store::StoreError;
+
 #[derive(thiserror::Error, Debug)]
 pub enum EngineError {
     #[error("cannot create data directory {path}: {source}")]
@@ -21,6 +23,8 @@ pub enum EngineError {
         #[source]
         source: QueueError,
     },
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl EngineError {
@@ -29,6 +33,7 @@ impl EngineError {
         match self {
             EngineError::DataDir { .. } | EngineError::NoDataDir => "data_dir",
             EngineError::Database { .. } => "database",
+            EngineError::Store(_) => "store",
         }
     }
 }

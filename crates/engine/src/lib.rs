@@ -5,6 +5,7 @@
 
 mod console;
 mod error;
+pub mod store;
 
 pub use console::{Console, ConsoleConfig, Overview, QueueCount, default_data_dir, redact_database_url};
 pub use error::EngineError;

@@ -1,0 +1,137 @@
+//! Running one hand-written statement on either backend: `?` placeholders become `$n` on PostgreSQL,
+//! and `?num` marks a decimal-string parameter that PostgreSQL casts to NUMERIC.
+
+use creatorflow_queue::{Backend, Db, DbTx};
+use sqlx::pool::PoolConnection;
+use sqlx::{PgConnection, Postgres, Sqlite, SqliteConnection};
+
+use super::error::Result;
+
+/// One connection of either backend, borrowed for a statement.
+pub(crate) enum Ex<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Pg(&'a mut PgConnection),
+}
+
+/// The connection inside a write transaction.
+pub(crate) fn tx_ex(tx: &mut DbTx) -> Ex<'_> {
+    match tx {
+        DbTx::Sqlite(t) => Ex::Sqlite(t),
+        DbTx::Postgres(t) => Ex::Pg(t),
+    }
+}
+
+/// A pooled connection from the read side.
+pub(crate) enum ReadConn {
+    Sqlite(PoolConnection<Sqlite>),
+    Pg(PoolConnection<Postgres>),
+}
+
+impl ReadConn {
+    pub(crate) async fn acquire(db: &Db) -> Result<Self> {
+        Ok(match db {
+            Db::Sqlite { reader, .. } => ReadConn::Sqlite(reader.acquire().await?),
+            Db::Postgres(pool) => ReadConn::Pg(pool.acquire().await?),
+        })
+    }
+
+    pub(crate) fn ex(&mut self) -> Ex<'_> {
+        match self {
+            ReadConn::Sqlite(c) => Ex::Sqlite(c),
+            ReadConn::Pg(c) => Ex::Pg(c),
+        }
+    }
+}
+
+/// Rewrite a statement written with `?` / `?num` placeholders for `backend`.
+pub(crate) fn sql_for(backend: Backend, sql: &str) -> String {
+    match backend {
+        Backend::Sqlite => sql.replace("?num", "?"),
+        Backend::Postgres => {
+            let mut out = String::with_capacity(sql.len() + 16);
+            let mut n = 0;
+            let mut rest = sql;
+            while let Some(i) = rest.find('?') {
+                out.push_str(&rest[..i]);
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+                rest = &rest[i + 1..];
+                if let Some(r) = rest.strip_prefix("num") {
+                    out.push_str("::numeric");
+                    rest = r;
+                }
+            }
+            out.push_str(rest);
+            out
+        }
+    }
+}
+
+/// `exec!(ex, sql, args...)`: execute, returning rows affected.
+macro_rules! exec {
+    ($ex:expr, $sql:expr $(, $arg:expr)* $(,)?) => {{
+        use $crate::store::exec::{Ex, sql_for};
+        use creatorflow_queue::Backend;
+        match $ex {
+            Ex::Sqlite(c) => sqlx::query(sqlx::AssertSqlSafe(sql_for(Backend::Sqlite, $sql)))
+                $(.bind($arg))*
+                .execute(&mut *c).await.map(|r| r.rows_affected()),
+            Ex::Pg(c) => sqlx::query(sqlx::AssertSqlSafe(sql_for(Backend::Postgres, $sql)))
+                $(.bind($arg))*
+                .execute(&mut *c).await.map(|r| r.rows_affected()),
+        }
+    }};
+}
+
+/// `fetch_all!(ex, T, sql, args...)`: decode every row as `T` (a `FromRow` type).
+macro_rules! fetch_all {
+    ($ex:expr, $t:ty, $sql:expr $(, $arg:expr)* $(,)?) => {{
+        use $crate::store::exec::{Ex, sql_for};
+        use creatorflow_queue::Backend;
+        match $ex {
+            Ex::Sqlite(c) => sqlx::query_as::<_, $t>(sqlx::AssertSqlSafe(sql_for(Backend::Sqlite, $sql)))
+                $(.bind($arg))*
+                .fetch_all(&mut *c).await,
+            Ex::Pg(c) => sqlx::query_as::<_, $t>(sqlx::AssertSqlSafe(sql_for(Backend::Postgres, $sql)))
+                $(.bind($arg))*
+                .fetch_all(&mut *c).await,
+        }
+    }};
+}
+
+/// `fetch_opt!(ex, T, sql, args...)`: decode at most one row as `T`.
+macro_rules! fetch_opt {
+    ($ex:expr, $t:ty, $sql:expr $(, $arg:expr)* $(,)?) => {{
+        use $crate::store::exec::{Ex, sql_for};
+        use creatorflow_queue::Backend;
+        match $ex {
+            Ex::Sqlite(c) => sqlx::query_as::<_, $t>(sqlx::AssertSqlSafe(sql_for(Backend::Sqlite, $sql)))
+                $(.bind($arg))*
+                .fetch_optional(&mut *c).await,
+            Ex::Pg(c) => sqlx::query_as::<_, $t>(sqlx::AssertSqlSafe(sql_for(Backend::Postgres, $sql)))
+                $(.bind($arg))*
+                .fetch_optional(&mut *c).await,
+        }
+    }};
+}
+
+pub(crate) use {exec, fetch_all, fetch_opt};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_for_postgres() {
+        let sql = "INSERT INTO t (a, b, c) VALUES (?, ?num, ?)";
+        assert_eq!(
+            sql_for(Backend::Sqlite, sql),
+            "INSERT INTO t (a, b, c) VALUES (?, ?, ?)"
+        );
+        assert_eq!(
+            sql_for(Backend::Postgres, sql),
+            "INSERT INTO t (a, b, c) VALUES ($1, $2::numeric, $3)"
+        );
+    }
+}

@@ -1,0 +1,468 @@
+//! Orders: version-guarded upsert (with line items, packages and search kept in step) and the detail read.
+
+use creatorflow_queue::DbTx;
+use sqlx::types::Json;
+
+use super::Store;
+use super::error::{Result, StoreError, clip};
+use super::exec::{Ex, ReadConn, exec, fetch_all, fetch_opt, tx_ex};
+use super::model::{
+    LineItem, Order, OrderDetail, OrderEvent, OrderSummary, PackageRecord, Shipment, UpsertOutcome,
+};
+use super::search::search_text;
+
+/// Statuses in which the seller still has to ship: only these orders can be "at risk".
+const AWAITING_SHIPMENT: [&str; 2] = ["AWAITING_SHIPMENT", "PARTIALLY_SHIPPING"];
+
+/// Columns of [`OrderSummary`] (money read back as its exact text).
+pub(crate) const SUMMARY_COLUMNS: &str = "id, creator_id, shop_id, tts_order_id, status, create_time, \
+     update_time, paid_time, buyer_name, shipping_type, rts_sla_time, shipping_due_time, ship_by_time, \
+     CAST(total_amount AS TEXT) AS total_amount, currency, awaiting_shipment, synced_at";
+
+#[derive(sqlx::FromRow)]
+struct Existing {
+    id: i64,
+    update_time: i64,
+    status: String,
+    search_text: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct PkgKey {
+    id: i64,
+    tts_package_id: String,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct Id {
+    pub(crate) id: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct Text {
+    value: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct Payload {
+    #[sqlx(json(nullable))]
+    recipient_address: Option<serde_json::Value>,
+    #[sqlx(json)]
+    raw: serde_json::Value,
+}
+
+fn validate(order: &Order) -> Result<()> {
+    let n = order.tts_order_id.chars().count();
+    if n == 0 || n > 64 {
+        return Err(StoreError::InvalidInput {
+            field: "tts_order_id",
+            value: clip(&order.tts_order_id),
+        });
+    }
+    Ok(())
+}
+
+fn ship_by(order: &Order) -> Option<i64> {
+    match (order.rts_sla_time, order.shipping_due_time) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+impl Store {
+    /// Insert or update one order version inside the caller's transaction. A version whose
+    /// `update_time` is not newer than the cached one is ignored ([`UpsertOutcome::Stale`]).
+    /// Line items are replaced; packages are upserted and vanished ones dropped unless a shipment or
+    /// label refers to them; the search index follows in the same transaction.
+    pub async fn upsert_order(&self, tx: &mut DbTx, order: &Order) -> Result<UpsertOutcome> {
+        self.check_tx(tx)?;
+        validate(order)?;
+        let existing = fetch_opt!(
+            tx_ex(tx),
+            Existing,
+            "SELECT id, update_time, status, search_text FROM orders WHERE shop_id = ? AND tts_order_id = ?",
+            order.shop_id,
+            &order.tts_order_id,
+        )?;
+        if let Some(e) = &existing
+            && e.update_time >= order.update_time
+        {
+            return Ok(UpsertOutcome::Stale { id: e.id });
+        }
+        // Tracking numbers entered locally stay searchable after a remote update.
+        let local_tracking: Vec<Text> = match &existing {
+            Some(e) => fetch_all!(
+                tx_ex(tx),
+                Text,
+                "SELECT tracking_number AS value FROM shipments WHERE order_id = ?",
+                e.id
+            )?,
+            None => Vec::new(),
+        };
+        let mut fields: Vec<&str> = vec![&order.tts_order_id];
+        fields.extend(
+            order
+                .packages
+                .iter()
+                .filter_map(|p| p.tracking_number.as_deref()),
+        );
+        fields.extend(local_tracking.iter().map(|t| t.value.as_str()));
+        for li in &order.line_items {
+            fields.extend([li.seller_sku.as_str(), li.sku_id.as_str()]);
+        }
+        fields.push(&order.buyer_name);
+        for li in &order.line_items {
+            fields.extend([li.product_name.as_str(), li.sku_name.as_str()]);
+        }
+        let text = search_text(fields);
+        let awaiting = AWAITING_SHIPMENT.contains(&order.status.as_str());
+        let now = self.now_ms();
+
+        let id = match &existing {
+            None => {
+                let creator = fetch_opt!(
+                    tx_ex(tx),
+                    Id,
+                    "SELECT creator_id AS id FROM shops WHERE id = ?",
+                    order.shop_id
+                )?
+                .ok_or(StoreError::ShopNotFound(order.shop_id))?;
+                let creator_id = creator.id;
+                let row = fetch_opt!(
+                    tx_ex(tx),
+                    Id,
+                    "INSERT INTO orders (creator_id, shop_id, tts_order_id, status, create_time, update_time, \
+                     paid_time, buyer_name, shipping_type, rts_sla_time, shipping_due_time, total_amount, \
+                     currency, recipient_address, raw, ship_by_time, awaiting_shipment, search_text, synced_at) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?num, ?, ?, ?, ?, ?, ?, ?) \
+                     RETURNING id",
+                    creator_id,
+                    order.shop_id,
+                    &order.tts_order_id,
+                    &order.status,
+                    order.create_time,
+                    order.update_time,
+                    order.paid_time,
+                    &order.buyer_name,
+                    order.shipping_type.as_str(),
+                    order.rts_sla_time,
+                    order.shipping_due_time,
+                    order.total_amount.as_str(),
+                    &order.currency,
+                    order.recipient_address.as_ref().map(Json),
+                    Json(&order.raw),
+                    ship_by(order),
+                    awaiting,
+                    &text,
+                    now,
+                )?
+                .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+                row.id
+            }
+            Some(e) => {
+                // Guarded by the version too: PostgreSQL writers may race between our read and this write.
+                let n = exec!(
+                    tx_ex(tx),
+                    "UPDATE orders SET status = ?, create_time = ?, update_time = ?, paid_time = ?, \
+                     buyer_name = ?, shipping_type = ?, rts_sla_time = ?, shipping_due_time = ?, \
+                     total_amount = ?num, currency = ?, recipient_address = ?, raw = ?, ship_by_time = ?, \
+                     awaiting_shipment = ?, search_text = ?, synced_at = ? WHERE id = ? AND update_time < ?",
+                    &order.status,
+                    order.create_time,
+                    order.update_time,
+                    order.paid_time,
+                    &order.buyer_name,
+                    order.shipping_type.as_str(),
+                    order.rts_sla_time,
+                    order.shipping_due_time,
+                    order.total_amount.as_str(),
+                    &order.currency,
+                    order.recipient_address.as_ref().map(Json),
+                    Json(&order.raw),
+                    ship_by(order),
+                    awaiting,
+                    &text,
+                    now,
+                    e.id,
+                    order.update_time,
+                )?;
+                if n == 0 {
+                    return Ok(UpsertOutcome::Stale { id: e.id });
+                }
+                e.id
+            }
+        };
+
+        // A new order has no child rows yet: skip the clean-up statements (sync inserts in bulk).
+        let is_new = existing.is_none();
+        self.replace_line_items(tx, id, &order.line_items, is_new)
+            .await?;
+        self.sync_packages(tx, id, order, is_new).await?;
+        fts_replace(
+            tx_ex(tx),
+            id,
+            existing.as_ref().map(|e| e.search_text.as_str()),
+            &text,
+        )
+        .await?;
+
+        Ok(match existing {
+            None => UpsertOutcome::Inserted { id },
+            Some(e) => UpsertOutcome::Updated {
+                id,
+                previous_status: e.status,
+            },
+        })
+    }
+
+    /// Upsert many orders in one transaction (one commit: the fast path for a sync page).
+    pub async fn upsert_orders(&self, orders: &[Order]) -> Result<Vec<UpsertOutcome>> {
+        let mut tx = self.begin().await?;
+        let mut out = Vec::with_capacity(orders.len());
+        for o in orders {
+            out.push(self.upsert_order(&mut tx, o).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn replace_line_items(
+        &self,
+        tx: &mut DbTx,
+        order_id: i64,
+        items: &[LineItem],
+        is_new: bool,
+    ) -> Result<()> {
+        if !is_new {
+            exec!(
+                tx_ex(tx),
+                "DELETE FROM line_items WHERE order_id = ?",
+                order_id
+            )?;
+        }
+        for li in items {
+            exec!(
+                tx_ex(tx),
+                "INSERT INTO line_items (order_id, tts_line_item_id, product_id, product_name, sku_id, \
+                 sku_name, seller_sku, sale_price, currency, display_status, tts_package_id) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?num, ?, ?, ?) \
+                 ON CONFLICT (order_id, tts_line_item_id) DO NOTHING",
+                order_id,
+                &li.tts_line_item_id,
+                &li.product_id,
+                &li.product_name,
+                &li.sku_id,
+                &li.sku_name,
+                &li.seller_sku,
+                li.sale_price.as_str(),
+                &li.currency,
+                &li.display_status,
+                li.tts_package_id.as_deref(),
+            )?;
+        }
+        Ok(())
+    }
+
+    async fn sync_packages(
+        &self,
+        tx: &mut DbTx,
+        order_id: i64,
+        order: &Order,
+        is_new: bool,
+    ) -> Result<()> {
+        for p in &order.packages {
+            exec!(
+                tx_ex(tx),
+                "INSERT INTO packages (order_id, tts_package_id, status, tracking_number, \
+                 shipping_provider_id, shipping_provider) VALUES (?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (order_id, tts_package_id) DO UPDATE SET status = excluded.status, \
+                 tracking_number = excluded.tracking_number, \
+                 shipping_provider_id = excluded.shipping_provider_id, \
+                 shipping_provider = excluded.shipping_provider",
+                order_id,
+                &p.tts_package_id,
+                &p.status,
+                p.tracking_number.as_deref(),
+                p.shipping_provider_id.as_deref(),
+                p.shipping_provider.as_deref(),
+            )?;
+        }
+        if is_new {
+            return Ok(());
+        }
+        let known = fetch_all!(
+            tx_ex(tx),
+            PkgKey,
+            "SELECT id, tts_package_id FROM packages WHERE order_id = ?",
+            order_id
+        )?;
+        for k in known {
+            if order
+                .packages
+                .iter()
+                .any(|p| p.tts_package_id == k.tts_package_id)
+            {
+                continue;
+            }
+            // A package TikTok no longer lists (split / combined): keep it while local work refers to it.
+            exec!(
+                tx_ex(tx),
+                "DELETE FROM packages WHERE id = ? \
+                 AND NOT EXISTS (SELECT 1 FROM shipments WHERE package_id = ?) \
+                 AND NOT EXISTS (SELECT 1 FROM labels WHERE package_id = ?)",
+                k.id,
+                k.id,
+                k.id,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Recompute an order's search text from its stored rows (after a local shipment was recorded).
+    pub(crate) async fn refresh_search(&self, tx: &mut DbTx, order_id: i64) -> Result<()> {
+        let old = fetch_opt!(
+            tx_ex(tx),
+            Text,
+            "SELECT search_text AS value FROM orders WHERE id = ?",
+            order_id
+        )?
+        .ok_or(StoreError::OrderNotFound(order_id))?;
+        let parts = fetch_all!(
+            tx_ex(tx),
+            Text,
+            "SELECT tts_order_id AS value FROM orders WHERE id = ? \
+             UNION ALL SELECT tracking_number FROM packages WHERE order_id = ? AND tracking_number IS NOT NULL \
+             UNION ALL SELECT tracking_number FROM shipments WHERE order_id = ? \
+             UNION ALL SELECT seller_sku FROM line_items WHERE order_id = ? \
+             UNION ALL SELECT sku_id FROM line_items WHERE order_id = ? \
+             UNION ALL SELECT buyer_name FROM orders WHERE id = ? \
+             UNION ALL SELECT product_name FROM line_items WHERE order_id = ? \
+             UNION ALL SELECT sku_name FROM line_items WHERE order_id = ?",
+            order_id,
+            order_id,
+            order_id,
+            order_id,
+            order_id,
+            order_id,
+            order_id,
+            order_id,
+        )?;
+        let text = search_text(parts.iter().map(|p| p.value.as_str()));
+        if text == old.value {
+            return Ok(());
+        }
+        exec!(
+            tx_ex(tx),
+            "UPDATE orders SET search_text = ? WHERE id = ?",
+            &text,
+            order_id
+        )?;
+        fts_replace(tx_ex(tx), order_id, Some(&old.value), &text).await
+    }
+
+    /// An order with everything the detail view shows.
+    pub async fn get_order(&self, id: i64) -> Result<OrderDetail> {
+        let mut c = ReadConn::acquire(&self.db).await?;
+        let sql = format!("SELECT {SUMMARY_COLUMNS} FROM orders WHERE id = ?");
+        let order =
+            fetch_opt!(c.ex(), OrderSummary, &sql, id)?.ok_or(StoreError::OrderNotFound(id))?;
+        self.detail(&mut c, order).await
+    }
+
+    /// An order by its shop and TikTok order id, if cached.
+    pub async fn get_order_by_remote(
+        &self,
+        shop_id: i64,
+        tts_order_id: &str,
+    ) -> Result<Option<OrderDetail>> {
+        let mut c = ReadConn::acquire(&self.db).await?;
+        let sql =
+            format!("SELECT {SUMMARY_COLUMNS} FROM orders WHERE shop_id = ? AND tts_order_id = ?");
+        match fetch_opt!(c.ex(), OrderSummary, &sql, shop_id, tts_order_id)? {
+            Some(o) => Ok(Some(self.detail(&mut c, o).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn detail(&self, c: &mut ReadConn, mut order: OrderSummary) -> Result<OrderDetail> {
+        let id = order.id;
+        self.mark_at_risk(std::slice::from_mut(&mut order));
+        let payload = fetch_opt!(
+            c.ex(),
+            Payload,
+            "SELECT recipient_address, raw FROM orders WHERE id = ?",
+            id
+        )?
+        .ok_or(StoreError::OrderNotFound(id))?;
+        let line_items = fetch_all!(
+            c.ex(),
+            LineItem,
+            "SELECT tts_line_item_id, product_id, product_name, sku_id, sku_name, seller_sku, \
+             CAST(sale_price AS TEXT) AS sale_price, currency, display_status, tts_package_id \
+             FROM line_items WHERE order_id = ? ORDER BY id",
+            id
+        )?;
+        let packages = fetch_all!(
+            c.ex(),
+            PackageRecord,
+            "SELECT p.id, p.order_id, p.tts_package_id, p.status, p.tracking_number, p.shipping_provider_id, \
+             p.shipping_provider, EXISTS (SELECT 1 FROM labels l WHERE l.package_id = p.id) AS has_label \
+             FROM packages p WHERE p.order_id = ? ORDER BY p.id",
+            id
+        )?;
+        let shipments = fetch_all!(
+            c.ex(),
+            Shipment,
+            "SELECT id, order_id, package_id, tracking_number, shipping_provider_id, shipping_provider, \
+             status, source, shipped_at, created_at FROM shipments WHERE order_id = ? ORDER BY id",
+            id
+        )?;
+        let timeline = fetch_all!(
+            c.ex(),
+            OrderEvent,
+            "SELECT id, order_id, at, source, kind, message, data FROM order_events \
+             WHERE order_id = ? ORDER BY at, id",
+            id
+        )?;
+        Ok(OrderDetail {
+            order,
+            recipient_address: payload.recipient_address,
+            raw: payload.raw,
+            line_items,
+            packages,
+            shipments,
+            timeline,
+        })
+    }
+
+    /// Fill `at_risk` from the clock and the risk window.
+    pub(crate) fn mark_at_risk(&self, orders: &mut [OrderSummary]) {
+        let before = self.at_risk_before();
+        for o in orders {
+            o.at_risk = o.awaiting_shipment && o.ship_by_time.is_some_and(|t| t <= before);
+        }
+    }
+}
+
+/// Keep the SQLite FTS5 index in step (PostgreSQL's tsvector is a generated column).
+async fn fts_replace(ex: Ex<'_>, id: i64, old: Option<&str>, new: &str) -> Result<()> {
+    let Ex::Sqlite(c) = ex else {
+        return Ok(());
+    };
+    if let Some(old) = old {
+        // External-content FTS5: removing an entry needs the exact text it was indexed with.
+        sqlx::query(
+            "INSERT INTO order_fts (order_fts, rowid, search_text) VALUES ('delete', ?, ?)",
+        )
+        .bind(id)
+        .bind(old)
+        .execute(&mut *c)
+        .await?;
+    }
+    sqlx::query("INSERT INTO order_fts (rowid, search_text) VALUES (?, ?)")
+        .bind(id)
+        .bind(new)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}

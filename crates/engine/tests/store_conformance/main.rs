@@ -1,0 +1,50 @@
+//! The store's conformance suite: every case runs on SQLite (a temp file) and on PostgreSQL (a fresh
+//! schema on the server named by CREATORFLOW_TEST_PG_URL; unset fails unless CREATORFLOW_SKIP_PG=1).
+
+mod cases_orders;
+mod cases_records;
+mod harness;
+mod plans;
+
+use cases_orders::*;
+use cases_records::*;
+
+macro_rules! cases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() -> anyhow::Result<()> {
+                    let Some(h) = crate::harness::sqlite().await? else { return Ok(()) };
+                    super::$name(&h).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() -> anyhow::Result<()> {
+                    let Some(h) = crate::harness::postgres().await? else { return Ok(()) };
+                    super::$name(&h).await
+                }
+            )*
+        }
+    };
+}
+
+cases!(
+    shop_crud,
+    upsert_inserts_updates_and_ignores_stale,
+    unique_shop_and_order_id,
+    search_by_each_field_and_prefix,
+    keyset_pages_are_complete_and_disjoint,
+    at_risk_filter_follows_the_clock,
+    inventory_never_negative_under_concurrency,
+    inventory_release_and_rollback,
+    webhook_dedupe,
+    label_round_trip,
+    cursor_and_timeline,
+    hostile_input,
+    money_is_exact,
+    metric_rollups,
+);
