@@ -1,3 +1,20 @@
+//! Build script: embeds tauri.conf.json + ui/dist, and declares the app's commands so the ACL applies.
+//!
+//! Declaring the commands in the app manifest makes Tauri generate `allow-<command>` permissions and
+//! deny every command that no capability grants. Capabilities live in src-tauri/capabilities/ (not the
+//! default ./capabilities of the package root, which here is the workspace root).
+
+/// Every `#[tauri::command]` the shell registers; a command missing here cannot be invoked.
+const COMMANDS: &[&str] = &["overview"];
+
 fn main() {
-    tauri_build::build()
+    println!("cargo:rerun-if-changed=src-tauri/capabilities");
+    let attributes = tauri_build::Attributes::new()
+        .capabilities_path_pattern("./src-tauri/capabilities/**/*")
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
+    if let Err(error) = tauri_build::try_build(attributes) {
+        // A build script reports failure by exiting non-zero; the message is the whole diagnosis.
+        eprintln!("tauri-build failed: {error:#}");
+        std::process::exit(1);
+    }
 }
