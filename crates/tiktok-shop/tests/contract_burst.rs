@@ -61,3 +61,46 @@ async fn the_same_burst_without_the_limiter_is_throttled() {
     let s = sb.stats();
     assert!(s.rate_limited > 0 && s.http_429 > 0, "{s:?}");
 }
+
+/// The target, measured the way `creatorflow-cli bench api` does: 64 callers on one path for
+/// 60 s against the 50 QPS sandbox. Ignored by default (it takes a minute); it prints the figures and
+/// asserts the targets: at least 95% of the allowed calls made, fewer than 0.1% answered 429.
+/// `cargo test -p tiktok-shop --test contract_burst -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "runs for 60 s; a benchmark-style check of the issue's target"]
+async fn sixty_second_burst_meets_the_utilisation_and_429_targets() {
+    let (sb, shop, id) = setup(52, 50.0).await;
+    let seconds = 60u64;
+    let start = std::time::Instant::now();
+    let deadline = start + std::time::Duration::from_secs(seconds);
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let shop = shop.clone();
+            let ids = vec![id.clone()];
+            tokio::spawn(async move {
+                let mut ok = 0u64;
+                while std::time::Instant::now() < deadline {
+                    if shop.get_orders(&ids).await.is_ok() {
+                        ok += 1;
+                    }
+                }
+                ok
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        ok += t.await.expect("caller");
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let s = sb.stats();
+    let requests = s.calls.get("orders.get").copied().unwrap_or(0);
+    let utilisation = 100.0 * ok as f64 / (50.0 * secs);
+    let rate_429 = 100.0 * s.http_429 as f64 / requests as f64;
+    println!(
+        "60 s burst: {ok} calls ok in {secs:.2} s, {requests} requests at the sandbox, utilisation {utilisation:.2} %, 429s {} ({rate_429:.3} %)",
+        s.http_429
+    );
+    assert!(utilisation >= 95.0, "utilisation {utilisation:.2} %");
+    assert!(rate_429 < 0.1, "429 rate {rate_429:.3} %");
+}
