@@ -29,7 +29,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::ClientConfig;
 pub use error::{BusinessRule, CallContext, Error, ErrorKind};
 pub use models::token::TokenSet;
-pub use ratelimit::{RateKey, RateLimiter};
+pub use ratelimit::{RateKey, RateLimiter, RatePermit};
 pub use secret::{AppCredentials, Secret};
 pub use secret_store::{
     FileStore, KeyringStore, SECRET_STORE_ENV, SecretStore, StoreTokenSink, load_tokens,

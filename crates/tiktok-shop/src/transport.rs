@@ -160,9 +160,12 @@ impl Transport {
         let mut throttled = 0u32;
         let mut transient = 0u32;
         loop {
-            self.limiter.acquire(&key).await;
             let token = tokens.access_token().await?;
-            match self.send_once::<T>(req, &token).await {
+            // The permit is held until the response is in, and released before any back-off sleep.
+            let permit = self.limiter.acquire(&key).await;
+            let result = self.send_once::<T>(req, &token).await;
+            drop(permit);
+            match result {
                 Ok(v) => return Ok(v),
                 Err(Error::TokenExpired { .. }) if !refreshed => {
                     // One refresh and one retry; concurrent callers share the same refresh.
