@@ -1,23 +1,7 @@
-//! Errors of the desktop shell, and the structured `{kind, message}` form in which they reach the UI.
+//! The structured `{kind, message}` form in which engine errors reach the UI.
 
 use creatorflow_engine::EngineError;
 use serde::Serialize;
-
-/// What can go wrong in the shell itself, around the engine.
-#[derive(thiserror::Error, Debug)]
-pub enum ShellError {
-    #[error(transparent)]
-    Engine(#[from] EngineError),
-}
-
-impl ShellError {
-    /// A stable name the UI branches on; engine errors keep the engine's own kinds.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            ShellError::Engine(error) => error.kind(),
-        }
-    }
-}
 
 /// The error every command returns, serialized as `{"kind": "...", "message": "..."}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -26,17 +10,11 @@ pub struct CommandError {
     pub message: String,
 }
 
-impl From<ShellError> for CommandError {
-    fn from(error: ShellError) -> Self {
+impl From<EngineError> for CommandError {
+    fn from(error: EngineError) -> Self {
         CommandError {
             kind: error.kind(),
             message: error.to_string(),
         }
-    }
-}
-
-impl From<EngineError> for CommandError {
-    fn from(error: EngineError) -> Self {
-        ShellError::Engine(error).into()
     }
 }

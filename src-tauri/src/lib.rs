@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use creatorflow_engine::{Console, ConsoleConfig, default_data_dir};
 use tauri::{Builder, Context, Manager, Runtime};
 
-pub use error::{CommandError, ShellError};
+pub use error::CommandError;
 
 /// Where the shell opens the engine. `run()` reads it from the environment.
 #[derive(Debug, Clone, Default)]
@@ -90,7 +90,7 @@ async fn open_console(config: ShellConfig) -> ConsoleState {
         Some(dir) => dir,
         None => match default_data_dir() {
             Ok(dir) => dir,
-            Err(error) => return unavailable(error.into()),
+            Err(error) => return unavailable(error),
         },
     };
     tracing::info!(data_dir = %data_dir.display(), "opening the console");
@@ -100,11 +100,11 @@ async fn open_console(config: ShellConfig) -> ConsoleState {
     };
     match Console::open(config).await {
         Ok(console) => ConsoleState::Ready(console),
-        Err(error) => unavailable(error.into()),
+        Err(error) => unavailable(error),
     }
 }
 
-fn unavailable(error: ShellError) -> ConsoleState {
+fn unavailable(error: creatorflow_engine::EngineError) -> ConsoleState {
     tracing::error!(kind = error.kind(), %error, "the console could not be opened");
     ConsoleState::Unavailable(error.into())
 }
