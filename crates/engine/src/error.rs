@@ -25,6 +25,12 @@ pub enum EngineError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("secret store: {0}")]
+    Secrets(#[source] tiktok_shop::Error),
+    #[error("credentials of shop {shop:?}: {detail}")]
+    Credentials { shop: String, detail: String },
+    #[error("tiktok shop: {0}")]
+    Api(#[source] tiktok_shop::Error),
 }
 
 impl EngineError {
@@ -34,6 +40,8 @@ impl EngineError {
             EngineError::DataDir { .. } | EngineError::NoDataDir => "data_dir",
             EngineError::Database { .. } => "database",
             EngineError::Store(_) => "store",
+            EngineError::Secrets(_) | EngineError::Credentials { .. } => "credentials",
+            EngineError::Api(_) => "api",
         }
     }
 }

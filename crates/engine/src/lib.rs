@@ -3,6 +3,7 @@
 //! [`Console`] is the one API every face calls; the faces (Tauri commands, CLI subcommands, later the web
 //! routes) only translate their transport into one method call each.
 
+pub mod connection;
 mod console;
 mod error;
 pub mod store;

@@ -32,7 +32,7 @@ pub use models::token::TokenSet;
 pub use ratelimit::{RateKey, RateLimiter, RatePermit};
 pub use secret::{AppCredentials, Secret};
 pub use secret_store::{
-    FileStore, KeyringStore, SECRET_STORE_ENV, SecretStore, StoreTokenSink, load_tokens,
+    FileStore, KeyringStore, MemoryStore, SECRET_STORE_ENV, SecretStore, StoreTokenSink, load_tokens,
     open_secret_store, open_secret_store_from_env, token_secret_name,
 };
 pub use shop_api::ShopClient;

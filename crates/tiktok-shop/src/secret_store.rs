@@ -234,6 +234,40 @@ impl SecretStore for FileStore {
     }
 }
 
+/// Secrets kept in this process's memory only, gone when it exits. For the built-in demo shop, whose
+/// credentials the in-process sandbox makes up at every start, and for tests: never for a real shop.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    map: Mutex<BTreeMap<String, Secret>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Secret>> {
+        // A panic while holding this lock cannot leave the map half-written (single insert/remove).
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl SecretStore for MemoryStore {
+    fn get(&self, name: &str) -> Result<Option<Secret>, Error> {
+        Ok(self.map().get(name).cloned())
+    }
+
+    fn set(&self, name: &str, value: &Secret) -> Result<(), Error> {
+        self.map().insert(name.to_owned(), value.clone());
+        Ok(())
+    }
+
+    fn delete(&self, name: &str) -> Result<(), Error> {
+        self.map().remove(name);
+        Ok(())
+    }
+}
+
 /// Opens the store chosen by `choice` (the value of `CREATORFLOW_SECRET_STORE`; `None` = keyring).
 pub fn open_secret_store(
     choice: Option<&str>,
