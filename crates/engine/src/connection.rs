@@ -33,12 +33,19 @@ pub struct ClientTuning {
     pub request_timeout: Duration,
     pub connect_timeout: Duration,
     pub qps_per_path: f64,
+    /// Refresh the access token this long before it expires.
+    pub refresh_margin: Duration,
 }
 
 impl Default for ClientTuning {
     fn default() -> Self {
         let d = ClientConfig::default();
-        Self { request_timeout: d.request_timeout, connect_timeout: d.connect_timeout, qps_per_path: d.qps_per_path }
+        Self {
+            request_timeout: d.request_timeout,
+            connect_timeout: d.connect_timeout,
+            qps_per_path: d.qps_per_path,
+            refresh_margin: d.refresh_margin,
+        }
     }
 }
 
@@ -126,6 +133,7 @@ impl Connections {
                 config.request_timeout = self.tuning.request_timeout;
                 config.connect_timeout = self.tuning.connect_timeout;
                 config.qps_per_path = self.tuning.qps_per_path;
+                config.refresh_margin = self.tuning.refresh_margin;
                 let c = Client::new(config, AppCredentials::new(shop.app_key.clone(), app_secret))
                     .map_err(EngineError::Api)?;
                 cache.clients.insert(key, c.clone());

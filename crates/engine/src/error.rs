@@ -31,6 +31,8 @@ pub enum EngineError {
     Credentials { shop: String, detail: String },
     #[error("tiktok shop: {0}")]
     Api(#[source] tiktok_shop::Error),
+    #[error("demo shop: {0}")]
+    Demo(String),
 }
 
 impl EngineError {
@@ -42,6 +44,7 @@ impl EngineError {
             EngineError::Store(_) => "store",
             EngineError::Secrets(_) | EngineError::Credentials { .. } => "credentials",
             EngineError::Api(_) => "api",
+            EngineError::Demo(_) => "demo",
         }
     }
 }

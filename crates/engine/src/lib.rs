@@ -3,10 +3,16 @@
 //! [`Console`] is the one API every face calls; the faces (Tauri commands, CLI subcommands, later the web
 //! routes) only translate their transport into one method call each.
 
+pub mod breaker;
 pub mod connection;
 mod console;
+pub mod demo;
 mod error;
+pub mod metrics;
+pub mod pipeline;
+pub mod runner;
 pub mod store;
+pub mod sync;
 
 pub use console::{Console, ConsoleConfig, Overview, QueueCount, default_data_dir, redact_database_url};
 pub use error::EngineError;

@@ -17,6 +17,7 @@ mod hot;
 mod model;
 mod pool;
 mod queue;
+mod wake;
 mod worker;
 
 pub use backoff::{DEFAULT_MAX_ATTEMPTS, RetryPolicies, RetryPolicy};

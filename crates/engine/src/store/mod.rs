@@ -8,6 +8,7 @@
 
 mod error;
 mod exec;
+mod fulfillments;
 mod inventory;
 mod list;
 mod metrics;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use creatorflow_queue::{Backend, Clock, Db, DbTx, SystemClock};
 
 pub use error::{Result, StoreError};
+pub use fulfillments::{Fulfillment, WorkOrder};
 pub use list::{OrderFilter, OrderPage, PageCursor, PageRequest};
 pub use metrics::MetricRollup;
 pub use model::{
@@ -64,6 +66,11 @@ impl Store {
     pub fn at_risk_window(mut self, seconds: i64) -> Self {
         self.at_risk_window_s = seconds;
         self
+    }
+
+    /// The clock every local timestamp comes from.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
     }
 
     pub fn db(&self) -> &Db {

@@ -1,0 +1,390 @@
+//! The order pipeline: four durable stages per order, each a queue job with a unique key per order and
+//! stage — validate → ship → label → confirm — plus the shared pieces they stand on: the remote-call
+//! wrapper (circuit breaker, metrics, error classification), the batchers that coalesce concurrent
+//! jobs into TikTok's batch endpoints, and `plan`, which decides in the sync's transaction which job an
+//! order change calls for.
+//!
+//! Failure handling in one place ([`Pipeline::job_outcome`]): a host that does not answer parks the
+//! job (snooze, no attempt spent); throttling waits; a deauthorized shop stops with one triage item;
+//! our own bugs and business rules a person must look at are dead-lettered at once; everything else
+//! is retried with backoff.
+
+mod batch;
+mod carrier;
+mod confirm;
+mod label;
+mod ship;
+mod validate;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use creatorflow_queue::{DbTx, JobContext, JobError, NewJob, Outcome, Queue, Registry, RetryPolicy};
+use serde::{Deserialize, Serialize};
+use tiktok_shop::{BusinessRule, Error as ApiError, ErrorKind};
+
+use crate::breaker::{BreakerConfig, Breakers, Unavailable};
+use crate::connection::Connections;
+use crate::error::EngineError;
+use crate::metrics::Metrics;
+use crate::store::{Order, ShopPatch, ShopStatus, Store, UpsertOutcome};
+use crate::sync::SyncConfig;
+
+pub use batch::Batchers;
+pub use carrier::{Booking, CarrierAdapter, DemoCarrier};
+
+/// The queue every stage runs on.
+pub const PIPELINE_QUEUE: &str = "pipeline";
+
+/// Job kinds, one per stage.
+pub mod kinds {
+    pub const VALIDATE: &str = "validate";
+    pub const SHIP: &str = "ship";
+    pub const LABEL: &str = "label";
+    pub const CONFIRM: &str = "confirm";
+    pub const ALL: [&str; 4] = [VALIDATE, SHIP, LABEL, CONFIRM];
+}
+
+/// TikTok statuses the pipeline still has work for.
+const OPEN_STATUSES: [&str; 4] = ["UNPAID", "ON_HOLD", "AWAITING_SHIPMENT", "PARTIALLY_SHIPPING"];
+
+/// Args of every stage job: the local order id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderJob {
+    pub order_id: i64,
+}
+
+/// Pipeline settings.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    pub sync: SyncConfig,
+    pub breaker: BreakerConfig,
+    /// How long a job waits before it looks again at an order that waits on the buyer or on TikTok
+    /// (UNPAID, ON_HOLD, a tracking number to be entered by hand). The sync wakes it earlier when the
+    /// order changes.
+    pub wait_outside: Duration,
+    /// How long an order waits after TikTok said "on hold" at ship time.
+    pub on_hold_retry: Duration,
+    /// How long the batchers wait for more jobs to join a batch call.
+    pub batch_linger: Duration,
+    /// Retry policy of every stage (failures that spend attempts).
+    pub retry: RetryPolicy,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self {
+            sync: SyncConfig::default(),
+            breaker: BreakerConfig::default(),
+            wait_outside: Duration::from_secs(600),
+            on_hold_retry: Duration::from_secs(60),
+            batch_linger: Duration::from_millis(3),
+            retry: RetryPolicy { base: Duration::from_millis(250), max_backoff: Duration::from_secs(3600), ..Default::default() },
+        }
+    }
+}
+
+/// Why a remote call did not return a value.
+#[derive(Debug, Clone)]
+pub enum CallFailure {
+    /// The breaker of the host is open: the call was not made.
+    Offline(Unavailable),
+    /// The call was made and failed.
+    Api(Arc<ApiError>),
+}
+
+impl std::fmt::Display for CallFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallFailure::Offline(u) => write!(f, "host {} is offline; next try in {} ms", u.host, u.retry_in.as_millis()),
+            CallFailure::Api(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// A failure that means "the host did not answer as TikTok": the network, a gateway, an outage page.
+/// It feeds the breaker and parks the job without spending an attempt.
+pub fn is_host_failure(e: &ApiError) -> bool {
+    matches!(e, ApiError::Unreachable { .. } | ApiError::Timeout { .. } | ApiError::Server { code: None, .. })
+}
+
+struct Inner {
+    store: Store,
+    queue: Queue,
+    connections: Connections,
+    breakers: Breakers,
+    metrics: Arc<Metrics>,
+    batchers: Batchers,
+    carrier: Option<Arc<dyn CarrierAdapter>>,
+    config: PipelineConfig,
+}
+
+/// The pipeline's shared state. Cheap to clone.
+#[derive(Clone)]
+pub struct Pipeline {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+impl Pipeline {
+    /// A pipeline over `store` (whose database also holds the queue). `carrier` books tracking numbers
+    /// for seller-shipped orders; without one they wait for a tracking number entered by a person.
+    pub fn new(
+        store: Store,
+        connections: Connections,
+        metrics: Arc<Metrics>,
+        carrier: Option<Arc<dyn CarrierAdapter>>,
+        config: PipelineConfig,
+    ) -> Self {
+        let clock = store.clock();
+        let mut builder = Queue::builder(store.db().clone()).clock(clock.clone());
+        for kind in kinds::ALL {
+            builder = builder.kind_policy(kind, config.retry);
+        }
+        let queue = builder.build();
+        let breakers = Breakers::new(clock, config.breaker.clone());
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                queue,
+                connections,
+                breakers,
+                metrics,
+                batchers: Batchers::default(),
+                carrier,
+                config,
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+    pub fn queue(&self) -> &Queue {
+        &self.inner.queue
+    }
+    pub fn connections(&self) -> &Connections {
+        &self.inner.connections
+    }
+    pub fn breakers(&self) -> &Breakers {
+        &self.inner.breakers
+    }
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+    pub fn config(&self) -> &PipelineConfig {
+        &self.inner.config
+    }
+    pub(crate) fn batchers(&self) -> &Batchers {
+        &self.inner.batchers
+    }
+    pub(crate) fn carrier(&self) -> Option<&Arc<dyn CarrierAdapter>> {
+        self.inner.carrier.as_ref()
+    }
+    pub fn now_ms(&self) -> i64 {
+        self.inner.queue.now_ms()
+    }
+
+    /// The workers of every stage, for a `WorkerPool` on [`PIPELINE_QUEUE`].
+    pub fn registry(&self) -> Registry {
+        let mut r = Registry::new();
+        r.register(validate::Validate(self.clone()))
+            .register(ship::Ship(self.clone()))
+            .register(label::Label(self.clone()))
+            .register(confirm::Confirm(self.clone()));
+        r
+    }
+
+    /// One remote call through the host's breaker, timed per endpoint.
+    pub async fn call<T>(
+        &self,
+        shop: &crate::store::Shop,
+        endpoint: &'static str,
+        fut: impl std::future::Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, CallFailure> {
+        let host = shop.api_base_url.as_str();
+        self.breakers().admit(host).map_err(CallFailure::Offline)?;
+        let started = Instant::now();
+        let result = fut.await;
+        self.record_call(host, endpoint, started, result.as_ref().err());
+        result.map_err(|e| CallFailure::Api(Arc::new(e)))
+    }
+
+    /// Breaker and metrics bookkeeping of one finished call.
+    pub(crate) fn record_call(&self, host: &str, endpoint: &str, started: Instant, err: Option<&ApiError>) {
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let m = self.metrics();
+        m.record_ms(&format!("api.{endpoint}"), ms);
+        m.incr("api.calls", 1);
+        match err {
+            None => {
+                self.breakers().record_success(host);
+                m.incr(&format!("api.{endpoint}.ok"), 1);
+            }
+            Some(e) => {
+                if is_host_failure(e) {
+                    self.breakers().record_failure(host, &e.to_string());
+                } else {
+                    self.breakers().record_answer(host);
+                }
+                m.incr(&format!("api.errors.{}", kind_name(e.kind())), 1);
+                m.incr(&format!("api.{endpoint}.{}", kind_name(e.kind())), 1);
+            }
+        }
+    }
+
+    /// What a job does after a failed call. See the module docs for the rules.
+    pub(crate) async fn job_outcome(&self, shop: &crate::store::Shop, failure: &CallFailure) -> Result<Outcome, JobError> {
+        let e = match failure {
+            CallFailure::Offline(u) => return Ok(Outcome::Snooze(jittered(u.retry_in.max(Duration::from_millis(100))))),
+            CallFailure::Api(e) => e.as_ref(),
+        };
+        if is_host_failure(e) {
+            let retry_in = match self.breakers().admit(&shop.api_base_url) {
+                Err(u) => u.retry_in,
+                Ok(_) => Duration::from_millis(500),
+            };
+            return Ok(Outcome::Snooze(jittered(retry_in)));
+        }
+        match e.kind() {
+            ErrorKind::Throttled => Ok(Outcome::Snooze(jittered(Duration::from_secs(1)))),
+            ErrorKind::Reauthorize => self.shop_deauthorized(shop, e).await,
+            ErrorKind::BusinessRule if matches!(e, ApiError::BusinessRule { rule: BusinessRule::OrderOnHold, .. }) => {
+                Ok(Outcome::Snooze(self.config().on_hold_retry))
+            }
+            ErrorKind::InvalidRequest | ErrorKind::BusinessRule | ErrorKind::Config | ErrorKind::SecretStore => {
+                Err(JobError::permanent(kind_name(e.kind()), e.to_string()))
+            }
+            _ => Err(JobError::retryable(kind_name(e.kind()), e.to_string())),
+        }
+    }
+
+    /// The first job to learn that a shop's authorization is gone marks the shop and becomes its one
+    /// triage item; the shop's other jobs park until someone re-authorizes it.
+    async fn shop_deauthorized(&self, shop: &crate::store::Shop, e: &ApiError) -> Result<Outcome, JobError> {
+        let current = self.store().get_shop(shop.id).await.map_err(store_error)?;
+        if current.status == ShopStatus::Deauthorized {
+            return Ok(Outcome::Snooze(self.config().wait_outside));
+        }
+        let patch = ShopPatch { status: Some(ShopStatus::Deauthorized), ..Default::default() };
+        self.store().update_shop(shop.id, &patch).await.map_err(store_error)?;
+        self.connections().forget(shop);
+        tracing::error!(shop = %shop.name, "shop authorization revoked: the shop's work is parked until it is re-authorized");
+        Err(JobError::permanent(
+            "shop_deauthorized",
+            format!("shop {:?} must be re-authorized (creatorflow-cli shop connect), then retry this job: {e}", shop.name),
+        ))
+    }
+
+    /// A shop's jobs stop when it is paused or deauthorized: `Some(snooze)` then.
+    pub(crate) fn parked(&self, shop: &crate::store::Shop) -> Option<Outcome> {
+        (shop.paused || shop.status == ShopStatus::Deauthorized).then(|| Outcome::Snooze(self.config().wait_outside))
+    }
+
+    /// The queue priority of an order's jobs: the shop's priority first, then the nearer ship-by time.
+    pub fn priority(&self, shop_priority: i64, ship_by_time: Option<i64>) -> i16 {
+        let now_s = self.now_ms().div_euclid(1000);
+        // Hours until ship-by, 0..=999 (overdue orders first); no deadline sorts last within the shop.
+        let hours = ship_by_time.map_or(999, |t| ((t - now_s).max(0) / 3600).min(999));
+        (shop_priority.clamp(0, 30) * 1000 + hours) as i16
+    }
+
+    /// A stage job for an order.
+    pub(crate) fn stage_job(&self, kind: &str, order_id: i64, priority: i16) -> Result<NewJob, EngineError> {
+        Ok(NewJob::new(kind, &OrderJob { order_id })
+            .map_err(|e| EngineError::Database { database: "queue".into(), source: e })?
+            .queue(PIPELINE_QUEUE)
+            .priority(priority)
+            .unique_key(format!("{kind}:{order_id}")))
+    }
+
+    /// In the sync's transaction: the job an order change calls for. New open orders get a validate
+    /// job; an order that became shippable or cancelled wakes its parked jobs.
+    pub(crate) async fn plan(
+        &self,
+        tx: &mut DbTx,
+        shop: &crate::store::Shop,
+        order: &Order,
+        outcome: &UpsertOutcome,
+    ) -> Result<u64, EngineError> {
+        let q = self.queue();
+        let db_err = |source| EngineError::Database { database: "queue".into(), source };
+        let open = OPEN_STATUSES.contains(&order.status.as_str());
+        let id = outcome.id();
+        let changed = match outcome {
+            UpsertOutcome::Inserted { .. } => true,
+            UpsertOutcome::Updated { previous_status, .. } => previous_status != &order.status,
+            UpsertOutcome::Stale { .. } => false,
+        };
+        if !changed {
+            return Ok(0);
+        }
+        let ship_by = match (order.rts_sla_time, order.shipping_due_time) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let mut enqueued = 0;
+        if open {
+            let job = self.stage_job(kinds::VALIDATE, id, self.priority(shop.priority, ship_by))?;
+            match q.insert_tx(tx, job).await.map_err(db_err)? {
+                creatorflow_queue::Inserted::New(_) => enqueued += 1,
+                creatorflow_queue::Inserted::Duplicate(_) => {
+                    q.wake_unique_tx(tx, &format!("{}:{id}", kinds::VALIDATE)).await.map_err(db_err)?;
+                }
+            }
+        } else if order.status == "CANCELLED" {
+            for kind in [kinds::VALIDATE, kinds::SHIP] {
+                q.wake_unique_tx(tx, &format!("{kind}:{id}")).await.map_err(db_err)?;
+            }
+        }
+        Ok(enqueued)
+    }
+
+    /// Stage wait (queued → started) and run time of one job.
+    pub(crate) fn record_stage(&self, ctx: &JobContext, started: Instant) {
+        let m = self.metrics();
+        m.record_ms(&format!("stage.{}.wait", ctx.kind), (ctx.attempted_at - ctx.scheduled_at).max(0) as f64);
+        m.record_ms(&format!("stage.{}.run", ctx.kind), started.elapsed().as_secs_f64() * 1000.0);
+    }
+}
+
+/// `d` plus up to 20% so parked jobs do not wake in lockstep.
+pub(crate) fn jittered(d: Duration) -> Duration {
+    d + d.mul_f64(0.2 * fastrand::f64())
+}
+
+pub(crate) fn kind_name(k: ErrorKind) -> &'static str {
+    match k {
+        ErrorKind::Throttled => "throttled",
+        ErrorKind::TokenExpired => "token_expired",
+        ErrorKind::Reauthorize => "reauthorize",
+        ErrorKind::InvalidRequest => "invalid_request",
+        ErrorKind::ClockSkew => "clock_skew",
+        ErrorKind::BusinessRule => "business_rule",
+        ErrorKind::Server => "server",
+        ErrorKind::Timeout => "timeout",
+        ErrorKind::Unreachable => "unreachable",
+        ErrorKind::Decode => "decode",
+        ErrorKind::DocumentUnavailable => "document_unavailable",
+        ErrorKind::Config => "config",
+        ErrorKind::Webhook => "webhook",
+        ErrorKind::SecretStore => "secret_store",
+    }
+}
+
+/// A local database failure inside a job: retried (the database may be locked or briefly unavailable).
+pub(crate) fn store_error(e: crate::store::StoreError) -> JobError {
+    JobError::retryable("database", e.to_string())
+}
+
+pub(crate) fn engine_error(e: EngineError) -> JobError {
+    match e {
+        EngineError::Credentials { .. } | EngineError::Secrets(_) => JobError::permanent("credentials", e.to_string()),
+        other => JobError::retryable(other.kind(), other.to_string()),
+    }
+}

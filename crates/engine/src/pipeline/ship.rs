@@ -1,0 +1,305 @@
+//! Stage 2, ship — exactly once. The intent (`ship_requested_at`) is committed before the call; a job
+//! that finds it set without a recorded shipment (a timeout, a reset, a crash between the call and our
+//! commit) reads the remote package state first and records a shipment TikTok already has instead of
+//! shipping again. TikTok shipping goes through the shop's batcher (batch endpoint, ≤ 50 packages);
+//! seller shipping books a tracking number with the carrier adapter and marks the package shipped.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use creatorflow_queue::{JobContext, JobError, Outcome, Worker};
+use serde_json::json;
+use tiktok_shop::models::fulfillment::{BatchShipPackage, HandoverMethod, MarkShippedRequest, PackageStatus};
+use tiktok_shop::{Error as ApiError, ErrorKind, ShopClient};
+
+use super::batch::ShipResult;
+use super::{CallFailure, OrderJob, Pipeline, engine_error, kinds, store_error};
+use crate::store::{
+    EventSource, HandoverMethod as LocalHandover, NewOrderEvent, NewShipment, ShipmentStatus, ShippingType, Shop,
+    StoreError, WorkOrder,
+};
+
+/// TikTok's answer "this package was shipped already" (sandbox code; the spec gives none).
+const ALREADY_SHIPPED: i64 = 21011005;
+/// TikTok's answer "the order was cancelled" (sandbox code; the spec gives none).
+const ORDER_CANCELLED: i64 = 21011013;
+
+pub(super) struct Ship(pub Pipeline);
+
+impl Worker for Ship {
+    const KIND: &'static str = kinds::SHIP;
+    type Args = OrderJob;
+
+    async fn work(&self, ctx: JobContext, args: OrderJob) -> Result<Outcome, JobError> {
+        let started = Instant::now();
+        let r = self.0.ship(args.order_id).await;
+        self.0.record_stage(&ctx, started);
+        r
+    }
+}
+
+/// What TikTok says about one package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Remote {
+    Shipped { tracking_number: Option<String> },
+    NotShipped,
+    Cancelled,
+}
+
+/// How one ship call ended.
+enum Attempted {
+    Shipped { tracking_number: Option<String>, provider_id: Option<String> },
+    /// TikTok answered with a refusal: the package is certainly not shipped by this call.
+    Refused { code: i64, message: String, error: Option<Arc<ApiError>> },
+    /// No answer we can trust: the package may or may not be shipped.
+    Unknown(CallFailure),
+}
+
+fn clearly_refused(e: &ApiError) -> bool {
+    matches!(e.kind(), ErrorKind::BusinessRule | ErrorKind::InvalidRequest | ErrorKind::Reauthorize | ErrorKind::Throttled)
+}
+
+impl Pipeline {
+    async fn ship(&self, order_id: i64) -> Result<Outcome, JobError> {
+        let order = match self.store().work_order(order_id).await {
+            Ok(o) => o,
+            Err(StoreError::OrderNotFound(_)) => {
+                return Err(JobError::permanent("order_missing", format!("order {order_id} is not in the local cache")));
+            }
+            Err(e) => return Err(store_error(e)),
+        };
+        let shop = self.store().get_shop(order.shop_id).await.map_err(store_error)?;
+        let Some(f) = self.store().fulfillment(order_id).await.map_err(store_error)? else {
+            return Err(JobError::permanent("not_validated", format!("order {} was never validated", order.tts_order_id)));
+        };
+        if f.shipped_at.is_some() {
+            return self.after_shipped(&order, &shop, None, None, false).await;
+        }
+        if order.status == "CANCELLED" {
+            return self.cancel_work(&order, &shop, "cancelled while waiting to ship").await;
+        }
+        if let Some(parked) = self.parked(&shop) {
+            return Ok(parked);
+        }
+        let client = self.connections().client(&shop).map_err(engine_error)?;
+        let packages = f.package_ids();
+        if f.ship_requested_at.is_some() {
+            // An earlier call may have shipped it: ask TikTok before calling again.
+            match self.remote_state(&shop, &client, &packages).await {
+                Ok(Remote::Shipped { tracking_number }) => {
+                    self.metrics().incr("ship.recovered_after_unknown_outcome", 1);
+                    return self.after_shipped(&order, &shop, tracking_number, None, true).await;
+                }
+                Ok(Remote::Cancelled) => return self.cancel_work(&order, &shop, "cancelled on TikTok").await,
+                Ok(Remote::NotShipped) => {}
+                Err(failure) => return self.job_outcome(&shop, &failure).await,
+            }
+        }
+        let booking = match order.shipping_type {
+            ShippingType::Tiktok => None,
+            ShippingType::Seller => match self.book(&shop, &client, &order).await {
+                Ok(Some(b)) => Some(b),
+                Ok(None) => return Ok(Outcome::Snooze(self.config().wait_outside)),
+                Err(failure) => return self.job_outcome(&shop, &failure).await,
+            },
+        };
+        let mut tx = self.store().begin().await.map_err(store_error)?;
+        self.store().mark_ship_requested(&mut tx, &[order.id]).await.map_err(store_error)?;
+        tx.commit().await.map_err(|e| JobError::retryable("database", e.to_string()))?;
+
+        let attempted = match &booking {
+            None => self.ship_tiktok(&shop, &client, &packages).await,
+            Some(b) => self.ship_seller(&shop, &client, &order, b).await,
+        };
+        match attempted {
+            Attempted::Shipped { tracking_number, provider_id } => {
+                self.after_shipped(&order, &shop, tracking_number, provider_id, true).await
+            }
+            Attempted::Refused { code, message, error } => {
+                if code == ALREADY_SHIPPED {
+                    return match self.remote_state(&shop, &client, &packages).await {
+                        Ok(Remote::Shipped { tracking_number }) => {
+                            self.after_shipped(&order, &shop, tracking_number, None, true).await
+                        }
+                        Ok(_) => Err(JobError::retryable("ship_conflict", format!("tiktok says shipped ({message}) but the package is not"))),
+                        Err(failure) => self.job_outcome(&shop, &failure).await,
+                    };
+                }
+                if code == ORDER_CANCELLED {
+                    self.refresh_order(&shop, &client, &order).await;
+                    return self.cancel_work(&order, &shop, "cancelled on TikTok").await;
+                }
+                match error {
+                    Some(e) => self.job_outcome(&shop, &CallFailure::Api(e)).await,
+                    None if code == 21011044 => Ok(Outcome::Snooze(self.config().on_hold_retry)),
+                    None => Err(JobError::permanent("business_rule", format!("ship refused (code {code}: {message})"))),
+                }
+            }
+            Attempted::Unknown(failure) => {
+                if matches!(failure, CallFailure::Offline(_)) {
+                    return self.job_outcome(&shop, &failure).await;
+                }
+                self.metrics().incr("ship.unknown_outcome", 1);
+                match self.remote_state(&shop, &client, &packages).await {
+                    Ok(Remote::Shipped { tracking_number }) => {
+                        self.after_shipped(&order, &shop, tracking_number, booking.map(|b| b.shipping_provider_id), true)
+                            .await
+                    }
+                    Ok(Remote::Cancelled) => self.cancel_work(&order, &shop, "cancelled on TikTok").await,
+                    Ok(Remote::NotShipped) => self.job_outcome(&shop, &failure).await,
+                    // The intent stays committed: the next attempt asks TikTok first.
+                    Err(verify_failure) => self.job_outcome(&shop, &verify_failure).await,
+                }
+            }
+        }
+    }
+
+    async fn ship_tiktok(&self, shop: &Shop, client: &ShopClient, packages: &[String]) -> Attempted {
+        let handover = match shop.handover_method {
+            LocalHandover::Pickup => HandoverMethod::Pickup,
+            LocalHandover::DropOff => HandoverMethod::DropOff,
+        };
+        for id in packages {
+            let p = BatchShipPackage { id: id.clone(), handover_method: handover.clone(), pickup_slot: None, self_shipment: None };
+            match self.ship_batched(shop, client, p).await {
+                ShipResult::Shipped => {}
+                ShipResult::Refused(err) => return Attempted::Refused { code: err.code, message: err.message, error: None },
+                ShipResult::Failed(CallFailure::Api(e)) if clearly_refused(&e) => {
+                    return Attempted::Refused { code: e.code().unwrap_or_default(), message: e.to_string(), error: Some(e) };
+                }
+                ShipResult::Failed(f) => return Attempted::Unknown(f),
+            }
+        }
+        Attempted::Shipped { tracking_number: None, provider_id: None }
+    }
+
+    async fn ship_seller(&self, shop: &Shop, client: &ShopClient, order: &WorkOrder, b: &super::Booking) -> Attempted {
+        let body = MarkShippedRequest {
+            tracking_number: b.tracking_number.clone(),
+            shipping_provider_id: b.shipping_provider_id.clone(),
+            order_line_item_ids: vec![],
+        };
+        let endpoint = "POST /fulfillment/202309/orders/{order_id}/packages";
+        match self.call(shop, endpoint, client.mark_package_shipped(&order.tts_order_id, &body)).await {
+            Ok(_) => Attempted::Shipped {
+                tracking_number: Some(b.tracking_number.clone()),
+                provider_id: Some(b.shipping_provider_id.clone()),
+            },
+            Err(CallFailure::Api(e)) if clearly_refused(&e) => {
+                Attempted::Refused { code: e.code().unwrap_or_default(), message: e.to_string(), error: Some(e) }
+            }
+            Err(f) => Attempted::Unknown(f),
+        }
+    }
+
+    /// A tracking number for a seller-shipped order from the carrier adapter (`None`: wait for a person).
+    async fn book(&self, shop: &Shop, client: &ShopClient, order: &WorkOrder) -> Result<Option<super::Booking>, CallFailure> {
+        let Some(carrier) = self.carrier() else { return Ok(None) };
+        let raw = self.store().get_order(order.id).await.ok().map(|d| d.raw);
+        let option = raw
+            .as_ref()
+            .and_then(|r| r.get("delivery_option_id"))
+            .and_then(|v| v.as_str())
+            .unwrap_or("default")
+            .to_owned();
+        let started = Instant::now();
+        self.breakers().admit(&shop.api_base_url).map_err(CallFailure::Offline)?;
+        let r = carrier.book(client, order, &option).await;
+        let endpoint = "GET /logistics/202309/delivery_options/{delivery_option_id}/shipping_providers";
+        self.record_call(&shop.api_base_url, endpoint, started, r.as_ref().err());
+        r.map_err(|e| CallFailure::Api(Arc::new(e)))
+    }
+
+    /// The remote state of an order's packages: shipped only if every package left TO_FULFILL.
+    async fn remote_state(&self, shop: &Shop, client: &ShopClient, packages: &[String]) -> Result<Remote, CallFailure> {
+        let mut tracking = None;
+        for id in packages {
+            let d = self
+                .call(shop, "GET /fulfillment/202309/packages/{package_id}", client.package_detail(id))
+                .await?;
+            match d.package_status {
+                Some(PackageStatus::Cancelled) => return Ok(Remote::Cancelled),
+                Some(PackageStatus::Processing | PackageStatus::Fulfilling | PackageStatus::Completed) => {
+                    tracking = tracking.or(d.tracking_number.filter(|t| !t.is_empty()));
+                }
+                // TO_FULFILL (not a shipped state) or absent.
+                Some(PackageStatus::Other(_)) | None => return Ok(Remote::NotShipped),
+            }
+        }
+        Ok(Remote::Shipped { tracking_number: tracking })
+    }
+
+    /// Re-reads one order from TikTok into the cache (after TikTok told us something changed).
+    pub(super) async fn refresh_order(&self, shop: &Shop, client: &ShopClient, order: &WorkOrder) {
+        if let Ok(Some(remote)) = self.order_detail_batched(shop, client, &order.tts_order_id).await
+            && let Ok(local) = crate::sync::to_local(shop.id, &remote)
+            && let Err(e) = self.ingest(shop, &[local], None).await
+        {
+            tracing::warn!(order = %order.tts_order_id, error = %e, "could not cache the refreshed order");
+        }
+    }
+
+    /// Records the shipment (once), consumes the reserved stock and queues label and confirm.
+    async fn after_shipped(
+        &self,
+        order: &WorkOrder,
+        shop: &Shop,
+        tracking_number: Option<String>,
+        provider_id: Option<String>,
+        measure: bool,
+    ) -> Result<Outcome, JobError> {
+        let priority = self.priority(shop.priority, order.ship_by_time);
+        let mut tx = self.store().begin().await.map_err(store_error)?;
+        let newly = self.store().mark_shipped(&mut tx, order.id, tracking_number.as_deref()).await.map_err(store_error)?;
+        if newly {
+            let f = self.store().fulfillment_tx(&mut tx, order.id).await.map_err(store_error)?;
+            if f.as_ref().is_some_and(|f| f.stock_reserved) {
+                let mut units = std::collections::BTreeMap::<&str, i64>::new();
+                for sku in &order.seller_skus {
+                    *units.entry(sku.as_str()).or_default() += 1;
+                }
+                for (sku, qty) in units {
+                    self.store().consume(&mut tx, shop.creator_id, sku, qty).await.map_err(store_error)?;
+                }
+            }
+            if let Some(t) = &tracking_number {
+                let shipment = NewShipment {
+                    order_id: order.id,
+                    package_id: None,
+                    tracking_number: t.clone(),
+                    shipping_provider_id: provider_id.clone(),
+                    shipping_provider: None,
+                    status: ShipmentStatus::Submitted,
+                    source: EventSource::Pipeline,
+                    shipped_at: Some(self.now_ms()),
+                };
+                self.store().record_shipment(&mut tx, &shipment).await.map_err(store_error)?;
+            }
+            let ev = NewOrderEvent {
+                source: EventSource::Pipeline,
+                kind: "shipped".into(),
+                message: match &tracking_number {
+                    Some(t) => format!("shipped, tracking {t}"),
+                    None => "shipped with TikTok logistics".into(),
+                },
+                data: Some(json!({ "tracking_number": tracking_number })),
+            };
+            self.store().append_event(&mut tx, order.id, &ev).await.map_err(store_error)?;
+        }
+        let db = |e: creatorflow_queue::QueueError| JobError::retryable("database", e.to_string());
+        if order.shipping_type == ShippingType::Tiktok {
+            let job = self.stage_job(kinds::LABEL, order.id, priority).map_err(engine_error)?;
+            self.queue().insert_tx(&mut tx, job).await.map_err(db)?;
+        }
+        let job = self.stage_job(kinds::CONFIRM, order.id, priority).map_err(engine_error)?;
+        self.queue().insert_tx(&mut tx, job).await.map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        self.queue().wake();
+        if newly && measure {
+            let from_s = order.paid_time.unwrap_or(order.create_time);
+            self.metrics().record_ms("order_to_fulfillment", (self.now_ms() - from_s * 1000).max(0) as f64);
+            self.metrics().incr("orders.shipped", 1);
+        }
+        Ok(Outcome::Complete)
+    }
+}

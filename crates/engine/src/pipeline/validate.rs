@@ -1,0 +1,127 @@
+//! Stage 1, validate: wait while the buyer has not paid or TikTok holds the order, stop for a
+//! cancellation, check the address, reserve stock for tracked SKUs, then hand the order to ship.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use creatorflow_queue::{JobContext, JobError, Outcome, Worker};
+use serde_json::json;
+
+use super::{OrderJob, Pipeline, kinds, store_error};
+use crate::store::{EventSource, NewOrderEvent, StoreError, WorkOrder};
+
+pub(super) struct Validate(pub Pipeline);
+
+impl Worker for Validate {
+    const KIND: &'static str = kinds::VALIDATE;
+    type Args = OrderJob;
+
+    async fn work(&self, ctx: JobContext, args: OrderJob) -> Result<Outcome, JobError> {
+        let started = Instant::now();
+        let r = self.0.validate(args.order_id).await;
+        self.0.record_stage(&ctx, started);
+        r
+    }
+}
+
+/// What is missing from an address TikTok needs for a parcel, if anything.
+fn address_problem(order: &WorkOrder) -> Option<String> {
+    let Some(a) = order.recipient_address.as_ref() else { return Some("no recipient address".into()) };
+    let has = |k: &str| a.get(k).and_then(|v| v.as_str()).is_some_and(|s| !s.trim().is_empty());
+    let mut missing = Vec::new();
+    if !has("name") {
+        missing.push("name");
+    }
+    if !has("full_address") && !has("address_line1") {
+        missing.push("street address");
+    }
+    if !has("postal_code") {
+        missing.push("postal code");
+    }
+    (!missing.is_empty()).then(|| format!("recipient address lacks {}", missing.join(", ")))
+}
+
+impl Pipeline {
+    async fn validate(&self, order_id: i64) -> Result<Outcome, JobError> {
+        let order = match self.store().work_order(order_id).await {
+            Ok(o) => o,
+            Err(StoreError::OrderNotFound(_)) => {
+                return Err(JobError::permanent("order_missing", format!("order {order_id} is not in the local cache")));
+            }
+            Err(e) => return Err(store_error(e)),
+        };
+        let shop = self.store().get_shop(order.shop_id).await.map_err(store_error)?;
+        if let Some(parked) = self.parked(&shop) {
+            return Ok(parked);
+        }
+        match order.status.as_str() {
+            "UNPAID" | "ON_HOLD" => return Ok(Outcome::Snooze(self.config().wait_outside)),
+            "CANCELLED" => return self.cancel_work(&order, &shop, "cancelled before shipping").await,
+            "AWAITING_SHIPMENT" | "PARTIALLY_SHIPPING" => {}
+            // Shipped elsewhere (Seller Center, another device): nothing for us to do.
+            _ => return Ok(Outcome::Complete),
+        }
+        if let Some(problem) = address_problem(&order) {
+            return Err(JobError::permanent("address_incomplete", format!("order {}: {problem}", order.tts_order_id)));
+        }
+        if order.package_ids.is_empty() {
+            return Err(JobError::permanent("no_package", format!("order {} has no package to ship", order.tts_order_id)));
+        }
+        let priority = self.priority(shop.priority, order.ship_by_time);
+        let mut tx = self.store().begin().await.map_err(store_error)?;
+        let mut reserved = false;
+        if self.store().fulfillment_tx(&mut tx, order.id).await.map_err(store_error)?.is_none() {
+            let mut units: BTreeMap<&str, i64> = BTreeMap::new();
+            for sku in &order.seller_skus {
+                *units.entry(sku.as_str()).or_default() += 1;
+            }
+            for (sku, qty) in units {
+                match self.store().reserve(&mut tx, shop.creator_id, sku, qty).await {
+                    Ok(r) => reserved |= r == crate::store::Reservation::Reserved,
+                    Err(e @ StoreError::OutOfStock { .. }) => {
+                        // Dropping the transaction rolls back this order's earlier reservations.
+                        return Err(JobError::permanent("out_of_stock", format!("order {}: {e}", order.tts_order_id)));
+                    }
+                    Err(e) => return Err(store_error(e)),
+                }
+            }
+            self.store().start_fulfillment(&mut tx, order.id, &order.package_ids, reserved).await.map_err(store_error)?;
+            let ev = NewOrderEvent {
+                source: EventSource::Pipeline,
+                kind: "validated".into(),
+                message: "address complete, stock reserved; queued for shipping".into(),
+                data: Some(json!({ "stock_reserved": reserved })),
+            };
+            self.store().append_event(&mut tx, order.id, &ev).await.map_err(store_error)?;
+        }
+        let job = self.stage_job(kinds::SHIP, order.id, priority).map_err(super::engine_error)?;
+        self.queue().insert_tx(&mut tx, job).await.map_err(|e| JobError::retryable("database", e.to_string()))?;
+        tx.commit().await.map_err(|e| JobError::retryable("database", e.to_string()))?;
+        self.queue().wake();
+        Ok(Outcome::Complete)
+    }
+
+    /// An order cancelled before it shipped: give back its stock and stop.
+    pub(super) async fn cancel_work(
+        &self,
+        order: &WorkOrder,
+        shop: &crate::store::Shop,
+        why: &str,
+    ) -> Result<Outcome, JobError> {
+        let mut tx = self.store().begin().await.map_err(store_error)?;
+        if self.store().clear_stock_reserved(&mut tx, order.id).await.map_err(store_error)? {
+            let mut units: BTreeMap<&str, i64> = BTreeMap::new();
+            for sku in &order.seller_skus {
+                *units.entry(sku.as_str()).or_default() += 1;
+            }
+            for (sku, qty) in units {
+                self.store().release(&mut tx, shop.creator_id, sku, qty).await.map_err(store_error)?;
+            }
+        }
+        let ev = NewOrderEvent { source: EventSource::Pipeline, kind: "cancelled".into(), message: why.into(), data: None };
+        self.store().append_event(&mut tx, order.id, &ev).await.map_err(store_error)?;
+        tx.commit().await.map_err(|e| JobError::retryable("database", e.to_string()))?;
+        self.metrics().incr("orders.cancelled_before_shipping", 1);
+        Ok(Outcome::Cancel(format!("order {} {why}", order.tts_order_id)))
+    }
+}

@@ -1,0 +1,249 @@
+//! The pipeline's work log per order (migration 0003): what the fulfillment stages read and write.
+//! `ship_requested_at` is committed before any ship call, so a job that finds it set without
+//! `shipped_at` must read the remote state before it may call ship again (exactly one shipment).
+
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::types::Json;
+
+use creatorflow_queue::DbTx;
+
+use super::Store;
+use super::error::{Result, StoreError};
+use super::exec::{ReadConn, exec, fetch_all, fetch_opt, tx_ex};
+use super::model::ShippingType;
+
+/// What the fulfillment stages need of an order: a lean read, not the console's detail view.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkOrder {
+    pub id: i64,
+    pub shop_id: i64,
+    pub tts_order_id: String,
+    pub status: String,
+    pub shipping_type: ShippingType,
+    pub create_time: i64,
+    pub paid_time: Option<i64>,
+    pub ship_by_time: Option<i64>,
+    pub update_time: i64,
+    pub recipient_address: Option<Value>,
+    /// TikTok package ids of the order, in id order.
+    pub package_ids: Vec<String>,
+    /// Seller SKUs of the line items (one entry per unit).
+    pub seller_skus: Vec<String>,
+}
+
+/// The work log row of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Fulfillment {
+    pub order_id: i64,
+    pub tts_package_ids: String,
+    pub ship_requested_at: Option<i64>,
+    pub ship_requests: i32,
+    pub shipped_at: Option<i64>,
+    pub tracking_number: Option<String>,
+    pub label_stored_at: Option<i64>,
+    pub confirmed_at: Option<i64>,
+    pub stock_reserved: bool,
+    pub updated_at: i64,
+}
+
+impl Fulfillment {
+    pub fn package_ids(&self) -> Vec<String> {
+        self.tts_package_ids.split_whitespace().map(str::to_owned).collect()
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct WorkRow {
+    id: i64,
+    shop_id: i64,
+    tts_order_id: String,
+    status: String,
+    #[sqlx(try_from = "String")]
+    shipping_type: ShippingType,
+    create_time: i64,
+    paid_time: Option<i64>,
+    ship_by_time: Option<i64>,
+    update_time: i64,
+    recipient_address: Option<Json<Value>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Text {
+    value: String,
+}
+
+const FULFILLMENT_COLUMNS: &str = "order_id, tts_package_ids, ship_requested_at, ship_requests, shipped_at, \
+     tracking_number, label_stored_at, confirmed_at, stock_reserved, updated_at";
+
+impl Store {
+    /// The order as the fulfillment stages see it.
+    pub async fn work_order(&self, order_id: i64) -> Result<WorkOrder> {
+        let mut c = ReadConn::acquire(self.db()).await?;
+        let row = fetch_opt!(
+            c.ex(),
+            WorkRow,
+            "SELECT id, shop_id, tts_order_id, status, shipping_type, create_time, paid_time, ship_by_time, \
+             update_time, recipient_address FROM orders WHERE id = ?",
+            order_id
+        )?
+        .ok_or(StoreError::OrderNotFound(order_id))?;
+        let package_ids = fetch_all!(
+            c.ex(),
+            Text,
+            "SELECT tts_package_id AS value FROM packages WHERE order_id = ? ORDER BY id",
+            order_id
+        )?;
+        let seller_skus = fetch_all!(
+            c.ex(),
+            Text,
+            "SELECT seller_sku AS value FROM line_items WHERE order_id = ? ORDER BY id",
+            order_id
+        )?;
+        Ok(WorkOrder {
+            id: row.id,
+            shop_id: row.shop_id,
+            tts_order_id: row.tts_order_id,
+            status: row.status,
+            shipping_type: row.shipping_type,
+            create_time: row.create_time,
+            paid_time: row.paid_time,
+            ship_by_time: row.ship_by_time,
+            update_time: row.update_time,
+            recipient_address: row.recipient_address.map(|j| j.0),
+            package_ids: package_ids.into_iter().map(|t| t.value).collect(),
+            seller_skus: seller_skus.into_iter().map(|t| t.value).filter(|s| !s.is_empty()).collect(),
+        })
+    }
+
+    /// The work log of an order, if the pipeline started one.
+    pub async fn fulfillment(&self, order_id: i64) -> Result<Option<Fulfillment>> {
+        let mut c = ReadConn::acquire(self.db()).await?;
+        let sql = format!("SELECT {FULFILLMENT_COLUMNS} FROM fulfillments WHERE order_id = ?");
+        Ok(fetch_opt!(c.ex(), Fulfillment, &sql, order_id)?)
+    }
+
+    /// The work log of an order inside a write transaction (the value other writers cannot change under us).
+    pub async fn fulfillment_tx(&self, tx: &mut DbTx, order_id: i64) -> Result<Option<Fulfillment>> {
+        self.check_tx(tx)?;
+        let sql = format!("SELECT {FULFILLMENT_COLUMNS} FROM fulfillments WHERE order_id = ?");
+        Ok(fetch_opt!(tx_ex(tx), Fulfillment, &sql, order_id)?)
+    }
+
+    /// Creates the work log of an order (validate passed); `stock_reserved` says whether stock was taken.
+    /// Returns false when one exists already (a re-run of validate).
+    pub async fn start_fulfillment(
+        &self,
+        tx: &mut DbTx,
+        order_id: i64,
+        package_ids: &[String],
+        stock_reserved: bool,
+    ) -> Result<bool> {
+        self.check_tx(tx)?;
+        let n = exec!(
+            tx_ex(tx),
+            "INSERT INTO fulfillments (order_id, tts_package_ids, stock_reserved, updated_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (order_id) DO NOTHING",
+            order_id,
+            package_ids.join(" "),
+            stock_reserved,
+            self.now_ms(),
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Records the intent to ship (commit it before the call). Fails if the order is already shipped.
+    pub async fn mark_ship_requested(&self, tx: &mut DbTx, order_ids: &[i64]) -> Result<()> {
+        self.check_tx(tx)?;
+        let now = self.now_ms();
+        for &id in order_ids {
+            let n = exec!(
+                tx_ex(tx),
+                "UPDATE fulfillments SET ship_requested_at = ?, ship_requests = ship_requests + 1, updated_at = ? \
+                 WHERE order_id = ? AND shipped_at IS NULL",
+                now,
+                now,
+                id
+            )?;
+            if n != 1 {
+                return Err(StoreError::InvalidInput { field: "fulfillment (not startable or already shipped)", value: id.to_string() });
+            }
+        }
+        Ok(())
+    }
+
+    /// Records that TikTok accepted the shipment. Returns false if it was recorded before (idempotent).
+    pub async fn mark_shipped(&self, tx: &mut DbTx, order_id: i64, tracking_number: Option<&str>) -> Result<bool> {
+        self.check_tx(tx)?;
+        let now = self.now_ms();
+        let n = exec!(
+            tx_ex(tx),
+            "UPDATE fulfillments SET shipped_at = ?, tracking_number = COALESCE(?, tracking_number), updated_at = ? \
+             WHERE order_id = ? AND shipped_at IS NULL",
+            now,
+            tracking_number,
+            now,
+            order_id
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Records the tracking number TikTok assigned (label or confirm stage, whichever learns it first).
+    /// Returns true for the one caller that set it, who then records the shipment.
+    pub async fn set_tracking_once(&self, tx: &mut DbTx, order_id: i64, tracking_number: &str) -> Result<bool> {
+        self.check_tx(tx)?;
+        let n = exec!(
+            tx_ex(tx),
+            "UPDATE fulfillments SET tracking_number = ?, updated_at = ? WHERE order_id = ? AND tracking_number IS NULL",
+            tracking_number,
+            self.now_ms(),
+            order_id
+        )?;
+        Ok(n == 1)
+    }
+
+    pub async fn mark_label_stored(&self, tx: &mut DbTx, order_id: i64) -> Result<()> {
+        self.check_tx(tx)?;
+        let now = self.now_ms();
+        exec!(tx_ex(tx), "UPDATE fulfillments SET label_stored_at = ?, updated_at = ? WHERE order_id = ?", now, now, order_id)?;
+        Ok(())
+    }
+
+    pub async fn mark_confirmed(&self, tx: &mut DbTx, order_id: i64) -> Result<()> {
+        self.check_tx(tx)?;
+        let now = self.now_ms();
+        exec!(tx_ex(tx), "UPDATE fulfillments SET confirmed_at = ?, updated_at = ? WHERE order_id = ?", now, now, order_id)?;
+        Ok(())
+    }
+
+    /// Clears the stock flag (stock released after a cancellation). Returns whether it was set.
+    pub async fn clear_stock_reserved(&self, tx: &mut DbTx, order_id: i64) -> Result<bool> {
+        self.check_tx(tx)?;
+        let n = exec!(
+            tx_ex(tx),
+            "UPDATE fulfillments SET stock_reserved = ?, updated_at = ? WHERE order_id = ? AND stock_reserved = ?",
+            false,
+            self.now_ms(),
+            order_id,
+            true
+        )?;
+        Ok(n == 1)
+    }
+
+    /// The local package row id of a TikTok package of an order (labels are keyed by it).
+    pub async fn package_row_id(&self, order_id: i64, tts_package_id: &str) -> Result<Option<i64>> {
+        #[derive(sqlx::FromRow)]
+        struct Id {
+            id: i64,
+        }
+        let mut c = ReadConn::acquire(self.db()).await?;
+        Ok(fetch_opt!(
+            c.ex(),
+            Id,
+            "SELECT id FROM packages WHERE order_id = ? AND tts_package_id = ?",
+            order_id,
+            tts_package_id
+        )?
+        .map(|r| r.id))
+    }
+}

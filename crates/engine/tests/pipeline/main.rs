@@ -1,0 +1,60 @@
+//! The order pipeline end to end against the in-process sandbox on loopback: sync, validate, ship
+//! (batched), label, confirm — with injected faults, expiring tokens and outages. SQLite in a temp dir.
+
+mod harness;
+
+use std::time::Duration;
+
+use harness::{Harness, HarnessConfig};
+use tiktok_sandbox::{EndpointFaults, FaultSettings};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_shop_is_fulfilled_exactly_once() {
+    let h = Harness::start(HarnessConfig { orders: 200, ..HarnessConfig::default() }).await;
+    h.settle_and_drain(Duration::from_secs(120)).await;
+    h.assert_every_shippable_order_shipped_once().await;
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_orders_survive_twenty_percent_faults_and_expiring_tokens() {
+    let faults = FaultSettings {
+        default: EndpointFaults {
+            error_rate: 0.05,
+            throttle_rate: 0.04,
+            timeout_rate: 0.03,
+            timeout_ms: 1_500,
+            reset_rate: 0.04,
+            malformed_rate: 0.04,
+            ..EndpointFaults::default()
+        },
+        ..FaultSettings::default()
+    };
+    let h = Harness::start(HarnessConfig {
+        orders: 2_000,
+        faults,
+        access_token_ttl_secs: 4,
+        ..HarnessConfig::default()
+    })
+    .await;
+    h.settle_and_drain(Duration::from_secs(600)).await;
+    let stats = h.demo.sandbox.stats();
+    assert!(stats.token_refreshes > 0, "the token should have expired and been refreshed: {stats:?}");
+    assert!(stats.faults_injected.values().sum::<u64>() > 100, "faults were injected: {:?}", stats.faults_injected);
+    h.assert_every_shippable_order_shipped_once().await;
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_spends_no_attempts_and_the_backlog_drains_after() {
+    let h = Harness::start(HarnessConfig { orders: 300, start_paused_by_outage_ms: Some(8_000), ..HarnessConfig::default() })
+        .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let mid = h.attempt_failures().await;
+    h.settle_and_drain(Duration::from_secs(180)).await;
+    let after = h.attempt_failures().await;
+    assert_eq!(mid, 0, "no attempt may be spent on an outage");
+    assert_eq!(after, 0, "no attempt may be spent on an outage");
+    h.assert_every_shippable_order_shipped_once().await;
+    h.shutdown().await;
+}
