@@ -107,7 +107,10 @@ impl Connections {
 
     /// The client of `shop`, built from its stored secrets on first use.
     pub fn client(&self, shop: &Shop) -> Result<ShopClient, EngineError> {
-        if let Some(c) = self.cache().shops.get(&shop.id) {
+        // One lock for the lookup and the insert: two token managers for one shop would each spend the
+        // same refresh token, and TikTok rotates it, so the second would lock the shop out.
+        let mut cache = self.cache();
+        if let Some(c) = cache.shops.get(&shop.id) {
             return Ok(c.clone());
         }
         let missing = |what: &str| EngineError::Credentials {
@@ -124,7 +127,6 @@ impl Connections {
             .map_err(EngineError::Secrets)?
             .ok_or_else(|| missing("token pair"))?;
         let key = (shop.app_key.clone(), shop.api_base_url.clone(), shop.auth_base_url.clone());
-        let mut cache = self.cache();
         let client = match cache.clients.get(&key) {
             Some(c) => c.clone(),
             None => {

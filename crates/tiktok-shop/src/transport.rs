@@ -160,9 +160,11 @@ impl Transport {
         let mut throttled = 0u32;
         let mut transient = 0u32;
         loop {
-            let token = tokens.access_token().await?;
-            // The permit is held until the response is in, and released before any back-off sleep.
+            // The permit is held until the response is in, and released before any back-off sleep. It is
+            // taken before the token: a caller can queue for a permit longer than a nearly expired token
+            // lives, and must not then send the token it read before queueing.
             let permit = self.limiter.acquire(&key).await;
+            let token = tokens.access_token().await?;
             let result = self.send_once::<T>(req, &token).await;
             drop(permit);
             match result {

@@ -27,7 +27,7 @@ use crate::breaker::{BreakerConfig, Breakers, Unavailable};
 use crate::connection::Connections;
 use crate::error::EngineError;
 use crate::metrics::Metrics;
-use crate::store::{Order, ShopPatch, ShopStatus, Store, UpsertOutcome};
+use crate::store::{Order, ShopStatus, Store, UpsertOutcome};
 use crate::sync::SyncConfig;
 
 pub use batch::Batchers;
@@ -267,12 +267,9 @@ impl Pipeline {
     /// The first job to learn that a shop's authorization is gone marks the shop and becomes its one
     /// triage item; the shop's other jobs park until someone re-authorizes it.
     async fn shop_deauthorized(&self, shop: &crate::store::Shop, e: &ApiError) -> Result<Outcome, JobError> {
-        let current = self.store().get_shop(shop.id).await.map_err(store_error)?;
-        if current.status == ShopStatus::Deauthorized {
+        if !self.store().mark_shop_deauthorized(shop.id).await.map_err(store_error)? {
             return Ok(Outcome::Snooze(self.config().wait_outside));
         }
-        let patch = ShopPatch { status: Some(ShopStatus::Deauthorized), ..Default::default() };
-        self.store().update_shop(shop.id, &patch).await.map_err(store_error)?;
         self.connections().forget(shop);
         tracing::error!(shop = %shop.name, "shop authorization revoked: the shop's work is parked until it is re-authorized");
         Err(JobError::permanent(

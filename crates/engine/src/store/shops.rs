@@ -143,4 +143,18 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+
+    /// Marks an active shop deauthorized. Returns true for the one caller that changed it (so exactly one
+    /// job becomes the shop's triage item however many learn of it at once).
+    pub async fn mark_shop_deauthorized(&self, id: i64) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let n = exec!(
+            tx_ex(&mut tx),
+            "UPDATE shops SET status = 'deauthorized', updated_at = ? WHERE id = ? AND status = 'active'",
+            self.now_ms(),
+            id
+        )?;
+        tx.commit().await?;
+        Ok(n == 1)
+    }
 }

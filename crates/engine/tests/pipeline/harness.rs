@@ -48,8 +48,8 @@ impl Harness {
         sc.access_token_ttl_secs = c.access_token_ttl_secs;
         sc.faults = c.faults;
         let tuning = ClientTuning {
-            request_timeout: Duration::from_millis(800),
-            connect_timeout: Duration::from_millis(500),
+            request_timeout: Duration::from_millis(2_500),
+            connect_timeout: Duration::from_millis(1_000),
             qps_per_path: 50.0,
             refresh_margin: Duration::from_secs(1),
         };
@@ -83,6 +83,7 @@ impl Harness {
         let runner = self.runner.as_ref().unwrap();
         // until_idle needs &mut; poll through backlog instead to keep the harness shared.
         let deadline = std::time::Instant::now() + max;
+        let mut ticks = 0u64;
         loop {
             let b = runner.backlog().await.unwrap();
             let unpaid_or_held = self
@@ -98,6 +99,19 @@ impl Harness {
                 return;
             }
             assert!(std::time::Instant::now() < deadline, "pipeline did not drain in {max:?}: {b:?}");
+            ticks += 1;
+            if ticks % 20 == 0 {
+                let st = self.demo.sandbox.stats();
+                eprintln!("draining: {b:?}; tiktok: {:?}; pool {:?}", st.orders_by_status, runner.pool_stats());
+                let q = self.pipeline().queue();
+                let stuck = q
+                    .list(&JobFilter { states: vec![JobState::Discarded], limit: Some(3), ..JobFilter::default() })
+                    .await
+                    .unwrap();
+                let shop = self.store.get_shop(self.demo.shop.id).await.unwrap();
+                eprintln!("  shop {:?} paused {}; sample: {:?}", shop.status, shop.paused,
+                    stuck.iter().map(|j| (j.kind.clone(), j.state, j.snoozes, j.last_error_kind.clone(), j.last_error_message.clone())).collect::<Vec<_>>());
+            }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
