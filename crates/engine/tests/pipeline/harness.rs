@@ -17,13 +17,13 @@ pub struct HarnessConfig {
     pub orders: usize,
     pub faults: FaultSettings,
     pub access_token_ttl_secs: i64,
-    /// An outage of this many ms starting right away.
-    pub start_paused_by_outage_ms: Option<i64>,
+    /// New orders per minute while the test runs (Poisson, with bursts).
+    pub orders_per_minute: f64,
 }
 
 impl Default for HarnessConfig {
     fn default() -> Self {
-        Self { orders: 100, faults: FaultSettings::default(), access_token_ttl_secs: 3600, start_paused_by_outage_ms: None }
+        Self { orders: 100, faults: FaultSettings::default(), access_token_ttl_secs: 3600, orders_per_minute: 0.0 }
     }
 }
 
@@ -41,7 +41,7 @@ impl Harness {
         let store = Store::new(db);
         let mut sc = SandboxConfig::with_seed(42);
         sc.initial_orders = c.orders;
-        sc.orders_per_minute = 0.0;
+        sc.orders_per_minute = c.orders_per_minute;
         sc.unpaid_resolve_secs = 2;
         sc.on_hold_secs = 2;
         sc.cancel_window_secs = 3;
@@ -54,9 +54,6 @@ impl Harness {
             refresh_margin: Duration::from_secs(1),
         };
         let demo = demo::start(&store, sc, tuning).await.unwrap();
-        if let Some(ms) = c.start_paused_by_outage_ms {
-            demo.sandbox.add_outage(ms);
-        }
         let metrics = Arc::new(Metrics::new(store.clock()));
         let config = PipelineConfig {
             wait_outside: Duration::from_secs(30),
