@@ -3,6 +3,7 @@
 //! Each subcommand parses its arguments, calls the engine, and prints; the work lives in the engine.
 
 mod bench;
+mod pipeline;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,6 +33,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Sync every connected shop and work the order pipeline (validate, ship, label, confirm).
+    Run(pipeline::RunArgs),
+    /// One sync pass: fetch orders changed since the last sync into the local cache.
+    Sync(pipeline::SyncArgs),
+    /// The built-in demo: the sandbox shop in-process plus the pipeline, in a database of its own.
+    Demo(pipeline::DemoArgs),
     /// Run the local TikTok Shop sandbox (a strict simulator of the Partner API) on loopback.
     Sandbox(tiktok_sandbox::cli::SandboxArgs),
     /// Measure performance (figures go to BENCHMARKS.md).
@@ -80,6 +87,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status { json } => status(&cli, *json).await,
         Command::Bench(cmd) => bench::run(cmd, cli.database.as_deref()).await,
         Command::Sandbox(args) => Ok(tiktok_sandbox::cli::run(args.clone()).await?),
+        Command::Run(args) => pipeline::run(cli.console_config()?, args).await,
+        Command::Sync(args) => pipeline::sync(cli.console_config()?, args).await,
+        Command::Demo(args) => pipeline::demo(cli.console_config()?, args).await,
     }
 }
 

@@ -1,0 +1,206 @@
+//! `run`, `sync` and `demo`: the order pipeline, headless. The work lives in the engine's `Runner`;
+//! these commands pick the database, the secret store and the exit rule, and print progress.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use creatorflow_engine::connection::{ClientTuning, Connections, SECRET_SERVICE};
+use creatorflow_engine::metrics::Metrics;
+use creatorflow_engine::pipeline::{DemoCarrier, Pipeline, PipelineConfig};
+use creatorflow_engine::runner::{Runner, RunnerConfig};
+use creatorflow_engine::store::{DEFAULT_CREATOR_ID, Store};
+use creatorflow_engine::{Console, ConsoleConfig, demo};
+use creatorflow_queue::Db;
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Exit 0 once every shippable order is finished or waits on something outside our control
+    /// (the buyer, TikTok's hold, a tracking number to enter) and a fresh sync finds nothing new.
+    #[arg(long)]
+    pub until_idle: bool,
+    /// Stop after this many seconds (with --until-idle: exit 1 if not idle by then).
+    #[arg(long, value_name = "N")]
+    pub max_seconds: Option<u64>,
+    /// Most jobs at once.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub workers: u64,
+    /// Seconds between sync passes of a shop.
+    #[arg(long, default_value_t = 5.0)]
+    pub poll_seconds: f64,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SyncArgs {
+    /// Only this shop (default: every active shop).
+    #[arg(long, value_name = "NAME")]
+    pub shop: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub sandbox: tiktok_sandbox::cli::SandboxArgs,
+}
+
+fn secrets(config: &ConsoleConfig) -> anyhow::Result<Arc<dyn tiktok_shop::SecretStore>> {
+    tiktok_shop::open_secret_store_from_env(&config.data_dir, SECRET_SERVICE).context(
+        "cannot open the secret store (on a machine without a keyring, set CREATORFLOW_SECRET_STORE=file)",
+    )
+}
+
+fn pipeline(store: Store, connections: Connections, carrier: bool) -> Pipeline {
+    let metrics = Arc::new(Metrics::new(store.clock()));
+    let carrier = carrier.then(|| Arc::new(DemoCarrier::default()) as Arc<dyn creatorflow_engine::pipeline::CarrierAdapter>);
+    Pipeline::new(store, connections, metrics, carrier, PipelineConfig::default())
+}
+
+fn runner_config(args: &RunArgs) -> anyhow::Result<RunnerConfig> {
+    if !(0.05..=3600.0).contains(&args.poll_seconds) {
+        bail!("--poll-seconds {} must be between 0.05 and 3600", args.poll_seconds);
+    }
+    Ok(RunnerConfig {
+        max_workers: args.workers as usize,
+        min_workers: (args.workers as usize).min(8),
+        poll_interval: Duration::from_secs_f64(args.poll_seconds),
+        ..RunnerConfig::default()
+    })
+}
+
+pub async fn run(config: ConsoleConfig, args: &RunArgs) -> anyhow::Result<()> {
+    let console = Console::open(config.clone()).await?;
+    let store = Store::new(console.queue().db().clone());
+    if store.list_shops(DEFAULT_CREATOR_ID).await?.is_empty() {
+        bail!("no shop is connected: add one with `creatorflow-cli shop add` (or try `creatorflow-cli demo`)");
+    }
+    let connections = Connections::new(secrets(&config)?);
+    drive(pipeline(store, connections, false), args).await
+}
+
+pub async fn sync(config: ConsoleConfig, args: &SyncArgs) -> anyhow::Result<()> {
+    let console = Console::open(config.clone()).await?;
+    let store = Store::new(console.queue().db().clone());
+    let shops = store.list_shops(DEFAULT_CREATOR_ID).await?;
+    let chosen: Vec<_> = match &args.shop {
+        Some(name) => shops.into_iter().filter(|s| &s.name == name).collect(),
+        None => shops,
+    };
+    if chosen.is_empty() {
+        bail!("no shop {}to sync (see `creatorflow-cli shop list`)", args.shop.as_ref().map(|n| format!("named {n:?} ")).unwrap_or_default());
+    }
+    let p = pipeline(store, Connections::new(secrets(&config)?), false);
+    let mut failed = 0;
+    for shop in &chosen {
+        match p.sync_shop(shop).await {
+            Ok(r) => println!(
+                "{}: {} orders fetched in {} pages, {} new, {} updated, {} unchanged, {} rejected, {} jobs queued",
+                shop.name, r.fetched, r.pages, r.inserted, r.updated, r.stale, r.rejected, r.jobs_enqueued
+            ),
+            Err(e) => {
+                failed += 1;
+                eprintln!("{}: sync failed: {e}", shop.name);
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} of {} shops did not sync", chosen.len());
+    }
+    Ok(())
+}
+
+pub async fn demo(config: ConsoleConfig, args: &DemoArgs) -> anyhow::Result<()> {
+    // The demo's orders live only as long as its in-process shop: it gets a database of its own,
+    // fresh at every start, beside (never inside) the real one.
+    let dir = config.data_dir.join("demo");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join("creatorflow-demo.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let p = dir.join(format!("creatorflow-demo.db{suffix}"));
+        if p.exists() {
+            std::fs::remove_file(&p).with_context(|| format!("cannot remove the old demo database {}", p.display()))?;
+        }
+    }
+    let db = Db::connect_sqlite(&path).await.with_context(|| format!("cannot open {}", path.display()))?;
+    let store = Store::new(db);
+    let (sandbox_config, _) = tiktok_sandbox::cli::config_from(&args.sandbox)?;
+    let shop = demo::start(&store, sandbox_config, ClientTuning::default()).await?;
+    eprintln!(
+        "demo: the built-in sandbox shop runs on {} ({} orders at start, {} new per minute); database {}",
+        shop.sandbox.base_url(),
+        args.sandbox.orders,
+        args.sandbox.orders_per_minute,
+        path.display()
+    );
+    let p = pipeline(store, shop.connections.clone(), true);
+    let result = drive(p, &args.run).await;
+    let stats = shop.sandbox.stats();
+    eprintln!(
+        "demo: tiktok saw {} ship calls, {} duplicate ships, {} rejected signatures; orders by status {:?}",
+        stats.ship_calls.values().sum::<u64>(),
+        stats.duplicate_ships,
+        stats.rejected_signatures,
+        stats.orders_by_status
+    );
+    shop.sandbox.shutdown().await.ok();
+    result
+}
+
+/// Runs the pipeline until idle / the time limit / Ctrl-C, printing a progress line every 5 s.
+async fn drive(pipeline: Pipeline, args: &RunArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let max = args.max_seconds.map(Duration::from_secs);
+    let metrics = pipeline.metrics().clone();
+    let mut runner = Runner::start(pipeline, runner_config(args)?).await?;
+    let progress = {
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(5));
+            every.tick().await;
+            loop {
+                every.tick().await;
+                eprintln!(
+                    "run: {:>6.1} s  shipped {}  labels {}  confirmed {}  api calls {}",
+                    started.elapsed().as_secs_f64(),
+                    metrics.counter("orders.shipped"),
+                    metrics.counter("labels.stored"),
+                    metrics.counter("orders.confirmed"),
+                    metrics.counter("api.calls"),
+                );
+            }
+        })
+    };
+    let outcome = if args.until_idle {
+        tokio::select! {
+            idle = runner.until_idle(max) => Some(idle?),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    } else {
+        match max {
+            Some(d) => tokio::select! {
+                _ = tokio::time::sleep(d) => None,
+                _ = tokio::signal::ctrl_c() => None,
+            },
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+                None
+            }
+        }
+    };
+    progress.abort();
+    let backlog = runner.backlog().await?;
+    runner.shutdown(Duration::from_secs(10)).await?;
+    eprintln!(
+        "run: stopped after {:.1} s: shipped {}, labels {}, confirmed {}; backlog {backlog:?}",
+        started.elapsed().as_secs_f64(),
+        metrics.counter("orders.shipped"),
+        metrics.counter("labels.stored"),
+        metrics.counter("orders.confirmed"),
+    );
+    if outcome == Some(false) {
+        bail!("not idle after {} s: {} jobs active, {} due soon", args.max_seconds.unwrap_or_default(), backlog.active, backlog.due_soon);
+    }
+    Ok(())
+}
