@@ -23,6 +23,15 @@ pub enum EngineError {
         #[source]
         source: QueueError,
     },
+    #[error(
+        "database {database} is damaged or not a CreatorFlow database ({source}); move the file aside \
+         (a new one is created at the next start and TikTok's orders sync again) or restore a backup"
+    )]
+    DatabaseDamaged {
+        database: String,
+        #[source]
+        source: QueueError,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("secret store: {0}")]
@@ -55,7 +64,7 @@ impl EngineError {
     pub fn kind(&self) -> &'static str {
         match self {
             EngineError::DataDir { .. } | EngineError::NoDataDir => "data_dir",
-            EngineError::Database { .. } => "database",
+            EngineError::Database { .. } | EngineError::DatabaseDamaged { .. } => "database",
             EngineError::Store(_) => "store",
             EngineError::Secrets(_) | EngineError::Credentials { .. } => "credentials",
             EngineError::Api(_) => "api",

@@ -93,6 +93,16 @@ pub fn redact_database_url(url: &str) -> String {
     }
 }
 
+/// SQLite's "file is not a database" (26) and "database disk image is malformed" (11).
+fn is_damaged(e: &creatorflow_queue::QueueError) -> bool {
+    let sqlx_error = match e {
+        creatorflow_queue::QueueError::Database(e) => e,
+        creatorflow_queue::QueueError::Migrate(sqlx::migrate::MigrateError::Execute(e)) => e,
+        _ => return false,
+    };
+    matches!(sqlx_error, sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("26" | "11")))
+}
+
 impl Console {
     /// Opens (creating and migrating when needed) the configured database.
     pub async fn open(config: ConsoleConfig) -> Result<Console, EngineError> {
@@ -107,9 +117,13 @@ impl Console {
             }
         };
         let database = redact_database_url(&url);
-        let db = Db::connect(&url)
-            .await
-            .map_err(|source| EngineError::Database { database: database.clone(), source })?;
+        let db = Db::connect(&url).await.map_err(|source| {
+            if is_damaged(&source) {
+                EngineError::DatabaseDamaged { database: database.clone(), source }
+            } else {
+                EngineError::Database { database: database.clone(), source }
+            }
+        })?;
         Ok(Console {
             queue: Queue::new(db.clone()),
             store: Store::new(db),
