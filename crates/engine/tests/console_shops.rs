@@ -299,3 +299,61 @@ async fn the_wait_for_a_redirect_times_out_with_the_way_out() -> anyhow::Result<
     assert_eq!(pending.code_from_pasted("  abc \n")?, "abc");
     Ok(())
 }
+
+/// The console commands' SQL on PostgreSQL (audit trail, purge, lookups by name and TikTok id), in a
+/// schema of its own. Needs CREATORFLOW_TEST_PG_URL (scripts/pg-test-server.sh) or CREATORFLOW_SKIP_PG=1.
+#[tokio::test]
+async fn console_commands_on_postgres() -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let url = match std::env::var("CREATORFLOW_TEST_PG_URL") {
+        Ok(u) if !u.is_empty() => u,
+        _ if std::env::var("CREATORFLOW_SKIP_PG").as_deref() == Ok("1") => {
+            eprintln!("skipping PostgreSQL test: CREATORFLOW_SKIP_PG=1");
+            return Ok(());
+        }
+        _ => anyhow::bail!(
+            "CREATORFLOW_TEST_PG_URL is not set: run `scripts/pg-test-server.sh start` and export the URL it \
+             prints, or set CREATORFLOW_SKIP_PG=1 to skip PostgreSQL tests"
+        ),
+    };
+    let schema = format!("console_{}_{}", std::process::id(), fastrand::u32(..));
+    let mut admin = sqlx::PgConnection::connect(&url).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&mut admin).await?;
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let result = async {
+        let e = env().await?;
+        let console = Console::open(ConsoleConfig {
+            data_dir: e.dir.path().to_path_buf(),
+            database_url: Some(format!("{url}{sep}options[search_path]={schema}")),
+        })
+        .await?
+        .with_secret_store(e.secrets.clone());
+        let shop = console.add_shop(add_request(&e, "main")).await?;
+        assert_eq!(console.list_shops().await?.len(), 1);
+        let ids = console.store().upsert_orders(&[order(shop.id, "576684019603311365")?]).await?;
+        let order_id = ids[0].id();
+        assert_eq!(console.show_order("576684019603311365").await?.order.id, order_id);
+        assert_eq!(console.show_order(&order_id.to_string()).await?.order.tts_order_id, "576684019603311365");
+        let q = creatorflow_engine::OrderQuery { search: Some("mug".into()), shop: Some("main".into()), ..Default::default() };
+        assert_eq!(console.list_orders(&q).await?.orders.len(), 1);
+
+        let job = console.queue().insert(NewJob::from_value("ship", json!({"order_id": order_id}))).await?.id();
+        console.discard_job(job, "checking with the buyer", "alice").await?;
+        let report = console.retry_all_failed(None, "bob").await?;
+        assert!(report.retried.is_empty(), "a person's discard is not retried by --all-failed");
+        console.retry_job(job, "bob").await?;
+        let removed = console.remove_shop("main", "carol").await?;
+        assert_eq!(removed.jobs_cancelled, vec![job]);
+        assert_eq!(removed.orders_deleted, 1);
+        let audit = console.show_job(job).await?.audit;
+        let actions: Vec<(&str, &str)> = audit.iter().map(|a| (a.action.as_str(), a.actor.as_str())).collect();
+        assert_eq!(actions, vec![("job_discard", "alice"), ("job_retry", "bob"), ("shop_remove", "carol")]);
+        assert_eq!(audit[0].reason.as_deref(), Some("checking with the buyer"));
+        assert!(console.list_shops().await?.is_empty());
+        console.queue().db().close().await;
+        anyhow::Ok(())
+    }
+    .await;
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&mut admin).await?;
+    result
+}
