@@ -247,10 +247,11 @@ async fn remove(console: &Console, name: &str, actor: &str, json: bool) -> anyho
         return print_json(&removed);
     }
     println!(
-        "removed shop {}: {} cached orders deleted, {} unfinished jobs cancelled",
+        "removed shop {}: {} cached orders deleted, {} unfinished jobs cancelled, {} reserved stock units released",
         removed.shop.name,
         removed.orders_deleted,
-        removed.jobs_cancelled.len()
+        removed.jobs_cancelled.len(),
+        removed.units_released
     );
     Ok(())
 }

@@ -58,7 +58,7 @@ async fn shop_add_from_env_then_list_and_remove_never_shows_a_secret() -> anyhow
     }
 
     let removed = tokio::task::block_in_place(|| cli.run(&["shop", "remove", "demo"]))?.ok()?;
-    ensure!(removed.stdout.contains("removed shop demo: 0 cached orders deleted, 0 unfinished jobs cancelled"), "{}", removed.stdout);
+    ensure!(removed.stdout.contains("removed shop demo: 0 cached orders deleted, 0 unfinished jobs cancelled, 0 reserved stock units released"), "{}", removed.stdout);
     ensure!(!contains(&std::fs::read(&secret_file)?, &c.app_secret), "secrets deleted with the shop");
     let empty = tokio::task::block_in_place(|| cli.run(&["shop", "list", "--json"]))?.ok()?;
     assert_eq!(empty.json()?, serde_json::json!([]));
@@ -105,6 +105,53 @@ async fn shop_connect_with_a_pasted_code_stores_the_authorized_shop() -> anyhow:
     let again = tokio::task::block_in_place(|| common::run(again))?;
     assert_eq!(again.code, 1, "{}", again.all());
     ensure!(!again.all().contains("panicked"));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shop_connect_prints_the_link_and_takes_the_redirect_on_loopback() -> anyhow::Result<()> {
+    use std::io::BufRead;
+    let sb = sandbox().await?;
+    let c = sb.config().clone();
+    let base = sb.base_url().to_owned();
+    let authorize = format!("{base}/sandbox/oauth/authorize");
+    let cli = Cli::new()?;
+    let mut cmd = cli.command(&[
+        "shop", "connect", "--app-key", &c.app_key, "--api-base", &base, "--auth-base", &base,
+        "--authorize-url", &authorize, "--timeout-secs", "30", "--priority", "4",
+    ]);
+    cmd.env("TIKTOK_APP_SECRET", &c.app_secret)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn()?;
+    let stderr = child.stderr.take().context("stderr")?;
+    // The link is printed on stderr; the rest of stderr is drained so the child never blocks on it.
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.trim().starts_with("http") {
+                let _ = tx.send(line.trim().to_owned());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let link = tokio::task::block_in_place(|| rx.recv_timeout(std::time::Duration::from_secs(30)))
+        .context("the link was not printed")?;
+    ensure!(link.starts_with(&authorize) && link.contains("state=") && link.contains("redirect_uri="), "{link}");
+    // The browser: the sandbox redirects to the CLI's listener, which answers the page.
+    let page = reqwest::Client::builder().no_proxy().build()?.get(&link).send().await?;
+    ensure!(page.text().await?.contains("received the authorization"));
+    let out = tokio::task::block_in_place(|| child.wait_with_output())?;
+    let err = reader.join().map_err(|_| anyhow::anyhow!("stderr reader panicked"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{err}");
+    ensure!(stdout.contains(&format!("connected shop {} (TikTok shop {}, region GB)", c.shop_name, c.shop_id)), "{stdout}");
+    ensure!(!stdout.contains(&c.app_secret) && !err.contains(&c.app_secret));
+    let list = tokio::task::block_in_place(|| cli.run(&["shop", "list", "--json"]))?.ok()?.json()?;
+    assert_eq!(list[0]["priority"], 4);
     Ok(())
 }
 

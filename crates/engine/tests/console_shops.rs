@@ -185,8 +185,19 @@ async fn remove_cancels_the_shops_jobs_and_deletes_its_orders_and_secrets() -> a
     let by_shop = q.insert(NewJob::from_value("sync", json!({"shop_id": shop.id}))).await?.id();
     let other = q.insert(NewJob::from_value("sync", json!({"shop_id": shop.id + 100}))).await?.id();
 
+    // Validate reserved one unit of a tracked SKU for the order (it never shipped).
+    let store = e.console.store();
+    store.set_stock(1, "MUG-1", true, 5).await?;
+    let mut tx = store.begin().await?;
+    store.reserve(&mut tx, 1, "MUG-1", 1).await?;
+    store.start_fulfillment(&mut tx, order_id, &["pkg-1".to_owned()], true).await?;
+    tx.commit().await?;
+    assert_eq!(store.get_inventory(1, "MUG-1").await?.context("stock")?.reserved, 1);
+
     let removed = e.console.remove_shop("main", "alice").await?;
     assert_eq!(removed.orders_deleted, 1);
+    assert_eq!(removed.units_released, 1);
+    assert_eq!(store.get_inventory(1, "MUG-1").await?.context("stock")?.reserved, 0, "stock given back");
     let mut cancelled = removed.jobs_cancelled.clone();
     cancelled.sort_unstable();
     assert_eq!(cancelled, vec![by_order, by_shop]);
@@ -342,7 +353,15 @@ async fn console_commands_on_postgres() -> anyhow::Result<()> {
         let report = console.retry_all_failed(None, "bob").await?;
         assert!(report.retried.is_empty(), "a person's discard is not retried by --all-failed");
         console.retry_job(job, "bob").await?;
+        let store = console.store();
+        store.set_stock(1, "MUG-1", true, 5).await?;
+        let mut tx = store.begin().await?;
+        store.reserve(&mut tx, 1, "MUG-1", 1).await?;
+        store.start_fulfillment(&mut tx, order_id, &["pkg-1".to_owned()], true).await?;
+        tx.commit().await?;
         let removed = console.remove_shop("main", "carol").await?;
+        assert_eq!(removed.units_released, 1);
+        assert_eq!(store.get_inventory(1, "MUG-1").await?.context("stock")?.reserved, 0);
         assert_eq!(removed.jobs_cancelled, vec![job]);
         assert_eq!(removed.orders_deleted, 1);
         let audit = console.show_job(job).await?.audit;

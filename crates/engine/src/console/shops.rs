@@ -4,7 +4,8 @@
 //! [`Connections::save_credentials`]. Removing a shop is "disconnect and forget": its unfinished jobs are
 //! cancelled (so nothing keeps failing for a shop that is gone), its cached orders and everything hanging
 //! off them are deleted with the row in one transaction (TikTok keeps the orders; adding the shop again
-//! re-syncs them), and its secrets are deleted.
+//! re-syncs them) which also gives back tracked stock reserved for its unshipped orders, and its secrets
+//! are deleted.
 
 use std::collections::HashSet;
 
@@ -56,6 +57,8 @@ pub struct RemovedShop {
     pub orders_deleted: u64,
     /// Unfinished jobs of the shop that were cancelled.
     pub jobs_cancelled: Vec<i64>,
+    /// Units of tracked stock that were reserved for its unshipped orders and are available again.
+    pub units_released: i64,
 }
 
 /// The identity of a shop as the authorization (or the caller) gives it.
@@ -308,6 +311,7 @@ impl Console {
                     details: Some(json!({
                         "shop": shop.name, "tts_shop_id": shop.tts_shop_id,
                         "api_base_url": shop.api_base_url, "orders_deleted": purged.orders,
+                        "units_released": purged.units_released,
                     })),
                 },
             )
@@ -323,7 +327,7 @@ impl Console {
                 .delete(&crate::connection::app_secret_name(&shop.app_key))
                 .map_err(EngineError::Secrets)?;
         }
-        Ok(RemovedShop { shop, orders_deleted: purged.orders, jobs_cancelled })
+        Ok(RemovedShop { shop, orders_deleted: purged.orders, jobs_cancelled, units_released: purged.units_released })
     }
 
     /// Cancels every unfinished job of `shop`: jobs whose args carry `"shop_id": <local id>` or an

@@ -5,7 +5,7 @@ use creatorflow_queue::DbTx;
 
 use super::error::{Result, StoreError};
 use super::exec::{Ex, ReadConn, exec, fetch_all, fetch_opt, tx_ex};
-use super::model::Shop;
+use super::model::{Reservation, Shop};
 use super::orders::Id;
 use super::Store;
 
@@ -17,10 +17,18 @@ struct Count {
     n: i64,
 }
 
+#[derive(sqlx::FromRow)]
+struct Held {
+    sku: String,
+    n: i64,
+}
+
 /// What [`Store::purge_shop`] deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Purged {
     pub orders: u64,
+    /// Units of tracked stock given back: reserved by validate for orders that never shipped.
+    pub units_released: i64,
 }
 
 impl Store {
@@ -67,10 +75,39 @@ impl Store {
     }
 
     /// Delete a shop and everything cached for it inside the caller's transaction: its orders with their
-    /// line items, packages, shipments, labels and timeline (ON DELETE CASCADE), their search entries,
-    /// and its sync cursors. TikTok keeps the orders; adding the shop again re-syncs them.
+    /// line items, packages, shipments, labels, timeline and fulfillment log (ON DELETE CASCADE), their
+    /// search entries, and its sync cursors; tracked stock reserved for its unshipped orders is released. TikTok keeps the orders; adding the shop again re-syncs them.
     pub async fn purge_shop(&self, tx: &mut DbTx, shop_id: i64) -> Result<Purged> {
         self.check_tx(tx)?;
+        let creator = fetch_opt!(tx_ex(tx), Count, "SELECT creator_id AS n FROM shops WHERE id = ?", shop_id)?
+            .ok_or(StoreError::ShopNotFound(shop_id))?
+            .n;
+        // Stock the validate stage reserved for orders that never shipped would stay reserved forever
+        // once the orders are gone (ship consumes it; a cancellation releases it): give it back.
+        let held = fetch_all!(
+            tx_ex(tx),
+            Held,
+            "SELECT li.seller_sku AS sku, COUNT(*) AS n FROM line_items li \
+             JOIN fulfillments f ON f.order_id = li.order_id JOIN orders o ON o.id = li.order_id \
+             WHERE o.shop_id = ? AND f.stock_reserved = ? AND f.shipped_at IS NULL AND li.seller_sku <> '' \
+             GROUP BY li.seller_sku ORDER BY li.seller_sku",
+            shop_id,
+            true
+        )?;
+        let mut units_released = 0;
+        for h in held {
+            match self.release(tx, creator, &h.sku, h.n).await {
+                Ok(Reservation::Reserved) => units_released += h.n,
+                Ok(Reservation::Untracked) => {}
+                // Someone set the count by hand since: release what is left rather than fail the removal.
+                Err(StoreError::ReleaseExceedsReserved { reserved, .. }) if reserved > 0 => {
+                    self.release(tx, creator, &h.sku, reserved).await?;
+                    units_released += reserved;
+                }
+                Err(StoreError::ReleaseExceedsReserved { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
         if let Ex::Sqlite(c) = tx_ex(tx) {
             // External-content FTS5: an entry is removed with the exact text it was indexed with.
             sqlx::query(
@@ -84,7 +121,7 @@ impl Store {
         let orders = exec!(tx_ex(tx), "DELETE FROM orders WHERE shop_id = ?", shop_id)?;
         match exec!(tx_ex(tx), "DELETE FROM shops WHERE id = ?", shop_id)? {
             0 => Err(StoreError::ShopNotFound(shop_id)),
-            _ => Ok(Purged { orders }),
+            _ => Ok(Purged { orders, units_released }),
         }
     }
 }
