@@ -141,8 +141,8 @@ fn print_list(jobs: &[Job]) {
         return;
     }
     println!(
-        "{:>8} {:<10} {:<20} {:<12} {:>7} {:<20} {}",
-        "ID", "STATE", "KIND", "QUEUE", "ATTEMPT", "SCHEDULED", "LAST ERROR"
+        "{:>8} {:<10} {:<20} {:<12} {:>7} {:<20} LAST ERROR",
+        "ID", "STATE", "KIND", "QUEUE", "ATTEMPT", "SCHEDULED"
     );
     for j in jobs {
         let err = match (&j.last_error_kind, &j.last_error_message) {

@@ -59,8 +59,8 @@ pub async fn run(console: &Console, cmd: &OrdersCommand) -> anyhow::Result<()> {
                 return Ok(());
             }
             println!(
-                "{:>8} {:<20} {:<20} {:<20} {:>12} {:<20} {:<20} {}",
-                "ID", "TIKTOK ORDER", "STATUS", "BUYER", "TOTAL", "CREATED", "SHIP BY", "RISK"
+                "{:>8} {:<20} {:<20} {:<20} {:>12} {:<20} {:<20} RISK",
+                "ID", "TIKTOK ORDER", "STATUS", "BUYER", "TOTAL", "CREATED", "SHIP BY"
             );
             for o in &page.orders {
                 println!(

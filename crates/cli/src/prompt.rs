@@ -8,10 +8,10 @@ use tiktok_shop::Secret;
 
 /// The value of `env_var`, or what the person types at `label`'s prompt.
 pub fn secret(env_var: &str, label: &str) -> anyhow::Result<Secret> {
-    if let Ok(v) = std::env::var(env_var) {
-        if !v.trim().is_empty() {
-            return Ok(Secret::new(v.trim().to_owned()));
-        }
+    if let Ok(v) = std::env::var(env_var)
+        && !v.trim().is_empty()
+    {
+        return Ok(Secret::new(v.trim().to_owned()));
     }
     let stdin = std::io::stdin();
     let line = if stdin.is_terminal() {

@@ -222,8 +222,8 @@ async fn list(console: &Console, json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<24} {:<20} {:<6} {:<9} {:>8} {:<13} {}",
-        "NAME", "SHOP ID", "REGION", "HANDOVER", "PRIORITY", "STATUS", "API"
+        "{:<24} {:<20} {:<6} {:<9} {:>8} {:<13} API",
+        "NAME", "SHOP ID", "REGION", "HANDOVER", "PRIORITY", "STATUS"
     );
     for s in &shops {
         let status = if s.paused { format!("{} paused", s.status) } else { s.status.to_string() };

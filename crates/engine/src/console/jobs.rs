@@ -131,7 +131,9 @@ impl Console {
                     }
                     Err(e) => {
                         // Record what was already done before giving up: those retries happened.
-                        self.audit(actor, AuditAction::JobRetry, retried, Some("--all-failed".into())).await?;
+                        if !retried.is_empty() {
+                            self.audit(actor, AuditAction::JobRetry, retried, Some("--all-failed".into())).await?;
+                        }
                         return Err(EngineError::Job(e));
                     }
                 }
