@@ -100,11 +100,14 @@ async fn add_looks_up_the_shop_stores_secrets_outside_the_db_and_updates_by_name
     again.access_token = tokens_of(&e, shop.id)?.0;
     again.refresh_token = tokens_of(&e, shop.id)?.1;
     again.priority = Some(7);
+    // The pipeline marked the shop deauthorized (105001); adding it with new credentials re-activates it.
+    ensure!(e.console.store().mark_shop_deauthorized(shop.id).await?);
     again.handover_method = Some(HandoverMethod::DropOff);
     let updated = e.console.add_shop(again).await?;
     assert_eq!(updated.id, shop.id);
     assert_eq!(updated.priority, 7);
     assert_eq!(updated.handover_method, HandoverMethod::DropOff);
+    assert_eq!(updated.status, creatorflow_engine::store::ShopStatus::Active);
     assert_eq!(e.console.list_shops().await?.len(), 1);
 
     // The same TikTok shop under another name is refused with the name to use.

@@ -18,7 +18,7 @@ use super::Console;
 use crate::connection::Connections;
 use crate::error::EngineError;
 use crate::store::{
-    AuditAction, DEFAULT_CREATOR_ID, HandoverMethod, NewAuditEvent, NewShop, Shop, ShopPatch, StoreError,
+    AuditAction, DEFAULT_CREATOR_ID, HandoverMethod, NewAuditEvent, NewShop, Shop, ShopPatch, ShopStatus, StoreError,
 };
 
 /// A shop to add, or to update when a shop of that name exists (new tokens, cipher, base URLs...).
@@ -211,6 +211,9 @@ impl Console {
                     auth_base_url: Some(b.auth.clone()),
                     handover_method: opts.handover_method,
                     priority: opts.priority,
+                    // New credentials are a new authorization: a shop the pipeline marked deauthorized
+                    // (105001) works again.
+                    status: Some(ShopStatus::Active),
                     ..ShopPatch::default()
                 };
                 let shop = self.store.update_shop(old.id, &patch).await.map_err(|e| self.shop_conflict(name, e))?;
