@@ -49,6 +49,7 @@ pub enum JobsCommand {
     /// Show one job: args, original args, every attempt with its error, and its audit history.
     Show {
         id: i64,
+        /// Print one JSON document: {"job", "attempts", "audit"}.
         #[arg(long)]
         json: bool,
     },
@@ -61,6 +62,7 @@ pub enum JobsCommand {
         /// Why (recorded on the job and in the audit trail).
         #[arg(long, value_parser = reason)]
         reason: String,
+        /// Print one JSON document (the job).
         #[arg(long)]
         json: bool,
     },
@@ -77,6 +79,7 @@ pub struct RetryArgs {
     /// With --all-failed: only jobs of this kind.
     #[arg(long, value_name = "K", requires = "all_failed")]
     kind: Option<String>,
+    /// Print one JSON document (the job; with --all-failed {"retried", "skipped", "audit_id"}).
     #[arg(long)]
     json: bool,
 }

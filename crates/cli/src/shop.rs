@@ -93,8 +93,10 @@ pub struct ConnectArgs {
     /// The app key from TikTok Partner Center (the app secret comes from TIKTOK_APP_SECRET or a prompt).
     #[arg(long, value_parser = non_empty)]
     app_key: String,
+    /// API host (default: TikTok's; the sandbox: http://127.0.0.1:PORT).
     #[arg(long, value_name = "URL")]
     api_base: Option<String>,
+    /// Auth host (default: TikTok's; the sandbox: the same URL as --api-base).
     #[arg(long, value_name = "URL")]
     auth_base: Option<String>,
     /// TikTok's authorization page (default: https://services.tiktokshop.com/open/authorize, unverified;
@@ -107,8 +109,10 @@ pub struct ConnectArgs {
     /// How long to wait for the redirect.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
     timeout_secs: u64,
+    /// Handover method of the shops stored (default PICKUP for a new shop; unchanged on update).
     #[arg(long, value_enum)]
     handover: Option<Handover>,
+    /// Priority of the shops stored (default 0 for a new shop; unchanged on update).
     #[arg(long, allow_hyphen_values = true)]
     priority: Option<i64>,
     /// Print one JSON document (the shops stored) instead of lines.
