@@ -3,8 +3,14 @@
 //! Each subcommand parses its arguments, calls the engine, and prints; the work lives in the engine.
 
 mod bench;
+mod jobs;
+mod orders;
 mod pipeline;
+mod prompt;
+mod shop;
+mod text;
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -21,6 +27,9 @@ struct Cli {
     /// Database URL instead of the data dir's SQLite file: sqlite://PATH or postgres://USER@HOST/DB.
     #[arg(long, global = true, env = "CREATORFLOW_DATABASE_URL", value_name = "URL")]
     database: Option<String>,
+    /// Who is acting, for the audit trail of job retries/discards and shop removals (default: the OS user).
+    #[arg(long, global = true, env = "CREATORFLOW_ACTOR", value_name = "NAME")]
+    actor: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -41,6 +50,15 @@ enum Command {
     Demo(pipeline::DemoArgs),
     /// Run the local TikTok Shop sandbox (a strict simulator of the Partner API) on loopback.
     Sandbox(tiktok_sandbox::cli::SandboxArgs),
+    /// Connect, list and remove TikTok shops.
+    #[command(subcommand)]
+    Shop(shop::ShopCommand),
+    /// Review cached orders (offline).
+    #[command(subcommand)]
+    Orders(orders::OrdersCommand),
+    /// Triage jobs: list, show, retry, discard (recorded in the audit trail).
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
     /// Measure performance (figures go to BENCHMARKS.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -65,6 +83,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -76,10 +95,24 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_chain(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, `: `-separated, skipping a cause whose text the message already holds
+/// (several engine errors print their source inline).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !out.contains(&c) {
+            out.push_str(": ");
+            out.push_str(&c);
+        }
+    }
+    out
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -87,10 +120,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status { json } => status(&cli, *json).await,
         Command::Bench(cmd) => bench::run(cmd, cli.database.as_deref()).await,
         Command::Sandbox(args) => Ok(tiktok_sandbox::cli::run(args.clone()).await?),
-        Command::Run(args) => pipeline::run(cli.console_config()?, args).await,
-        Command::Sync(args) => pipeline::sync(cli.console_config()?, args).await,
+        Command::Run(args) => pipeline::run(&open(&cli).await?, args).await,
+        Command::Sync(args) => pipeline::sync(&open(&cli).await?, args).await,
         Command::Demo(args) => pipeline::demo(cli.console_config()?, args).await,
+        Command::Shop(cmd) => shop::run(&open(&cli).await?, cmd, &prompt::actor(cli.actor.as_deref())).await,
+        Command::Orders(cmd) => orders::run(&open(&cli).await?, cmd).await,
+        Command::Jobs(cmd) => jobs::run(&open(&cli).await?, cmd, &prompt::actor(cli.actor.as_deref())).await,
     }
+}
+
+async fn open(cli: &Cli) -> anyhow::Result<Console> {
+    Ok(Console::open(cli.console_config()?).await?)
 }
 
 async fn status(cli: &Cli, json: bool) -> anyhow::Result<()> {

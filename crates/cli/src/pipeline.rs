@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use creatorflow_engine::connection::{ClientTuning, Connections, SECRET_SERVICE};
+use creatorflow_engine::connection::{ClientTuning, Connections};
 use creatorflow_engine::metrics::Metrics;
 use creatorflow_engine::pipeline::{DemoCarrier, Pipeline, PipelineConfig};
 use creatorflow_engine::runner::{Runner, RunnerConfig};
@@ -46,12 +46,6 @@ pub struct DemoArgs {
     pub sandbox: tiktok_sandbox::cli::SandboxArgs,
 }
 
-fn secrets(config: &ConsoleConfig) -> anyhow::Result<Arc<dyn tiktok_shop::SecretStore>> {
-    tiktok_shop::open_secret_store_from_env(&config.data_dir, SECRET_SERVICE).context(
-        "cannot open the secret store (on a machine without a keyring, set CREATORFLOW_SECRET_STORE=file)",
-    )
-}
-
 fn pipeline(store: Store, connections: Connections, carrier: bool) -> Pipeline {
     let metrics = Arc::new(Metrics::new(store.clock()));
     let carrier = carrier.then(|| Arc::new(DemoCarrier::default()) as Arc<dyn creatorflow_engine::pipeline::CarrierAdapter>);
@@ -70,19 +64,16 @@ fn runner_config(args: &RunArgs) -> anyhow::Result<RunnerConfig> {
     })
 }
 
-pub async fn run(config: ConsoleConfig, args: &RunArgs) -> anyhow::Result<()> {
-    let console = Console::open(config.clone()).await?;
-    let store = Store::new(console.queue().db().clone());
+pub async fn run(console: &Console, args: &RunArgs) -> anyhow::Result<()> {
+    let store = console.store().clone();
     if store.list_shops(DEFAULT_CREATOR_ID).await?.is_empty() {
         bail!("no shop is connected: add one with `creatorflow-cli shop add` (or try `creatorflow-cli demo`)");
     }
-    let connections = Connections::new(secrets(&config)?);
-    drive(pipeline(store, connections, false), args).await
+    drive(pipeline(store, console.connections()?, false), args).await
 }
 
-pub async fn sync(config: ConsoleConfig, args: &SyncArgs) -> anyhow::Result<()> {
-    let console = Console::open(config.clone()).await?;
-    let store = Store::new(console.queue().db().clone());
+pub async fn sync(console: &Console, args: &SyncArgs) -> anyhow::Result<()> {
+    let store = console.store().clone();
     let shops = store.list_shops(DEFAULT_CREATOR_ID).await?;
     let chosen: Vec<_> = match &args.shop {
         Some(name) => shops.into_iter().filter(|s| &s.name == name).collect(),
@@ -91,7 +82,7 @@ pub async fn sync(config: ConsoleConfig, args: &SyncArgs) -> anyhow::Result<()> 
     if chosen.is_empty() {
         bail!("no shop {}to sync (see `creatorflow-cli shop list`)", args.shop.as_ref().map(|n| format!("named {n:?} ")).unwrap_or_default());
     }
-    let p = pipeline(store, Connections::new(secrets(&config)?), false);
+    let p = pipeline(store, console.connections()?, false);
     let mut failed = 0;
     for shop in &chosen {
         match p.sync_shop(shop).await {

@@ -17,9 +17,6 @@ use tiktok_shop::{
 use crate::error::EngineError;
 use crate::store::Shop;
 
-/// The keyring service name CreatorFlow's secrets are stored under.
-pub const SECRET_SERVICE: &str = "creatorflow-console";
-
 /// The secret name of an app's secret.
 pub fn app_secret_name(app_key: &str) -> String {
     format!("app/{app_key}")

@@ -23,6 +23,15 @@ pub enum EngineError {
         #[source]
         source: QueueError,
     },
+    #[error(
+        "database {database} is damaged or not a CreatorFlow database ({source}); move the file aside \
+         (a new one is created at the next start and TikTok's orders sync again) or restore a backup"
+    )]
+    DatabaseDamaged {
+        database: String,
+        #[source]
+        source: QueueError,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("secret store: {0}")]
@@ -33,6 +42,21 @@ pub enum EngineError {
     Api(#[source] tiktok_shop::Error),
     #[error("demo shop: {0}")]
     Demo(String),
+    // Console commands (console/shops.rs, orders.rs, jobs.rs, oauth.rs).
+    #[error("no shop named {name:?}; `creatorflow-cli shop list` shows the shops")]
+    ShopNotFound { name: String },
+    #[error("shop {name:?}: {detail}")]
+    ShopConflict { name: String, detail: String },
+    #[error("invalid {field} {value:?}: {reason}")]
+    InvalidInput { field: &'static str, value: String, reason: String },
+    #[error("no cached order {id:?} (a local id or a TikTok order id); `creatorflow-cli orders list` shows them")]
+    OrderNotFound { id: String },
+    #[error("tiktok order id {id:?} is cached for several shops (local ids {local_ids:?}): pass the local id")]
+    AmbiguousOrder { id: String, local_ids: Vec<i64> },
+    #[error("{0}")]
+    Job(#[source] QueueError),
+    #[error("authorization: {detail}")]
+    Authorization { detail: String },
 }
 
 impl EngineError {
@@ -40,11 +64,20 @@ impl EngineError {
     pub fn kind(&self) -> &'static str {
         match self {
             EngineError::DataDir { .. } | EngineError::NoDataDir => "data_dir",
-            EngineError::Database { .. } => "database",
+            EngineError::Database { .. } | EngineError::DatabaseDamaged { .. } => "database",
             EngineError::Store(_) => "store",
             EngineError::Secrets(_) | EngineError::Credentials { .. } => "credentials",
             EngineError::Api(_) => "api",
             EngineError::Demo(_) => "demo",
+            EngineError::ShopNotFound { .. } | EngineError::OrderNotFound { .. } => "not_found",
+            EngineError::ShopConflict { .. } => "conflict",
+            EngineError::InvalidInput { .. } | EngineError::AmbiguousOrder { .. } => "invalid_input",
+            EngineError::Job(e) => match e {
+                QueueError::NotFound(_) => "not_found",
+                QueueError::InvalidTransition { .. } | QueueError::UniqueConflict(_) => "conflict",
+                _ => "database",
+            },
+            EngineError::Authorization { .. } => "authorization",
         }
     }
 }

@@ -15,4 +15,5 @@ pub mod store;
 pub mod sync;
 
 pub use console::{Console, ConsoleConfig, Overview, QueueCount, default_data_dir, redact_database_url};
+pub use console::{AddShop, AuthorizationRequest, DEFAULT_AUTHORIZE_URL, JobDetail, JobQuery, OrderQuery, PendingAuthorization, RemovedShop, RetryAllReport, RetryOutcome};
 pub use error::EngineError;

@@ -6,6 +6,7 @@
 //! are written once with `?` placeholders (rewritten to `$n` for PostgreSQL); the dynamic order list is
 //! built with sea-query.
 
+mod audit;
 mod error;
 mod exec;
 mod fulfillments;
@@ -16,14 +17,17 @@ mod model;
 mod orders;
 mod records;
 mod search;
+mod shop_admin;
 mod shops;
 
 use std::sync::Arc;
 
 use creatorflow_queue::{Backend, Clock, Db, DbTx, SystemClock};
 
+pub use audit::{AuditAction, AuditEvent, NewAuditEvent};
 pub use error::{Result, StoreError};
 pub use fulfillments::{Fulfillment, WorkOrder};
+pub use shop_admin::Purged;
 pub use list::{OrderFilter, OrderPage, PageCursor, PageRequest};
 pub use metrics::MetricRollup;
 pub use model::{

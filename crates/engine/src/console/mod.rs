@@ -1,12 +1,30 @@
 //! `Console`: opens the database (local SQLite by default, PostgreSQL to scale out) and answers the
-//! faces' questions.
+//! faces' questions. Shops (`shops.rs`), the OAuth code flow (`oauth.rs`), orders (`orders.rs`) and job
+//! triage (`jobs.rs`) are `Console` methods in their own files.
 
-use std::path::PathBuf;
+mod jobs;
+mod oauth;
+mod orders;
+mod shops;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use creatorflow_queue::{Db, Queue};
 use serde::Serialize;
+use tiktok_shop::SecretStore;
 
+use crate::connection::Connections;
 use crate::error::EngineError;
+use crate::store::Store;
+
+pub use jobs::{JobDetail, JobQuery, RetryAllReport, RetryOutcome};
+pub use oauth::{AuthorizationRequest, DEFAULT_AUTHORIZE_URL, PendingAuthorization};
+pub use orders::OrderQuery;
+pub use shops::{AddShop, RemovedShop};
+
+/// The keyring service (and file-store name space) CreatorFlow's secrets live under.
+pub const SECRET_SERVICE: &str = "creatorflow";
 
 /// The product name every face shows.
 pub const PRODUCT: &str = "CreatorFlow Console";
@@ -24,8 +42,13 @@ pub struct ConsoleConfig {
 #[derive(Debug, Clone)]
 pub struct Console {
     queue: Queue,
+    store: Store,
     /// The database in use, safe to show (no password).
     database: String,
+    data_dir: PathBuf,
+    /// Opened on first use, so commands that need no secret (orders, jobs, status) work on a machine
+    /// without a keyring; shared by clones.
+    connections: Arc<Mutex<Option<Connections>>>,
 }
 
 /// What the console's home screen shows.
@@ -70,6 +93,16 @@ pub fn redact_database_url(url: &str) -> String {
     }
 }
 
+/// SQLite's "file is not a database" (26) and "database disk image is malformed" (11).
+fn is_damaged(e: &creatorflow_queue::QueueError) -> bool {
+    let sqlx_error = match e {
+        creatorflow_queue::QueueError::Database(e) => e,
+        creatorflow_queue::QueueError::Migrate(sqlx::migrate::MigrateError::Execute(e)) => e,
+        _ => return false,
+    };
+    matches!(sqlx_error, sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("26" | "11")))
+}
+
 impl Console {
     /// Opens (creating and migrating when needed) the configured database.
     pub async fn open(config: ConsoleConfig) -> Result<Console, EngineError> {
@@ -84,10 +117,58 @@ impl Console {
             }
         };
         let database = redact_database_url(&url);
-        let db = Db::connect(&url)
-            .await
-            .map_err(|source| EngineError::Database { database: database.clone(), source })?;
-        Ok(Console { queue: Queue::new(db), database })
+        let db = Db::connect(&url).await.map_err(|source| {
+            if is_damaged(&source) {
+                EngineError::DatabaseDamaged { database: database.clone(), source }
+            } else {
+                EngineError::Database { database: database.clone(), source }
+            }
+        })?;
+        Ok(Console {
+            queue: Queue::new(db.clone()),
+            store: Store::new(db),
+            database,
+            data_dir: config.data_dir,
+            connections: Arc::default(),
+        })
+    }
+
+    /// Use `secrets` instead of the store `CREATORFLOW_SECRET_STORE` chooses (tests, the demo shop's
+    /// in-memory credentials).
+    pub fn with_secret_store(mut self, secrets: Arc<dyn SecretStore>) -> Console {
+        self.connections = Arc::new(Mutex::new(Some(Connections::new(secrets))));
+        self
+    }
+
+    /// The shops' secrets and clients, opening the secret store on first use: the OS keyring, or the
+    /// 0600 file with `CREATORFLOW_SECRET_STORE=file`. Without a keyring service the error says so and
+    /// names `CREATORFLOW_SECRET_STORE=file`.
+    pub fn connections(&self) -> Result<Connections, EngineError> {
+        // Only a clone or an insert happens under this lock: a panic cannot leave it inconsistent.
+        let mut slot = self.connections.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.clone());
+        }
+        let secrets = tiktok_shop::open_secret_store_from_env(&self.data_dir, SECRET_SERVICE)
+            .map_err(EngineError::Secrets)?;
+        let c = Connections::new(secrets);
+        *slot = Some(c.clone());
+        Ok(c)
+    }
+
+    /// The local cache.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The directory of per-user state (the SQLite file, the secret file when chosen).
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Wrap a database error of the queue with the database's name.
+    fn db_error(&self, source: creatorflow_queue::QueueError) -> EngineError {
+        EngineError::Database { database: self.database.clone(), source }
     }
 
     /// The queue under the pipeline (for the CLI's benchmark and the pipeline's workers).

@@ -1,0 +1,132 @@
+//! The audit trail (migration 0004): who retried, discarded or removed what, when and why. Written in the
+//! caller's transaction so an action and its record can commit together; read newest first.
+
+use creatorflow_queue::DbTx;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::types::Json;
+
+use super::Store;
+use super::error::{Result, StoreError, clip};
+use super::exec::{ReadConn, exec, fetch_all, fetch_opt, tx_ex};
+use super::orders::Id;
+
+/// What a person did. The names are stored as given (`job_retry`, ...): scripts read them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    /// One or more jobs were made available again (`jobs retry`).
+    JobRetry,
+    /// A job was moved to the dead-letter state by a person (`jobs discard`).
+    JobDiscard,
+    /// A shop was removed; its unfinished jobs were cancelled (`shop remove`).
+    ShopRemove,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::JobRetry => "job_retry",
+            AuditAction::JobDiscard => "job_discard",
+            AuditAction::ShopRemove => "shop_remove",
+        }
+    }
+}
+
+/// An audit event to append.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewAuditEvent {
+    pub actor: String,
+    pub action: AuditAction,
+    /// The jobs the action changed (may be empty, e.g. a shop removal with no unfinished jobs).
+    pub job_ids: Vec<i64>,
+    pub reason: Option<String>,
+    pub details: Option<Value>,
+}
+
+/// An audit event as stored. `action` is a string so an event written by a newer version still reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct AuditEvent {
+    pub id: i64,
+    /// Unix milliseconds.
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub job_count: i64,
+    pub reason: Option<String>,
+    #[sqlx(json(nullable))]
+    pub details: Option<Value>,
+}
+
+const COLUMNS: &str = "e.id, e.at, e.actor, e.action, e.job_count, e.reason, e.details";
+
+impl Store {
+    /// Append an audit event (and its job ids) inside the caller's transaction; returns its id.
+    pub async fn append_audit(&self, tx: &mut DbTx, ev: &NewAuditEvent) -> Result<i64> {
+        self.check_tx(tx)?;
+        let n = ev.actor.chars().count();
+        if n == 0 || n > 256 {
+            return Err(StoreError::InvalidInput { field: "actor", value: clip(&ev.actor) });
+        }
+        if ev.reason.as_ref().is_some_and(|r| r.chars().count() > 4096) {
+            return Err(StoreError::InvalidInput {
+                field: "reason (at most 4096 characters)",
+                value: clip(ev.reason.as_deref().unwrap_or_default()),
+            });
+        }
+        let row = fetch_opt!(
+            tx_ex(tx),
+            Id,
+            "INSERT INTO audit_events (at, actor, action, job_count, reason, details) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            self.now_ms(),
+            &ev.actor,
+            ev.action.as_str(),
+            ev.job_ids.len() as i64,
+            ev.reason.as_deref(),
+            ev.details.as_ref().map(Json),
+        )?
+        .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+        let mut ids = ev.job_ids.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        for job in ids {
+            exec!(
+                tx_ex(tx),
+                "INSERT INTO audit_event_jobs (audit_id, job_id) VALUES (?, ?)",
+                row.id,
+                job
+            )?;
+        }
+        Ok(row.id)
+    }
+
+    /// Audit events that touched `job_id`, oldest first.
+    pub async fn audit_for_job(&self, job_id: i64) -> Result<Vec<AuditEvent>> {
+        let mut c = ReadConn::acquire(&self.db).await?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM audit_events e JOIN audit_event_jobs j ON j.audit_id = e.id \
+             WHERE j.job_id = ? ORDER BY e.at, e.id"
+        );
+        Ok(fetch_all!(c.ex(), AuditEvent, &sql, job_id)?)
+    }
+
+    /// The newest `limit` audit events, newest first.
+    pub async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>> {
+        let mut c = ReadConn::acquire(&self.db).await?;
+        let sql = format!("SELECT {COLUMNS} FROM audit_events e ORDER BY e.at DESC, e.id DESC LIMIT ?");
+        Ok(fetch_all!(c.ex(), AuditEvent, &sql, i64::from(limit.clamp(1, 1000)))?)
+    }
+
+    /// The job ids of one audit event, ascending.
+    pub async fn audit_job_ids(&self, audit_id: i64) -> Result<Vec<i64>> {
+        let mut c = ReadConn::acquire(&self.db).await?;
+        let rows = fetch_all!(
+            c.ex(),
+            Id,
+            "SELECT job_id AS id FROM audit_event_jobs WHERE audit_id = ? ORDER BY job_id",
+            audit_id
+        )?;
+        Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+}

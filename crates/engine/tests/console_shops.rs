@@ -1,0 +1,381 @@
+//! Console shop commands against the in-process sandbox: add (with and without the shop id), update by
+//! name, remove (jobs cancelled, orders and secrets gone, audit row), and the OAuth code flow end to end
+//! with reqwest as the browser.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, ensure};
+use creatorflow_engine::connection::{app_secret_name, shop_tokens_name};
+use creatorflow_engine::store::{Amount, HandoverMethod, LineItem, Order, ShippingType};
+use creatorflow_engine::{AddShop, AuthorizationRequest, Console, ConsoleConfig, EngineError};
+use creatorflow_queue::{JobState, NewJob};
+use serde_json::json;
+use tiktok_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
+use tiktok_shop::{MemoryStore, Secret, SecretStore};
+
+struct Env {
+    console: Console,
+    secrets: Arc<MemoryStore>,
+    sandbox: SandboxHandle,
+    dir: tempfile::TempDir,
+}
+
+async fn env() -> anyhow::Result<Env> {
+    let dir = tempfile::tempdir()?;
+    let mut cfg = SandboxConfig::with_seed(11);
+    cfg.initial_orders = 3;
+    let sandbox = Sandbox::start(cfg, "127.0.0.1:0".parse()?).await?;
+    let secrets = Arc::new(MemoryStore::new());
+    let console = Console::open(ConsoleConfig { data_dir: dir.path().to_path_buf(), database_url: None })
+        .await?
+        .with_secret_store(secrets.clone());
+    Ok(Env { console, secrets, sandbox, dir })
+}
+
+fn add_request(e: &Env, name: &str) -> AddShop {
+    let c = e.sandbox.config();
+    AddShop {
+        name: name.into(),
+        app_key: c.app_key.clone(),
+        app_secret: Secret::new(c.app_secret.clone()),
+        access_token: Secret::new(c.access_token.clone()),
+        refresh_token: Secret::new(c.refresh_token.clone()),
+        access_token_expire_in: None,
+        refresh_token_expire_in: None,
+        shop_cipher: c.shop_cipher.clone(),
+        shop_id: None,
+        region: None,
+        api_base: Some(e.sandbox.base_url().to_owned()),
+        auth_base: Some(e.sandbox.base_url().to_owned()),
+        handover_method: None,
+        priority: None,
+    }
+}
+
+fn db_bytes(e: &Env) -> anyhow::Result<Vec<u8>> {
+    // The WAL holds recent writes: read both files.
+    let mut bytes = std::fs::read(e.dir.path().join("creatorflow.db"))?;
+    if let Ok(wal) = std::fs::read(e.dir.path().join("creatorflow.db-wal")) {
+        bytes.extend(wal);
+    }
+    Ok(bytes)
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test]
+async fn add_looks_up_the_shop_stores_secrets_outside_the_db_and_updates_by_name() -> anyhow::Result<()> {
+    let e = env().await?;
+    let c = e.sandbox.config().clone();
+    let shop = e.console.add_shop(add_request(&e, "main")).await?;
+    assert_eq!(shop.tts_shop_id, c.shop_id, "looked up by cipher");
+    assert_eq!(shop.region, c.shop_region);
+    assert_eq!(shop.cipher, c.shop_cipher);
+    assert_eq!(shop.handover_method, HandoverMethod::Pickup);
+    assert_eq!(shop.api_base_url, e.sandbox.base_url().trim_end_matches('/'));
+
+    // Secrets are in the secret store, and nowhere in the database.
+    let app = e.secrets.get(&app_secret_name(&c.app_key))?.context("app secret stored")?;
+    assert_eq!(app.expose(), c.app_secret);
+    let tokens = e.secrets.get(&shop_tokens_name(shop.id))?.context("tokens stored")?;
+    let bytes = db_bytes(&e)?;
+    for secret in [c.app_secret.as_str(), c.access_token.as_str(), c.refresh_token.as_str(), tokens.expose()] {
+        ensure!(!contains(&bytes, secret), "a secret is in the database file");
+    }
+    // The unknown expiry made the lookup refresh the pair; the sandbox rotates refresh tokens, so only
+    // the stored (new) pair works. A client built from the store proves it is the right one.
+    assert!(!tokens.expose().contains(&c.refresh_token), "the spent refresh token was replaced");
+    let client = e.console.connections()?.client(&shop)?;
+    let page = client
+        .search_orders(&tiktok_shop::models::order::OrderSearchFilter::default(), &tiktok_shop::models::order::OrderSearchPage::first(10))
+        .await?;
+    ensure!(!page.orders.is_empty(), "the stored credentials reach the shop");
+
+    // The same name again updates the shop (same row), with the settings given.
+    let mut again = add_request(&e, "main");
+    again.shop_id = Some(c.shop_id.clone());
+    again.access_token = tokens_of(&e, shop.id)?.0;
+    again.refresh_token = tokens_of(&e, shop.id)?.1;
+    again.priority = Some(7);
+    // The pipeline marked the shop deauthorized (105001); adding it with new credentials re-activates it.
+    ensure!(e.console.store().mark_shop_deauthorized(shop.id).await?);
+    again.handover_method = Some(HandoverMethod::DropOff);
+    let updated = e.console.add_shop(again).await?;
+    assert_eq!(updated.id, shop.id);
+    assert_eq!(updated.priority, 7);
+    assert_eq!(updated.handover_method, HandoverMethod::DropOff);
+    assert_eq!(updated.status, creatorflow_engine::store::ShopStatus::Active);
+    assert_eq!(e.console.list_shops().await?.len(), 1);
+
+    // The same TikTok shop under another name is refused with the name to use.
+    let mut other = add_request(&e, "other");
+    other.shop_id = Some(c.shop_id.clone());
+    match e.console.add_shop(other).await {
+        Err(err @ EngineError::ShopConflict { .. }) => assert!(err.to_string().contains("\"main\""), "{err}"),
+        other => anyhow::bail!("expected a conflict, got {other:?}"),
+    }
+    Ok(())
+}
+
+fn tokens_of(e: &Env, shop_id: i64) -> anyhow::Result<(Secret, Secret)> {
+    let t = tiktok_shop::load_tokens(e.secrets.as_ref(), &shop_tokens_name(shop_id))?.context("tokens")?;
+    Ok((t.access_token, t.refresh_token))
+}
+
+#[tokio::test]
+async fn a_cipher_the_authorization_does_not_cover_is_refused_and_nothing_is_stored() -> anyhow::Result<()> {
+    let e = env().await?;
+    let mut req = add_request(&e, "main");
+    req.shop_cipher = "ROW_not_mine".into();
+    let err = e.console.add_shop(req).await.err().context("must fail")?;
+    assert_eq!(err.kind(), "invalid_input");
+    assert!(err.to_string().contains(&e.sandbox.config().shop_cipher), "names the ciphers it knows: {err}");
+    assert!(!err.to_string().contains(&e.sandbox.config().app_secret));
+    assert!(e.console.list_shops().await?.is_empty());
+
+    let mut req = add_request(&e, "main");
+    req.app_secret = Secret::new("wrong-secret");
+    let err = e.console.add_shop(req).await.err().context("a wrong app secret must fail")?;
+    assert!(!format!("{err} {err:?}").contains(&e.sandbox.config().refresh_token));
+    assert!(e.console.list_shops().await?.is_empty());
+    Ok(())
+}
+
+fn order(shop_id: i64, id: &str) -> anyhow::Result<Order> {
+    Ok(Order {
+        shop_id,
+        tts_order_id: id.into(),
+        status: "AWAITING_SHIPMENT".into(),
+        create_time: 1_767_225_600,
+        update_time: 1_767_225_700,
+        paid_time: None,
+        buyer_name: "Alex Buyer".into(),
+        shipping_type: ShippingType::Tiktok,
+        rts_sla_time: None,
+        shipping_due_time: None,
+        total_amount: Amount::parse("9.99")?,
+        currency: "GBP".into(),
+        recipient_address: None,
+        raw: json!({"id": id}),
+        line_items: vec![LineItem {
+            tts_line_item_id: format!("{id}-1"),
+            product_id: "p".into(),
+            product_name: "Plain Mug".into(),
+            sku_id: "s".into(),
+            sku_name: "Default".into(),
+            seller_sku: "MUG-1".into(),
+            sale_price: Amount::parse("9.99")?,
+            currency: "GBP".into(),
+            display_status: "AWAITING_SHIPMENT".into(),
+            tts_package_id: None,
+        }],
+        packages: vec![],
+    })
+}
+
+#[tokio::test]
+async fn remove_cancels_the_shops_jobs_and_deletes_its_orders_and_secrets() -> anyhow::Result<()> {
+    let e = env().await?;
+    let c = e.sandbox.config().clone();
+    let shop = e.console.add_shop(add_request(&e, "main")).await?;
+    let ids = e.console.store().upsert_orders(&[order(shop.id, "576684019603311365")?]).await?;
+    let order_id = ids[0].id();
+    let q = e.console.queue();
+    let by_order = q.insert(NewJob::from_value("ship", json!({"order_id": order_id}))).await?.id();
+    let by_shop = q.insert(NewJob::from_value("sync", json!({"shop_id": shop.id}))).await?.id();
+    let other = q.insert(NewJob::from_value("sync", json!({"shop_id": shop.id + 100}))).await?.id();
+
+    // Validate reserved one unit of a tracked SKU for the order (it never shipped).
+    let store = e.console.store();
+    store.set_stock(1, "MUG-1", true, 5).await?;
+    let mut tx = store.begin().await?;
+    store.reserve(&mut tx, 1, "MUG-1", 1).await?;
+    store.start_fulfillment(&mut tx, order_id, &["pkg-1".to_owned()], true).await?;
+    tx.commit().await?;
+    assert_eq!(store.get_inventory(1, "MUG-1").await?.context("stock")?.reserved, 1);
+
+    let removed = e.console.remove_shop("main", "alice").await?;
+    assert_eq!(removed.orders_deleted, 1);
+    assert_eq!(removed.units_released, 1);
+    assert_eq!(store.get_inventory(1, "MUG-1").await?.context("stock")?.reserved, 0, "stock given back");
+    let mut cancelled = removed.jobs_cancelled.clone();
+    cancelled.sort_unstable();
+    assert_eq!(cancelled, vec![by_order, by_shop]);
+    assert_eq!(q.get(by_order).await?.state, JobState::Cancelled);
+    assert_eq!(q.get(by_shop).await?.state, JobState::Cancelled);
+    assert_eq!(q.get(other).await?.state, JobState::Available, "other shops' jobs are untouched");
+    assert!(e.console.list_shops().await?.is_empty());
+    assert!(e.console.store().search(1, "Alex", 10).await?.is_empty(), "search entries go too");
+    assert!(e.secrets.get(&shop_tokens_name(shop.id))?.is_none());
+    assert!(e.secrets.get(&app_secret_name(&c.app_key))?.is_none(), "no shop of the app is left");
+
+    let audit = e.console.show_job(by_order).await?.audit;
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].action, "shop_remove");
+    assert_eq!(audit[0].actor, "alice");
+    assert_eq!(audit[0].job_count, 2);
+
+    match e.console.remove_shop("main", "alice").await {
+        Err(err @ EngineError::ShopNotFound { .. }) => assert!(err.to_string().contains("shop list")),
+        other => anyhow::bail!("expected not found, got {other:?}"),
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn oauth_code_flow_end_to_end_through_the_loopback_listener() -> anyhow::Result<()> {
+    let e = env().await?;
+    let c = e.sandbox.config().clone();
+    let base = e.sandbox.base_url().to_owned();
+    let request = AuthorizationRequest {
+        app_key: c.app_key.clone(),
+        app_secret: Secret::new(c.app_secret.clone()),
+        api_base: Some(base.clone()),
+        auth_base: Some(base.clone()),
+        authorize_url: Some(format!("{base}/sandbox/oauth/authorize")),
+        listen: true,
+        handover_method: None,
+        priority: Some(3),
+    };
+    let mut pending = e.console.begin_authorization(request.clone()).await?;
+    let link = pending.url().to_owned();
+    let redirect = pending.redirect_uri().context("a listener")?.to_owned();
+    ensure!(redirect.starts_with("http://127.0.0.1:"), "{redirect}");
+    let waiter = tokio::spawn(async move {
+        let code = pending.wait_for_code(Duration::from_secs(20)).await;
+        (pending, code)
+    });
+    let http = reqwest::Client::builder().no_proxy().build()?;
+    // A forged redirect with another state is refused and does not end the wait.
+    let forged = http.get(format!("{redirect}?code=forged&state=nope")).send().await?;
+    assert_eq!(forged.status().as_u16(), 400);
+    // The "browser": opens the link; the sandbox 302s to the listener with code and state.
+    let page = http.get(&link).send().await?;
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await?.contains("received the authorization"));
+    let (pending, code) = waiter.await?;
+    let code = code?;
+    ensure!(code != "forged");
+    // Single use: the listener is closed once the code arrived.
+    ensure!(http.get(format!("{redirect}?code=x")).send().await.is_err(), "the listener must be closed");
+
+    let shops = e.console.complete_authorization(pending, &code).await?;
+    assert_eq!(shops.len(), 1);
+    assert_eq!(shops[0].name, c.shop_name, "named after the TikTok shop");
+    assert_eq!(shops[0].tts_shop_id, c.shop_id);
+    assert_eq!(shops[0].region, c.shop_region);
+    assert_eq!(shops[0].priority, 3);
+    let client = e.console.connections()?.client(&shops[0])?;
+    client
+        .search_orders(&tiktok_shop::models::order::OrderSearchFilter::default(), &tiktok_shop::models::order::OrderSearchPage::first(5))
+        .await?;
+
+    // A code is single use: completing again with it fails and says so; the seller refusing is an error.
+    let again = e.console.begin_authorization(request.clone()).await?;
+    let err = e.console.complete_authorization(again, &code).await.err().context("a used code")?;
+    assert_eq!(err.kind(), "api");
+    let mut denied = e.console.begin_authorization(request).await?;
+    let link = format!("{}&deny=1", denied.url());
+    let browser = tokio::spawn(async move { http.get(link).send().await });
+    let err = denied.wait_for_code(Duration::from_secs(20)).await.err().context("denied")?;
+    assert_eq!(err.kind(), "authorization");
+    assert!(err.to_string().contains("auth_denied"), "{err}");
+    browser.await??;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_wait_for_a_redirect_times_out_with_the_way_out() -> anyhow::Result<()> {
+    let e = env().await?;
+    let c = e.sandbox.config();
+    let mut pending = e
+        .console
+        .begin_authorization(AuthorizationRequest {
+            app_key: c.app_key.clone(),
+            app_secret: Secret::new(c.app_secret.clone()),
+            api_base: Some(e.sandbox.base_url().to_owned()),
+            auth_base: Some(e.sandbox.base_url().to_owned()),
+            authorize_url: None,
+            listen: true,
+            handover_method: None,
+            priority: None,
+        })
+        .await?;
+    assert!(pending.url().starts_with(creatorflow_engine::DEFAULT_AUTHORIZE_URL));
+    assert!(pending.url().contains("state="));
+    let err = pending.wait_for_code(Duration::from_millis(200)).await.err().context("timeout")?;
+    assert!(err.to_string().contains("--code"), "{err}");
+    // A pasted redirect URL is checked against the state; a bare code is taken as is.
+    assert!(pending.code_from_pasted("http://127.0.0.1:1/callback?code=abc&state=wrong").is_err());
+    assert_eq!(pending.code_from_pasted("  abc \n")?, "abc");
+    Ok(())
+}
+
+/// The console commands' SQL on PostgreSQL (audit trail, purge, lookups by name and TikTok id), in a
+/// schema of its own. Needs CREATORFLOW_TEST_PG_URL (scripts/pg-test-server.sh) or CREATORFLOW_SKIP_PG=1.
+#[tokio::test]
+async fn console_commands_on_postgres() -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let url = match std::env::var("CREATORFLOW_TEST_PG_URL") {
+        Ok(u) if !u.is_empty() => u,
+        _ if std::env::var("CREATORFLOW_SKIP_PG").as_deref() == Ok("1") => {
+            eprintln!("skipping PostgreSQL test: CREATORFLOW_SKIP_PG=1");
+            return Ok(());
+        }
+        _ => anyhow::bail!(
+            "CREATORFLOW_TEST_PG_URL is not set: run `scripts/pg-test-server.sh start` and export the URL it \
+             prints, or set CREATORFLOW_SKIP_PG=1 to skip PostgreSQL tests"
+        ),
+    };
+    let schema = format!("console_{}_{}", std::process::id(), fastrand::u32(..));
+    let mut admin = sqlx::PgConnection::connect(&url).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&mut admin).await?;
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let result = async {
+        let e = env().await?;
+        let console = Console::open(ConsoleConfig {
+            data_dir: e.dir.path().to_path_buf(),
+            database_url: Some(format!("{url}{sep}options[search_path]={schema}")),
+        })
+        .await?
+        .with_secret_store(e.secrets.clone());
+        let shop = console.add_shop(add_request(&e, "main")).await?;
+        assert_eq!(console.list_shops().await?.len(), 1);
+        let ids = console.store().upsert_orders(&[order(shop.id, "576684019603311365")?]).await?;
+        let order_id = ids[0].id();
+        assert_eq!(console.show_order("576684019603311365").await?.order.id, order_id);
+        assert_eq!(console.show_order(&order_id.to_string()).await?.order.tts_order_id, "576684019603311365");
+        let q = creatorflow_engine::OrderQuery { search: Some("mug".into()), shop: Some("main".into()), ..Default::default() };
+        assert_eq!(console.list_orders(&q).await?.orders.len(), 1);
+
+        let job = console.queue().insert(NewJob::from_value("ship", json!({"order_id": order_id}))).await?.id();
+        console.discard_job(job, "checking with the buyer", "alice").await?;
+        let report = console.retry_all_failed(None, "bob").await?;
+        assert!(report.retried.is_empty(), "a person's discard is not retried by --all-failed");
+        console.retry_job(job, "bob").await?;
+        let store = console.store();
+        store.set_stock(1, "MUG-1", true, 5).await?;
+        let mut tx = store.begin().await?;
+        store.reserve(&mut tx, 1, "MUG-1", 1).await?;
+        store.start_fulfillment(&mut tx, order_id, &["pkg-1".to_owned()], true).await?;
+        tx.commit().await?;
+        let removed = console.remove_shop("main", "carol").await?;
+        assert_eq!(removed.units_released, 1);
+        assert_eq!(store.get_inventory(1, "MUG-1").await?.context("stock")?.reserved, 0);
+        assert_eq!(removed.jobs_cancelled, vec![job]);
+        assert_eq!(removed.orders_deleted, 1);
+        let audit = console.show_job(job).await?.audit;
+        let actions: Vec<(&str, &str)> = audit.iter().map(|a| (a.action.as_str(), a.actor.as_str())).collect();
+        assert_eq!(actions, vec![("job_discard", "alice"), ("job_retry", "bob"), ("shop_remove", "carol")]);
+        assert_eq!(audit[0].reason.as_deref(), Some("checking with the buyer"));
+        assert!(console.list_shops().await?.is_empty());
+        console.queue().db().close().await;
+        anyhow::Ok(())
+    }
+    .await;
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&mut admin).await?;
+    result
+}
