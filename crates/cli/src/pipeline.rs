@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use creatorflow_engine::connection::{ClientTuning, Connections};
 use creatorflow_engine::metrics::Metrics;
+use creatorflow_engine::node::NodeIdentity;
 use creatorflow_engine::pipeline::{DemoCarrier, Pipeline, PipelineConfig};
 use creatorflow_engine::runner::{Runner, RunnerConfig};
 use creatorflow_engine::store::{DEFAULT_CREATOR_ID, Store};
@@ -52,11 +53,12 @@ fn pipeline(store: Store, connections: Connections, carrier: bool) -> Pipeline {
     Pipeline::new(store, connections, metrics, carrier, PipelineConfig::default())
 }
 
-fn runner_config(args: &RunArgs) -> anyhow::Result<RunnerConfig> {
+fn runner_config(args: &RunArgs, node: &NodeIdentity) -> anyhow::Result<RunnerConfig> {
     if !(0.05..=3600.0).contains(&args.poll_seconds) {
         bail!("--poll-seconds {} must be between 0.05 and 3600", args.poll_seconds);
     }
     Ok(RunnerConfig {
+        node_id: node.id().to_owned(),
         max_workers: args.workers as usize,
         min_workers: (args.workers as usize).min(8),
         poll_interval: Duration::from_secs_f64(args.poll_seconds),
@@ -69,7 +71,8 @@ pub async fn run(console: &Console, args: &RunArgs) -> anyhow::Result<()> {
     if store.list_shops(DEFAULT_CREATOR_ID).await?.is_empty() {
         bail!("no shop is connected: add one with `creatorflow-cli shop add` (or try `creatorflow-cli demo`)");
     }
-    drive(pipeline(store, console.connections()?, false), args).await
+    let node = NodeIdentity::claim(console.data_dir())?;
+    drive(pipeline(store, console.connections()?, false), args, &node).await
 }
 
 pub async fn sync(console: &Console, args: &SyncArgs) -> anyhow::Result<()> {
@@ -126,7 +129,8 @@ pub async fn demo(config: ConsoleConfig, args: &DemoArgs) -> anyhow::Result<()> 
         path.display()
     );
     let p = pipeline(store, shop.connections.clone(), true);
-    let result = drive(p, &args.run).await;
+    let node = NodeIdentity::claim(&dir)?;
+    let result = drive(p, &args.run, &node).await;
     let stats = shop.sandbox.stats();
     eprintln!(
         "demo: tiktok saw {} ship calls, {} duplicate ships, {} rejected signatures; orders by status {:?}",
@@ -140,11 +144,11 @@ pub async fn demo(config: ConsoleConfig, args: &DemoArgs) -> anyhow::Result<()> 
 }
 
 /// Runs the pipeline until idle / the time limit / Ctrl-C, printing a progress line every 5 s.
-async fn drive(pipeline: Pipeline, args: &RunArgs) -> anyhow::Result<()> {
+async fn drive(pipeline: Pipeline, args: &RunArgs, node: &NodeIdentity) -> anyhow::Result<()> {
     let started = Instant::now();
     let max = args.max_seconds.map(Duration::from_secs);
     let metrics = pipeline.metrics().clone();
-    let mut runner = Runner::start(pipeline, runner_config(args)?).await?;
+    let mut runner = Runner::start(pipeline, runner_config(args, node)?).await?;
     let progress = {
         let metrics = metrics.clone();
         tokio::spawn(async move {
@@ -191,7 +195,13 @@ async fn drive(pipeline: Pipeline, args: &RunArgs) -> anyhow::Result<()> {
         metrics.counter("orders.confirmed"),
     );
     if outcome == Some(false) {
-        bail!("not idle after {} s: {} jobs active, {} due soon", args.max_seconds.unwrap_or_default(), backlog.active, backlog.due_soon);
+        bail!(
+            "not idle after {} s: {} jobs active, {} due soon{}",
+            args.max_seconds.unwrap_or_default(),
+            backlog.active,
+            backlog.due_soon,
+            if backlog.active + backlog.due_soon == 0 { " (new or changed orders keep arriving)" } else { "" }
+        );
     }
     Ok(())
 }

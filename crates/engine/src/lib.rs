@@ -9,6 +9,7 @@ mod console;
 pub mod demo;
 mod error;
 pub mod metrics;
+pub mod node;
 pub mod pipeline;
 pub mod runner;
 pub mod store;
