@@ -25,6 +25,9 @@ pub struct RunnerConfig {
     pub poll_interval: Duration,
     /// A scheduled job due later than this counts as waiting on the outside world (see `wait_outside`).
     pub idle_horizon: Duration,
+    /// Time between reconciliation passes: every open order re-read from TikTok, which repairs a lost
+    /// webhook or a version the sync window missed.
+    pub reconcile_interval: Duration,
 }
 
 impl Default for RunnerConfig {
@@ -35,6 +38,7 @@ impl Default for RunnerConfig {
             max_workers: 256,
             poll_interval: Duration::from_secs(5),
             idle_horizon: Duration::from_secs(120),
+            reconcile_interval: Duration::from_secs(600),
         }
     }
 }
@@ -90,7 +94,8 @@ impl Runner {
         let pool = WorkerPool::start(pipeline.queue().clone(), pipeline.registry(), pool_config).await.map_err(db_err)?;
         let (stop, stop_rx) = watch::channel(false);
         let (pass_tx, last_pass) = watch::channel(None);
-        let sync_task = tokio::spawn(sync_loop(pipeline.clone(), config.poll_interval, stop_rx, pass_tx));
+        let sync_task =
+            tokio::spawn(sync_loop(pipeline.clone(), config.poll_interval, config.reconcile_interval, stop_rx, pass_tx));
         Ok(Runner { pipeline, config, pool: Some(pool), stop, sync_task: Some(sync_task), last_pass })
     }
 
@@ -208,20 +213,38 @@ pub async fn backlog(pipeline: &Pipeline, idle_horizon: Duration) -> Result<Back
 async fn sync_loop(
     pipeline: Pipeline,
     interval: Duration,
+    reconcile_every: Duration,
     mut stop: watch::Receiver<bool>,
     passes: watch::Sender<Option<PassResult>>,
 ) {
     let mut pass = 0u64;
+    // The first reconciliation waits a full interval: at start the sync itself is catching up.
+    let mut last_reconcile = Instant::now();
     loop {
         pass += 1;
         let result = sync_pass(&pipeline, pass).await;
         passes.send_replace(Some(result));
+        if last_reconcile.elapsed() >= reconcile_every {
+            last_reconcile = Instant::now();
+            reconcile_pass(&pipeline).await;
+        }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
             _ = stop.changed() => return,
         }
         if *stop.borrow() {
             return;
+        }
+    }
+}
+
+/// A `refresh` job for every open order of every active shop.
+pub async fn reconcile_pass(pipeline: &Pipeline) {
+    let Ok(shops) = pipeline.store().list_shops(DEFAULT_CREATOR_ID).await else { return };
+    for shop in shops.iter().filter(|s| !s.paused && s.status == ShopStatus::Active) {
+        match pipeline.reconcile_shop(shop).await {
+            Ok(n) => tracing::info!(shop = %shop.name, orders = n, "reconciliation: open orders queued for a re-read"),
+            Err(e) => tracing::warn!(shop = %shop.name, error = %e, "reconciliation failed; the next pass retries"),
         }
     }
 }

@@ -15,6 +15,7 @@ mod confirm;
 mod label;
 mod ship;
 mod validate;
+mod webhook;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,6 +33,7 @@ use crate::sync::SyncConfig;
 
 pub use batch::Batchers;
 pub use carrier::{Booking, CarrierAdapter, DemoCarrier};
+pub use webhook::{MAX_WEBHOOK_BYTES, RefreshJob, WebhookError, WebhookOutcome};
 
 /// The queue every stage runs on.
 pub const PIPELINE_QUEUE: &str = "pipeline";
@@ -42,7 +44,9 @@ pub mod kinds {
     pub const SHIP: &str = "ship";
     pub const LABEL: &str = "label";
     pub const CONFIRM: &str = "confirm";
-    pub const ALL: [&str; 4] = [VALIDATE, SHIP, LABEL, CONFIRM];
+    /// Re-read one order from TikTok (after a webhook, or by the reconciliation pass).
+    pub const REFRESH: &str = "refresh";
+    pub const ALL: [&str; 5] = [VALIDATE, SHIP, LABEL, CONFIRM, REFRESH];
 }
 
 /// TikTok statuses the pipeline still has work for.
@@ -196,7 +200,8 @@ impl Pipeline {
         r.register(validate::Validate(self.clone()))
             .register(ship::Ship(self.clone()))
             .register(label::Label(self.clone()))
-            .register(confirm::Confirm(self.clone()));
+            .register(confirm::Confirm(self.clone()))
+            .register(webhook::Refresh(self.clone()));
         r
     }
 

@@ -246,4 +246,17 @@ impl Store {
         )?
         .map(|r| r.id))
     }
+
+    /// TikTok ids of a shop's cached orders the pipeline still has work for (reconciliation).
+    pub async fn open_order_ids(&self, shop_id: i64) -> Result<Vec<String>> {
+        let mut c = ReadConn::acquire(self.db()).await?;
+        let rows = fetch_all!(
+            c.ex(),
+            Text,
+            "SELECT tts_order_id AS value FROM orders WHERE shop_id = ? \
+             AND status IN ('UNPAID', 'ON_HOLD', 'AWAITING_SHIPMENT', 'PARTIALLY_SHIPPING')",
+            shop_id
+        )?;
+        Ok(rows.into_iter().map(|t| t.value).collect())
+    }
 }

@@ -26,6 +26,7 @@ use creatorflow_queue::{Backend, Clock, Db, DbTx, SystemClock};
 
 pub use audit::{AuditAction, AuditEvent, NewAuditEvent};
 pub use error::{Result, StoreError};
+pub(crate) use error::clip;
 pub use fulfillments::{Fulfillment, WorkOrder};
 pub use shop_admin::Purged;
 pub use list::{OrderFilter, OrderPage, PageCursor, PageRequest};

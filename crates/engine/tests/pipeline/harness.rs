@@ -97,7 +97,7 @@ impl Harness {
             }
             assert!(std::time::Instant::now() < deadline, "pipeline did not drain in {max:?}: {b:?}");
             ticks += 1;
-            if ticks % 20 == 0 {
+            if ticks.is_multiple_of(20) {
                 let st = self.demo.sandbox.stats();
                 eprintln!("draining: {b:?}; tiktok: {:?}; pool {:?}", st.orders_by_status, runner.pool_stats());
                 let q = self.pipeline().queue();
