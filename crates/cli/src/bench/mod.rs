@@ -1,5 +1,6 @@
 //! `creatorflow-cli bench ...`: the benchmarks whose figures BENCHMARKS.md records.
 
+mod pipeline;
 mod queue;
 
 use clap::Subcommand;
@@ -8,10 +9,13 @@ use clap::Subcommand;
 pub enum BenchCommand {
     /// Throughput and pickup latency of the durable job queue.
     Queue(queue::QueueBench),
+    /// The order pipeline end to end against the in-process sandbox (unthrottled, Black Friday, viral).
+    Pipeline(pipeline::PipelineBench),
 }
 
 pub async fn run(cmd: &BenchCommand, database: Option<&str>) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Queue(args) => queue::run(args, database).await,
+        BenchCommand::Pipeline(args) => pipeline::run(args).await,
     }
 }

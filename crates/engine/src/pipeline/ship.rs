@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use creatorflow_queue::{JobContext, JobError, Outcome, Worker};
 use serde_json::json;
-use tiktok_shop::models::fulfillment::{BatchShipPackage, HandoverMethod, MarkShippedRequest, PackageStatus};
+use tiktok_shop::models::fulfillment::{BatchShipPackage, HandoverMethod, PackageStatus, SelfShipment};
 use tiktok_shop::{Error as ApiError, ErrorKind, ShopClient};
 
 use super::batch::ShipResult;
@@ -109,7 +109,7 @@ impl Pipeline {
 
         let attempted = match &booking {
             None => self.ship_tiktok(&shop, &client, &packages).await,
-            Some(b) => self.ship_seller(&shop, &client, &order, b).await,
+            Some(b) => self.ship_seller(&shop, &client, &packages, b).await,
         };
         match attempted {
             Attempted::Shipped { tracking_number, provider_id } => {
@@ -173,23 +173,34 @@ impl Pipeline {
         Attempted::Shipped { tracking_number: None, provider_id: None }
     }
 
-    async fn ship_seller(&self, shop: &Shop, client: &ShopClient, order: &WorkOrder, b: &super::Booking) -> Attempted {
-        let body = MarkShippedRequest {
-            tracking_number: b.tracking_number.clone(),
-            shipping_provider_id: b.shipping_provider_id.clone(),
-            order_line_item_ids: vec![],
+    /// Seller shipping: the package is marked shipped with the carrier's tracking number through the same
+    /// batch endpoint (`self_shipment`), so a spike of seller-shipped orders also drains at 50 packages
+    /// a call.
+    async fn ship_seller(&self, shop: &Shop, client: &ShopClient, packages: &[String], b: &super::Booking) -> Attempted {
+        let handover = match shop.handover_method {
+            LocalHandover::Pickup => HandoverMethod::Pickup,
+            LocalHandover::DropOff => HandoverMethod::DropOff,
         };
-        let endpoint = "POST /fulfillment/202309/orders/{order_id}/packages";
-        match self.call(shop, endpoint, client.mark_package_shipped(&order.tts_order_id, &body)).await {
-            Ok(_) => Attempted::Shipped {
-                tracking_number: Some(b.tracking_number.clone()),
-                provider_id: Some(b.shipping_provider_id.clone()),
-            },
-            Err(CallFailure::Api(e)) if clearly_refused(&e) => {
-                Attempted::Refused { code: e.code().unwrap_or_default(), message: e.to_string(), error: Some(e) }
+        for id in packages {
+            let p = BatchShipPackage {
+                id: id.clone(),
+                handover_method: handover.clone(),
+                pickup_slot: None,
+                self_shipment: Some(SelfShipment {
+                    tracking_number: b.tracking_number.clone(),
+                    shipping_provider_id: b.shipping_provider_id.clone(),
+                }),
+            };
+            match self.ship_batched(shop, client, p).await {
+                ShipResult::Shipped => {}
+                ShipResult::Refused(err) => return Attempted::Refused { code: err.code, message: err.message, error: None },
+                ShipResult::Failed(CallFailure::Api(e)) if clearly_refused(&e) => {
+                    return Attempted::Refused { code: e.code().unwrap_or_default(), message: e.to_string(), error: Some(e) };
+                }
+                ShipResult::Failed(f) => return Attempted::Unknown(f),
             }
-            Err(f) => Attempted::Unknown(f),
         }
+        Attempted::Shipped { tracking_number: Some(b.tracking_number.clone()), provider_id: Some(b.shipping_provider_id.clone()) }
     }
 
     /// A tracking number for a seller-shipped order from the carrier adapter (`None`: wait for a person).
