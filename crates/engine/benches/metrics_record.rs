@@ -76,27 +76,35 @@ fn main() {
         mm.record_ms(endpoint, black_box(v[i & 4095]))
     });
     let (mm, v, n) = (m.clone(), Arc::clone(&values), Arc::clone(&names));
-    run("record_ms by name, 1 thread, 20 names in turn", 1, move |_, i| {
-        mm.record_ms(&n[i % 20], black_box(v[i & 4095]))
-    });
+    run(
+        "record_ms by name, 1 thread, 20 names in turn",
+        1,
+        move |_, i| mm.record_ms(&n[i % 20], black_box(v[i & 4095])),
+    );
     let (h, v) = (m.latency(endpoint), Arc::clone(&values));
     run("LatencyHandle::record_ms, 1 thread", 1, move |_, i| {
         h.record_ms(black_box(v[i & 4095]))
     });
     let mm = m.clone();
-    run("incr by name, 1 thread", 1, move |_, _| mm.incr("orders.shipped", black_box(1)));
+    run("incr by name, 1 thread", 1, move |_, _| {
+        mm.incr("orders.shipped", black_box(1))
+    });
     let (mm, v) = (m.clone(), Arc::clone(&values));
     run("record_ms by name, 2 threads, same name", 2, move |_, i| {
         mm.record_ms(endpoint, black_box(v[i & 4095]))
     });
     let (mm, v, n) = (m.clone(), Arc::clone(&values), Arc::clone(&names));
-    run("record_ms by name, 2 threads, different names", 2, move |th, i| {
-        mm.record_ms(&n[th], black_box(v[i & 4095]))
-    });
+    run(
+        "record_ms by name, 2 threads, different names",
+        2,
+        move |th, i| mm.record_ms(&n[th], black_box(v[i & 4095])),
+    );
     let (h, v) = (m.latency(endpoint), Arc::clone(&values));
-    run("LatencyHandle::record_ms, 2 threads, same name", 2, move |_, i| {
-        h.record_ms(black_box(v[i & 4095]))
-    });
+    run(
+        "LatencyHandle::record_ms, 2 threads, same name",
+        2,
+        move |_, i| h.record_ms(black_box(v[i & 4095])),
+    );
 
     // 200 latency metrics with samples in every slot of the window: the dashboard's worst case.
     let mut usage = ProcessSampler::new();

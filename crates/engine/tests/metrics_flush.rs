@@ -131,6 +131,38 @@ async fn a_restart_in_the_same_minute_merges_with_the_stored_row(
     Ok(())
 }
 
+async fn the_final_flush_writes_the_current_minute(h: &Harness) -> anyhow::Result<()> {
+    let t0 = T0_MS - T0_MS.rem_euclid(MINUTE);
+    h.clock.set(t0 + 5_000);
+    let m = Metrics::new(Arc::new(h.clock.clone()));
+    m.record_ms("order_to_fulfillment", 4_000.0);
+    h.clock.set(t0 + 20_000);
+    ensure!(
+        m.flush(&h.store).await? == 0,
+        "an unfinished minute was flushed"
+    );
+    ensure!(m.flush_final(&h.store).await? == 1);
+    let rows = h
+        .store
+        .rollups("order_to_fulfillment", t0, t0 + MINUTE)
+        .await?;
+    ensure!(rows.len() == 1 && rows[0].count == 1, "{rows:?}");
+    // The next run starts in the same minute: its first minute is merged with the stored row.
+    let next = Metrics::new(Arc::new(h.clock.clone()));
+    next.record_ms("order_to_fulfillment", 6_000.0);
+    h.clock.set(t0 + MINUTE);
+    ensure!(next.flush(&h.store).await? == 1);
+    let rows = h
+        .store
+        .rollups("order_to_fulfillment", t0, t0 + MINUTE)
+        .await?;
+    ensure!(
+        rows.len() == 1 && rows[0].count == 2 && rows[0].max == Some(6_000.0),
+        "{rows:?}"
+    );
+    Ok(())
+}
+
 macro_rules! cases {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -156,7 +188,8 @@ macro_rules! cases {
 
 cases!(
     flush_and_read_back,
-    a_restart_in_the_same_minute_merges_with_the_stored_row
+    a_restart_in_the_same_minute_merges_with_the_stored_row,
+    the_final_flush_writes_the_current_minute,
 );
 
 /// SQLite only: closing the pools is the one way to make the database refuse writes that is the same

@@ -236,7 +236,14 @@ impl Inner {
 
     #[cold]
     fn create_latency(&self, name: &str) -> Option<Arc<Mutex<LatencySeries>>> {
-        if !valid_name(name) {
+        // A name is one kind: a counter and a latency of one name would overwrite each other's rows.
+        if !valid_name(name)
+            || self
+                .counters
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains_key(name)
+        {
             return None;
         }
         let mut map = self.latencies.write().unwrap_or_else(|e| e.into_inner());
@@ -265,7 +272,13 @@ impl Inner {
 
     #[cold]
     fn create_counter(&self, name: &str) -> Option<Arc<Mutex<CounterSeries>>> {
-        if !valid_name(name) {
+        if !valid_name(name)
+            || self
+                .latencies
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains_key(name)
+        {
             return None;
         }
         let mut map = self.counters.write().unwrap_or_else(|e| e.into_inner());
@@ -319,7 +332,8 @@ impl Metrics {
 
     /// Record a latency sample in milliseconds under `name` (e.g. `order_to_fulfillment`,
     /// `stage.ship.run`, `api.POST /fulfillment/202309/packages/ship`). Negative values count as 0;
-    /// NaN and infinities are dropped. A name is either a latency or a counter: the two are kept apart.
+    /// NaN and infinities are dropped. A name is either a latency or a counter: samples of the other
+    /// kind under a name already in use are dropped (and counted).
     pub fn record_ms(&self, name: &str, ms: f64) {
         {
             // Record under the map's read lock rather than cloning the Arc: a shared reference count
@@ -432,13 +446,17 @@ impl Metrics {
     /// Every finished minute not yet written (including rows a failed flush put back), as rows for
     /// `Store::put_rollups`. Counters become rollups too: `count` (and `sum`) = increments that minute.
     pub fn take_finished_minutes(&self) -> Vec<MetricRollup> {
+        self.take_minutes(false)
+    }
+
+    fn take_minutes(&self, include_current: bool) -> Vec<MetricRollup> {
         let now = self.inner.clock.now_ms();
         let mut rows = Vec::new();
         for (_, s) in self.inner.all_latencies() {
-            lock(&s).roll_up(now, &mut rows);
+            lock(&s).roll_up(now, include_current, &mut rows);
         }
         for (_, s) in self.inner.all_counters() {
-            lock(&s).roll_up(now, &mut rows);
+            lock(&s).roll_up(now, include_current, &mut rows);
         }
         let mut p = lock(&self.inner.pending);
         for r in rows {
@@ -461,7 +479,16 @@ impl Metrics {
     /// or by another worker on a shared PostgreSQL) is merged with, not replaced. On a database error
     /// the rows are kept for the next flush (bounded by [`MAX_PENDING_ROLLUPS`]).
     pub async fn flush(&self, store: &Store) -> Result<usize, StoreError> {
-        let rows = self.take_finished_minutes();
+        self.write(store, self.take_minutes(false)).await
+    }
+
+    /// At shutdown: write the current, unfinished minute too (a later run that records in the same
+    /// minute merges with it). Samples recorded after this count in the next minute.
+    pub async fn flush_final(&self, store: &Store) -> Result<usize, StoreError> {
+        self.write(store, self.take_minutes(true)).await
+    }
+
+    async fn write(&self, store: &Store, rows: Vec<MetricRollup>) -> Result<usize, StoreError> {
         if rows.is_empty() {
             return Ok(0);
         }

@@ -43,6 +43,20 @@ pub(super) fn window_start(now: i64) -> i64 {
     slot_start(now).saturating_sub((SLOTS as i64 - 1) * SLOT_MS)
 }
 
+/// Move a series' time to `now` (never backwards) and return the end (exclusive) of the minutes to
+/// roll up: the current minute's start, or its end when the current minute is rolled up too (at
+/// shutdown) — then later samples count in the next minute rather than in a minute already written.
+fn advance(last_ms: &mut i64, now: i64, include_current: bool) -> i64 {
+    *last_ms = (*last_ms).max(now);
+    let current = minute_start(*last_ms);
+    if !include_current {
+        return current;
+    }
+    let end = current.saturating_add(MINUTE_MS);
+    *last_ms = end;
+    end
+}
+
 /// A slot no sample has used yet.
 const EMPTY: i64 = i64::MIN;
 
@@ -151,7 +165,7 @@ impl LatencySeries {
     #[cold]
     fn recycle(&mut self, i: usize, start: i64, out: &mut Vec<MetricRollup>) {
         // The slot may hold a finished minute that nobody has taken yet: roll it up before reuse.
-        self.roll_up(start, out);
+        self.roll_up(start, false, out);
         let s = &mut self.slots[i];
         s.hist.reset();
         s.stats = Stats::ZERO;
@@ -159,17 +173,15 @@ impl LatencySeries {
     }
 
     /// Roll up every minute that is over at `now` and not rolled up yet, oldest first.
-    pub fn roll_up(&mut self, now: i64, out: &mut Vec<MetricRollup>) {
-        let t = now.max(self.last_ms);
-        self.last_ms = t;
-        let current = minute_start(t);
+    pub fn roll_up(&mut self, now: i64, include_current: bool, out: &mut Vec<MetricRollup>) {
+        let end = advance(&mut self.last_ms, now, include_current);
         loop {
             let next = self
                 .slots
                 .iter()
                 .filter(|s| s.start != EMPTY)
                 .map(|s| minute_start(s.start))
-                .filter(|&m| m > self.rolled_through && m < current)
+                .filter(|&m| m > self.rolled_through && m < end)
                 .min();
             let Some(m) = next else { break };
             let Some(mut hist) = new_hist::<u64>() else {
@@ -192,7 +204,7 @@ impl LatencySeries {
             }
         }
         // Nothing before the current minute can be recorded any more (time only moves forward here).
-        self.rolled_through = self.rolled_through.max(current.saturating_sub(MINUTE_MS));
+        self.rolled_through = self.rolled_through.max(end.saturating_sub(MINUTE_MS));
     }
 
     /// The sliding window ending at `now` merged into `scratch` (reset first); its exact stats.
@@ -273,24 +285,22 @@ impl CounterSeries {
         let start = slot_start(t);
         let i = slot_index(start);
         if self.slots[i].0 != start {
-            self.roll_up(start, out);
+            self.roll_up(start, false, out);
             self.slots[i] = (start, 0);
         }
         self.slots[i].1 = self.slots[i].1.saturating_add(n);
         self.total = self.total.saturating_add(n);
     }
 
-    pub fn roll_up(&mut self, now: i64, out: &mut Vec<MetricRollup>) {
-        let t = now.max(self.last_ms);
-        self.last_ms = t;
-        let current = minute_start(t);
+    pub fn roll_up(&mut self, now: i64, include_current: bool, out: &mut Vec<MetricRollup>) {
+        let end = advance(&mut self.last_ms, now, include_current);
         loop {
             let next = self
                 .slots
                 .iter()
                 .filter(|s| s.0 != EMPTY)
                 .map(|s| minute_start(s.0))
-                .filter(|&m| m > self.rolled_through && m < current)
+                .filter(|&m| m > self.rolled_through && m < end)
                 .min();
             let Some(m) = next else { break };
             let n: u64 = self
@@ -313,7 +323,7 @@ impl CounterSeries {
                 histogram: None,
             });
         }
-        self.rolled_through = self.rolled_through.max(current.saturating_sub(MINUTE_MS));
+        self.rolled_through = self.rolled_through.max(end.saturating_sub(MINUTE_MS));
     }
 
     /// Increments inside the sliding window ending at `now`.

@@ -218,6 +218,48 @@ fn bad_values_and_names_are_dropped_and_counted_never_fatal() {
 }
 
 #[test]
+fn a_name_is_one_kind() {
+    let (_c, m) = setup();
+    m.record_ms("api.calls", 1.0);
+    m.incr("api.calls", 1);
+    m.incr("orders.shipped", 1);
+    m.record_ms("orders.shipped", 1.0);
+    let s = m.snapshot();
+    assert_eq!(s.dropped_samples, 2);
+    assert_eq!((s.latencies.len(), s.counters.len()), (1, 1));
+}
+
+#[test]
+fn the_final_take_includes_the_current_minute_and_later_samples_move_on() {
+    let (c, m) = setup();
+    c.set(T0 + 10_000);
+    m.record_ms("x", 1.0);
+    m.incr("n", 2);
+    c.set(T0 + 20_000);
+    let rows = m.take_minutes(true);
+    let got: Vec<(&str, i64, i64)> = rows
+        .iter()
+        .map(|r| (r.metric.as_str(), r.minute - T0, r.count))
+        .collect();
+    assert_eq!(got, [("x", 0, 1), ("n", 0, 2)]);
+    // Still in the same minute: these land in the next one instead of a minute already written.
+    c.set(T0 + 30_000);
+    m.record_ms("x", 2.0);
+    m.incr("n", 1);
+    assert!(m.take_finished_minutes().is_empty());
+    c.set(T0 + 120_000);
+    let rows = m.take_finished_minutes();
+    let got: Vec<(&str, i64, i64)> = rows
+        .iter()
+        .map(|r| (r.metric.as_str(), r.minute - T0, r.count))
+        .collect();
+    assert_eq!(got, [("x", 60_000, 1), ("n", 60_000, 1)]);
+    let s = m.snapshot();
+    assert_eq!(latency(&s, "x").since_start.count, 2);
+    assert_eq!(counter(&s, "n").total, 3);
+}
+
+#[test]
 fn name_caps_bound_memory() {
     let (_c, m) = setup();
     for i in 0..MAX_LATENCY_NAMES + 5 {
