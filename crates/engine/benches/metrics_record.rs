@@ -81,7 +81,7 @@ fn main() {
         1,
         move |_, i| mm.record_ms(&n[i % 20], black_box(v[i & 4095])),
     );
-    let (h, v) = (m.latency(endpoint), Arc::clone(&values));
+    let (h, v) = (m.latency_handle(endpoint), Arc::clone(&values));
     run("LatencyHandle::record_ms, 1 thread", 1, move |_, i| {
         h.record_ms(black_box(v[i & 4095]))
     });
@@ -99,7 +99,7 @@ fn main() {
         2,
         move |th, i| mm.record_ms(&n[th], black_box(v[i & 4095])),
     );
-    let (h, v) = (m.latency(endpoint), Arc::clone(&values));
+    let (h, v) = (m.latency_handle(endpoint), Arc::clone(&values));
     run(
         "LatencyHandle::record_ms, 2 threads, same name",
         2,

@@ -7,9 +7,11 @@
 //! one caller is admitted as the probe, everyone else is refused). A probe that succeeds closes the host
 //! and resets the period; a probe that fails reopens it with the period doubled, up to `max_open_for`.
 //!
-//! A probe whose caller was cancelled never reports back. It cannot wedge the host: the [`Admit`] ticket
-//! releases the probe when it is dropped unreported, and a probe older than `probe_timeout` is given to
-//! the next caller anyway (a ticket leaked with `mem::forget` or held by a stuck task).
+//! A probe whose caller was cancelled never reports back. It cannot wedge the host: a probe older than
+//! `probe_timeout` is given to the next caller anyway, and a caller that knows it gave up can say so
+//! at once with [`Breakers::record_abandoned`]. (An RAII ticket would release on drop, but it would
+//! also release a probe whose ticket a caller discards with `admit(host)?;` before making the call.)
+//! To ask how long a host is unavailable without taking the probe, use [`Breakers::retry_in`].
 //!
 //! Reports are by host, not by ticket, on purpose: any answer from the host is evidence that it is up,
 //! whoever asked, and a late failure of a call admitted before the host opened is no worse evidence than
@@ -51,36 +53,12 @@ impl Default for BreakerConfig {
     }
 }
 
-/// A call may go ahead. Hold it until the call has been reported (`record_*`): dropping an unreported
-/// probe ticket (the caller was cancelled) hands the probe to the next caller at once.
-#[derive(Debug)]
-#[must_use = "hold the ticket until the call is reported; dropping a probe ticket releases the probe"]
+/// A call may go ahead; after it, report its outcome (`record_success`, `record_answer`,
+/// `record_failure`, or `record_abandoned` if it never got an answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Admit {
     /// This caller is the half-open probe: its outcome decides whether the host closes or reopens.
     pub probe: bool,
-    release: Option<ProbeRelease>,
-}
-
-#[derive(Debug)]
-struct ProbeRelease {
-    inner: Arc<Inner>,
-    host: String,
-    probe_id: u64,
-}
-
-impl Drop for Admit {
-    fn drop(&mut self) {
-        if let Some(r) = self.release.take() {
-            let mut hosts = r.inner.lock();
-            if let Some(h) = hosts.get_mut(&r.host)
-                && let State::HalfOpen { probe: Some(p), .. } = &mut h.state
-                && p.id == r.probe_id
-            {
-                // Unreported: the caller went away without an answer. Let the next caller probe.
-                h.state = State::HalfOpen { probe: None };
-            }
-        }
-    }
 }
 
 /// The host is open (or being probed by someone else): park the work for `retry_in`.
@@ -149,7 +127,6 @@ struct Host {
     /// End of the current open period (Unix ms).
     until_ms: i64,
     last_error: Option<String>,
-    next_probe_id: u64,
     closed: Arc<Notify>,
 }
 
@@ -162,7 +139,6 @@ enum State {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Probe {
-    id: u64,
     started_ms: i64,
 }
 
@@ -204,7 +180,6 @@ impl Breakers {
             opened_at_ms: None,
             until_ms: 0,
             last_error: None,
-            next_probe_id: 0,
             closed: Arc::new(Notify::new()),
         }
     }
@@ -219,20 +194,14 @@ impl Breakers {
         let mut hosts = self.inner.lock();
         // An unknown host is closed; it gets an entry only when something happens to it.
         let Some(h) = hosts.get_mut(host) else {
-            return Ok(Admit {
-                probe: false,
-                release: None,
-            });
+            return Ok(Admit { probe: false });
         };
         let refuse = |retry_in_ms: i64| Unavailable {
             host: host.to_owned(),
             retry_in: duration_from_ms(retry_in_ms.max(1)),
         };
         match h.state {
-            State::Closed => Ok(Admit {
-                probe: false,
-                release: None,
-            }),
+            State::Closed => Ok(Admit { probe: false }),
             State::Open if now < h.until_ms => Err(refuse(h.until_ms - now)),
             State::HalfOpen { probe: Some(p) }
                 if now.saturating_sub(p.started_ms) < ms(cfg.probe_timeout) =>
@@ -241,22 +210,10 @@ impl Breakers {
             }
             // The period is over, or the probe slot is free, or the last probe is presumed lost.
             State::Open | State::HalfOpen { .. } => {
-                let id = h.next_probe_id;
-                h.next_probe_id = h.next_probe_id.wrapping_add(1);
                 h.state = State::HalfOpen {
-                    probe: Some(Probe {
-                        id,
-                        started_ms: now,
-                    }),
+                    probe: Some(Probe { started_ms: now }),
                 };
-                Ok(Admit {
-                    probe: true,
-                    release: Some(ProbeRelease {
-                        inner: Arc::clone(&self.inner),
-                        host: host.to_owned(),
-                        probe_id: id,
-                    }),
-                })
+                Ok(Admit { probe: true })
             }
         }
     }
@@ -312,6 +269,43 @@ impl Breakers {
                 h.until_ms = now.saturating_add(h.open_for_ms);
             }
         }
+    }
+
+    /// The admitted call was given up without an answer (cancelled, shut down): if it was the probe,
+    /// the next caller probes at once instead of after `probe_timeout`. Changes nothing otherwise.
+    pub fn record_abandoned(&self, host: &str) {
+        let mut hosts = self.inner.lock();
+        if let Some(h) = hosts.get_mut(host)
+            && matches!(h.state, State::HalfOpen { probe: Some(_) })
+        {
+            h.state = State::HalfOpen { probe: None };
+        }
+    }
+
+    /// How long `admit` would refuse `host` now (`None`: it would admit a call), without taking the
+    /// probe — for a caller that only wants to know how long to park its work.
+    pub fn retry_in(&self, host: &str) -> Option<Duration> {
+        let now = self.inner.clock.now_ms();
+        let cfg = &self.inner.config;
+        let hosts = self.inner.lock();
+        let h = hosts.get(host)?;
+        match h.state {
+            State::Open if now < h.until_ms => Some(duration_from_ms((h.until_ms - now).max(1))),
+            State::HalfOpen { probe: Some(p) }
+                if now.saturating_sub(p.started_ms) < ms(cfg.probe_timeout) =>
+            {
+                Some(cfg.open_for)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether `host` is open or half-open.
+    pub fn is_open(&self, host: &str) -> bool {
+        self.inner
+            .lock()
+            .get(host)
+            .is_some_and(|h| h.state != State::Closed)
     }
 
     /// Every host that has failed at least once, sorted by host.

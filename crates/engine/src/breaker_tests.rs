@@ -81,9 +81,7 @@ fn open_refuses_for_the_period_then_admits_one_probe() {
         .err()
         .unwrap_or_else(|| panic!("second probe admitted"));
     assert_eq!(e.retry_in, Duration::from_secs(1));
-    drop(e);
     b.record_success(H);
-    drop(probe);
     let s = status(&b);
     assert_eq!(s.state, BreakerState::Closed);
     assert_eq!((s.opened_at_ms, s.next_probe_at_ms), (None, None));
@@ -101,7 +99,6 @@ fn failed_probes_double_the_period_up_to_the_cap_and_success_resets_it() {
         let probe = b.admit(H).unwrap_or_else(|e| panic!("{e}"));
         assert!(probe.probe);
         b.record_failure(H, "timeout");
-        drop(probe);
         let s = status(&b);
         assert_eq!(s.state, BreakerState::Open);
         assert_eq!(s.open_for_ms, want);
@@ -112,9 +109,8 @@ fn failed_probes_double_the_period_up_to_the_cap_and_success_resets_it() {
         period = 1;
     }
     c.advance(Duration::from_millis(1));
-    let probe = b.admit(H).unwrap_or_else(|e| panic!("{e}"));
+    assert!(b.admit(H).is_ok_and(|a| a.probe));
     b.record_success(H);
-    drop(probe);
     // The next outage starts again from the first period.
     fail(&b, 5);
     assert_eq!(status(&b).open_for_ms, 1_000);
@@ -139,10 +135,9 @@ fn an_answer_closes_the_host_like_a_success() {
     let (c, b) = setup();
     fail(&b, 5);
     c.advance(Duration::from_secs(1));
-    let probe = b.admit(H).unwrap_or_else(|e| panic!("{e}"));
+    assert!(b.admit(H).is_ok_and(|a| a.probe));
     // e.g. a 36009004 business error: the host is up even though the call failed.
     b.record_answer(H);
-    drop(probe);
     assert_eq!(status(&b).state, BreakerState::Closed);
     assert!(!b.any_open());
 }
@@ -166,56 +161,58 @@ fn concurrent_admits_in_half_open_give_exactly_one_probe() {
                     match b.admit(H) {
                         Ok(a) if a.probe => {
                             probes.fetch_add(1, Ordering::SeqCst);
-                            // Hand the ticket back so it outlives every thread's attempt.
-                            Some(a)
                         }
                         Ok(_) => panic!("a half-open host admitted a non-probe"),
                         Err(_) => {
                             refused.fetch_add(1, Ordering::SeqCst);
-                            None
                         }
                     }
                 })
             })
             .collect();
-        let tickets: Vec<Option<Admit>> = handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| panic!("admit thread panicked")))
-            .collect();
+        for h in handles {
+            assert!(h.join().is_ok(), "admit thread panicked");
+        }
         assert_eq!(probes.load(Ordering::SeqCst), 1);
         assert_eq!(refused.load(Ordering::SeqCst), threads - 1);
-        drop(tickets);
     }
 }
 
 #[test]
-fn a_dropped_unreported_probe_is_released_at_once() {
+fn an_abandoned_probe_is_released_at_once() {
     let (c, b) = setup();
     fail(&b, 5);
     c.advance(Duration::from_secs(1));
-    let probe = b.admit(H).unwrap_or_else(|e| panic!("{e}"));
+    // A non-probe caller giving up changes nothing.
+    b.record_abandoned(H);
+    assert_eq!(status(&b).state, BreakerState::HalfOpen);
+    assert!(b.admit(H).is_ok_and(|a| a.probe));
     assert!(b.admit(H).is_err());
-    // The caller was cancelled mid-call: its future (and the ticket) dropped without a report.
-    drop(probe);
+    // The caller was cancelled mid-call and says so.
+    b.record_abandoned(H);
     assert!(!status(&b).probe_in_flight);
-    let again = b.admit(H).unwrap_or_else(|e| panic!("{e}"));
-    assert!(again.probe);
+    assert!(b.admit(H).is_ok_and(|a| a.probe));
+    assert!(b.admit(H).is_err());
 }
 
 #[test]
-fn an_old_ticket_dropping_late_does_not_release_a_newer_probe() {
+fn retry_in_never_takes_the_probe() {
     let (c, b) = setup();
-    fail(&b, 5);
-    c.advance(Duration::from_secs(1));
-    let first = b.admit(H).unwrap_or_else(|e| panic!("{e}"));
-    b.record_failure(H, "timeout");
-    c.advance(Duration::from_secs(2));
-    let second = b.admit(H).unwrap_or_else(|e| panic!("{e}"));
-    assert!(second.probe);
-    drop(first);
-    assert!(status(&b).probe_in_flight);
-    assert!(b.admit(H).is_err());
-    drop(second);
+    assert_eq!(b.retry_in(H), None);
+    fail(&b, 4);
+    assert_eq!(b.retry_in(H), None);
+    fail(&b, 1);
+    assert_eq!(b.retry_in(H), Some(Duration::from_millis(1000)));
+    assert!(b.is_open(H));
+    c.advance(Duration::from_millis(1000));
+    // The period is over: asking (as often as you like) leaves the probe to a real call.
+    assert_eq!(b.retry_in(H), None);
+    assert_eq!(b.retry_in(H), None);
+    assert!(b.admit(H).is_ok_and(|a| a.probe));
+    assert_eq!(b.retry_in(H), Some(Duration::from_secs(1)));
+    b.record_success(H);
+    assert_eq!(b.retry_in(H), None);
+    assert!(!b.is_open(H));
 }
 
 #[test]
@@ -223,8 +220,8 @@ fn a_lost_probe_is_replaced_after_the_probe_timeout() {
     let (c, b) = setup();
     fail(&b, 5);
     c.advance(Duration::from_secs(1));
-    // A ticket that is never dropped (a stuck task): only the timeout can free the host.
-    std::mem::forget(b.admit(H).unwrap_or_else(|e| panic!("{e}")));
+    // A probe that never reports (a stuck or cancelled task): only the timeout can free the host.
+    assert!(b.admit(H).is_ok_and(|a| a.probe));
     c.advance(Duration::from_secs(59));
     assert!(b.admit(H).is_err());
     c.advance(Duration::from_secs(1));
@@ -274,15 +271,13 @@ async fn wait_closed_resolves_when_the_probe_succeeds() {
     assert!(!waiter.is_finished());
     // A failed probe does not wake it.
     c.advance(Duration::from_secs(1));
-    let probe = b.admit(H).unwrap_or_else(|e| panic!("{e}"));
+    assert!(b.admit(H).is_ok_and(|a| a.probe));
     b.record_failure(H, "timeout");
-    drop(probe);
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert!(!waiter.is_finished());
     c.advance(Duration::from_secs(2));
-    let probe = b.admit(H).unwrap_or_else(|e| panic!("{e}"));
+    assert!(b.admit(H).is_ok_and(|a| a.probe));
     b.record_success(H);
-    drop(probe);
     tokio::time::timeout(Duration::from_secs(5), waiter)
         .await
         .unwrap_or_else(|_| panic!("wait_closed did not resolve after the host closed"))

@@ -5,7 +5,7 @@
 //! Recording is on the pipeline's hot path, so it is one clock read, one short critical section on the
 //! metric's own mutex and one histogram increment; it allocates only on a name's first sample (and once
 //! a minute when a finished minute is rolled up). Hot callers can skip the name lookup with a handle
-//! ([`Metrics::latency`], [`Metrics::counter`]). Figures: BENCHMARKS.md.
+//! ([`Metrics::latency_handle`], [`Metrics::counter_handle`]). Figures: BENCHMARKS.md.
 //!
 //! Memory is bounded: at most [`MAX_LATENCY_NAMES`] latency metrics of six slot histograms (u32
 //! counts, 11.8 KB each) plus one since-start histogram (u64, 23.6 KB) — 94 KB a name, 18.9 MB for 200;
@@ -375,18 +375,47 @@ impl Metrics {
 
     /// A handle that records into `name` without looking it up each time. If the name is invalid or
     /// over the cap, the handle drops (and counts) its samples.
-    pub fn latency(&self, name: &str) -> LatencyHandle {
+    pub fn latency_handle(&self, name: &str) -> LatencyHandle {
         LatencyHandle {
             inner: Arc::clone(&self.inner),
             series: self.inner.latency_series(name),
         }
     }
 
-    pub fn counter(&self, name: &str) -> CounterHandle {
+    pub fn counter_handle(&self, name: &str) -> CounterHandle {
         CounterHandle {
             inner: Arc::clone(&self.inner),
             series: self.inner.counter_series(name),
         }
+    }
+
+    /// A counter's total since start (0 for a name never incremented).
+    pub fn counter(&self, name: &str) -> u64 {
+        let map = self
+            .inner
+            .counters
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        map.get(name).map_or(0, |s| lock(s).total)
+    }
+
+    /// The `q` quantile (0.0..=1.0) of a latency metric since start, in milliseconds; `None` without
+    /// samples or for `q` out of range. Tests and the CLI's summaries; the dashboard reads `snapshot`.
+    pub fn percentile(&self, name: &str, q: f64) -> Option<f64> {
+        if !(0.0..=1.0).contains(&q) {
+            return None;
+        }
+        let series = {
+            let map = self
+                .inner
+                .latencies
+                .read()
+                .unwrap_or_else(|e| e.into_inner());
+            Arc::clone(map.get(name)?)
+        };
+        let mut scratch = new_hist::<u64>()?;
+        let stats = lock(&series).since_start(&mut scratch);
+        (stats.count > 0).then(|| rollup::quantile_ms(&scratch, q, &stats))
     }
 
     /// The live view: per latency metric count, mean, p50/p95/p99 and max over the sliding window and

@@ -155,7 +155,7 @@ fn counters_total_window_rate_and_rollups() {
     m.incr("orders.shipped", 10);
     c.advance(Duration::from_secs(20));
     m.incr("orders.shipped", 20);
-    let h = m.counter("orders.shipped");
+    let h = m.counter_handle("orders.shipped");
     h.incr(1);
     c.set(T0 + 30_000);
     let s = m.snapshot();
@@ -218,6 +218,31 @@ fn bad_values_and_names_are_dropped_and_counted_never_fatal() {
 }
 
 #[test]
+fn point_reads_of_a_counter_and_a_percentile() {
+    let (c, m) = setup();
+    assert_eq!(
+        (
+            m.counter("orders.shipped"),
+            m.percentile("order_to_fulfillment", 0.5)
+        ),
+        (0, None)
+    );
+    for i in 1..=100 {
+        m.record_ms("order_to_fulfillment", f64::from(i));
+    }
+    m.incr("orders.shipped", 7);
+    // Still there after the minute is rolled up.
+    c.set(T0 + 120_000);
+    assert_eq!(m.take_finished_minutes().len(), 2);
+    m.incr("orders.shipped", 1);
+    assert_eq!(m.counter("orders.shipped"), 8);
+    assert!(close(m.percentile("order_to_fulfillment", 0.99), 99.0));
+    assert_eq!(m.percentile("order_to_fulfillment", 1.0), Some(100.0));
+    assert_eq!(m.percentile("order_to_fulfillment", -0.1), None);
+    assert_eq!(m.counter("order_to_fulfillment"), 0);
+}
+
+#[test]
 fn a_name_is_one_kind() {
     let (_c, m) = setup();
     m.record_ms("api.calls", 1.0);
@@ -265,7 +290,7 @@ fn name_caps_bound_memory() {
     for i in 0..MAX_LATENCY_NAMES + 5 {
         m.record_ms(&format!("api.endpoint.{i:04}"), 1.0);
     }
-    let h = m.latency("one.too.many");
+    let h = m.latency_handle("one.too.many");
     h.record_ms(1.0);
     let s = m.snapshot();
     assert_eq!(s.latencies.len(), MAX_LATENCY_NAMES);
@@ -302,7 +327,7 @@ fn handles_and_concurrent_recording_lose_nothing() {
         .map(|t| {
             let m = m.clone();
             std::thread::spawn(move || {
-                let h = m.latency("stage.validate.run");
+                let h = m.latency_handle("stage.validate.run");
                 for i in 0..10_000u32 {
                     if i % 2 == 0 {
                         h.record_ms(f64::from(t) + 0.5);
