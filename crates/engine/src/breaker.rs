@@ -38,7 +38,7 @@ pub struct BreakerConfig {
     /// The cap for the doubling.
     pub max_open_for: Duration,
     /// A probe that has not reported back after this long is presumed lost and the next caller probes.
-    /// Longer than the HTTP client's request timeout, so a slow probe is not doubled up.
+    /// A little longer than the TikTok client's 30 s request timeout, so a slow probe is not doubled up.
     pub probe_timeout: Duration,
 }
 
@@ -48,7 +48,7 @@ impl Default for BreakerConfig {
             failure_threshold: 5,
             open_for: Duration::from_secs(1),
             max_open_for: Duration::from_secs(30),
-            probe_timeout: Duration::from_secs(60),
+            probe_timeout: Duration::from_secs(35),
         }
     }
 }
@@ -260,8 +260,11 @@ impl Breakers {
                 }
             }
             // Stragglers admitted before the host opened: the period already accounts for the outage.
-            State::Open => {}
-            State::HalfOpen { .. } => {
+            State::Open if now < h.until_ms => {}
+            // A failure seen after the period is over is as good as a failed probe. Without this, the
+            // next `admit` (the pipeline asks one after every host failure) would take the probe and
+            // leave it unreported until `probe_timeout`.
+            State::Open | State::HalfOpen { .. } => {
                 let max = ms(cfg.max_open_for).max(ms(cfg.open_for));
                 h.open_for_ms = h.open_for_ms.saturating_mul(2).min(max);
                 h.state = State::Open;
