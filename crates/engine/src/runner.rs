@@ -67,6 +67,7 @@ pub struct Runner {
     pool: Option<WorkerPool>,
     stop: watch::Sender<bool>,
     sync_task: Option<JoinHandle<()>>,
+    metrics_task: Option<JoinHandle<()>>,
     last_pass: watch::Receiver<Option<PassResult>>,
 }
 
@@ -94,9 +95,18 @@ impl Runner {
         let pool = WorkerPool::start(pipeline.queue().clone(), pipeline.registry(), pool_config).await.map_err(db_err)?;
         let (stop, stop_rx) = watch::channel(false);
         let (pass_tx, last_pass) = watch::channel(None);
+        let metrics_task = tokio::spawn(metrics_loop(pipeline.clone(), stop_rx.clone()));
         let sync_task =
             tokio::spawn(sync_loop(pipeline.clone(), config.poll_interval, config.reconcile_interval, stop_rx, pass_tx));
-        Ok(Runner { pipeline, config, pool: Some(pool), stop, sync_task: Some(sync_task), last_pass })
+        Ok(Runner {
+            pipeline,
+            config,
+            pool: Some(pool),
+            stop,
+            sync_task: Some(sync_task),
+            metrics_task: Some(metrics_task),
+            last_pass,
+        })
     }
 
     pub fn pipeline(&self) -> &Pipeline {
@@ -167,6 +177,9 @@ impl Runner {
         if let Some(pool) = self.pool.take() {
             pool.shutdown(grace).await.map_err(|source| EngineError::Database { database: "queue".into(), source })?;
         }
+        if let Some(t) = self.metrics_task.take() {
+            let _ = t.await;
+        }
         Ok(())
     }
 }
@@ -235,6 +248,24 @@ async fn sync_loop(
         if *stop.borrow() {
             return;
         }
+    }
+}
+
+/// Writes finished metric minutes to the store every 10 s, and what is left at shutdown.
+async fn metrics_loop(pipeline: Pipeline, mut stop: watch::Receiver<bool>) {
+    let metrics = pipeline.metrics().clone();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(10)) => {
+                if let Err(e) = metrics.flush(pipeline.store()).await {
+                    tracing::warn!(error = %e, "metrics: rollups not written; kept for the next flush");
+                }
+            }
+            _ = stop.changed() => break,
+        }
+    }
+    if let Err(e) = metrics.flush_final(pipeline.store()).await {
+        tracing::warn!(error = %e, "metrics: the last minute's rollups were not written");
     }
 }
 

@@ -83,7 +83,10 @@ impl Default for PipelineConfig {
             wait_outside: Duration::from_secs(600),
             on_hold_retry: Duration::from_secs(60),
             batch_linger: Duration::from_millis(3),
-            retry: RetryPolicy { base: Duration::from_millis(250), max_backoff: Duration::from_secs(3600), ..Default::default() },
+            // Short and capped: a TikTok 5xx or a malformed answer is gone in seconds, and an order has a
+            // ship-by time. Longer trouble (a host down) parks work through the breaker instead, without
+            // spending attempts; 20 attempts at ≤ 60 s apart dead-letter a job after ~20 minutes.
+            retry: RetryPolicy { base: Duration::from_millis(250), max_backoff: Duration::from_secs(60), ..Default::default() },
         }
     }
 }
@@ -250,10 +253,8 @@ impl Pipeline {
             CallFailure::Api(e) => e.as_ref(),
         };
         if is_host_failure(e) {
-            let retry_in = match self.breakers().admit(&shop.api_base_url) {
-                Err(u) => u.retry_in,
-                Ok(_) => Duration::from_millis(500),
-            };
+            // Read-only: asking `admit` here would take the half-open probe without making a call.
+            let retry_in = self.breakers().retry_in(&shop.api_base_url).unwrap_or(Duration::from_millis(500));
             return Ok(Outcome::Snooze(jittered(retry_in)));
         }
         match e.kind() {
