@@ -44,6 +44,15 @@ pub struct SandboxArgs {
     /// Seconds an ON_HOLD order stays held.
     #[arg(long, default_value_t = 3600)]
     pub on_hold_secs: i64,
+    /// An UNPAID order pays or lapses within this many seconds.
+    #[arg(long, default_value_t = 30 * 60)]
+    pub unpaid_resolve_secs: i64,
+    /// A buyer cancellation (or address edit) lands within this many seconds after payment.
+    #[arg(long, default_value_t = 2 * 3600)]
+    pub cancel_window_secs: i64,
+    /// Share of orders TikTok ships (TIKTOK shipping); the rest are SELLER shipped.
+    #[arg(long, default_value_t = 0.7)]
+    pub tiktok_shipping_share: f64,
     /// Loopback URL to push signed webhooks to.
     #[arg(long)]
     pub webhook_url: Option<String>,
@@ -82,6 +91,9 @@ pub fn config_from(args: &SandboxArgs) -> Result<(SandboxConfig, bool), SandboxE
     c.cancel_probability = args.cancel_probability;
     c.webhook_time_compression = args.webhook_time_compression;
     c.on_hold_secs = args.on_hold_secs;
+    c.unpaid_resolve_secs = args.unpaid_resolve_secs;
+    c.cancel_window_secs = args.cancel_window_secs;
+    c.tiktok_shipping_share = args.tiktok_shipping_share;
     c.webhook_url = args.webhook_url.clone();
     c.rate_limit_qps = args.qps;
     if let Some(f) = &args.faults {
@@ -146,6 +158,23 @@ mod tests {
         assert_eq!(c.app_key, "k1");
         assert!(generated, "secret etc. were generated");
         assert_eq!(c.faults.default.error_rate, 0.5);
+        let defaults = SandboxConfig::with_seed(42);
+        assert_eq!(
+            (c.unpaid_resolve_secs, c.cancel_window_secs, c.tiktok_shipping_share),
+            (defaults.unpaid_resolve_secs, defaults.cancel_window_secs, defaults.tiktok_shipping_share),
+            "the flags keep the library's defaults"
+        );
+        let short = Cli::parse_from([
+            "x",
+            "--unpaid-resolve-secs",
+            "3",
+            "--cancel-window-secs",
+            "4",
+            "--tiktok-shipping-share",
+            "1",
+        ]);
+        let (c, _) = config_from(&short.args).expect("config");
+        assert_eq!((c.unpaid_resolve_secs, c.cancel_window_secs, c.tiktok_shipping_share), (3, 4, 1.0));
         let all = Cli::parse_from([
             "x",
             "--app-key",

@@ -62,6 +62,30 @@ fn validate(order: &Order) -> Result<()> {
     Ok(())
 }
 
+/// How far along its life an order status is. TikTok's `update_time` has one-second resolution, and
+/// an order can change twice within one second (paid and shipped by this pipeline, paid and cancelled
+/// by the buyer): a version of the same second as the cached one is newer when its status is further
+/// along, because statuses only move forward. Unknown statuses have no rank and never win a tie.
+fn lifecycle_rank(status: &str) -> Option<u8> {
+    Some(match status {
+        "UNPAID" => 0,
+        "ON_HOLD" => 1,
+        "AWAITING_SHIPMENT" => 2,
+        "PARTIALLY_SHIPPING" => 3,
+        "AWAITING_COLLECTION" => 4,
+        "IN_TRANSIT" => 5,
+        "DELIVERED" => 6,
+        "COMPLETED" => 7,
+        "CANCELLED" => 8,
+        _ => return None,
+    })
+}
+
+/// Whether a version `(update_time, status)` of the same second as the cached one supersedes it.
+fn wins_tie(cached_status: &str, status: &str) -> bool {
+    matches!((lifecycle_rank(cached_status), lifecycle_rank(status)), (Some(a), Some(b)) if b > a)
+}
+
 fn ship_by(order: &Order) -> Option<i64> {
     match (order.rts_sla_time, order.shipping_due_time) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -71,7 +95,8 @@ fn ship_by(order: &Order) -> Option<i64> {
 
 impl Store {
     /// Insert or update one order version inside the caller's transaction. A version whose
-    /// `update_time` is not newer than the cached one is ignored ([`UpsertOutcome::Stale`]).
+    /// `update_time` is older than the cached one, or of the same second without a status further
+    /// along (see [`lifecycle_rank`]), is ignored ([`UpsertOutcome::Stale`]).
     /// Line items are replaced; packages are upserted and vanished ones dropped unless a shipment or
     /// label refers to them; the search index follows in the same transaction.
     pub async fn upsert_order(&self, tx: &mut DbTx, order: &Order) -> Result<UpsertOutcome> {
@@ -85,7 +110,8 @@ impl Store {
             &order.tts_order_id,
         )?;
         if let Some(e) = &existing
-            && e.update_time >= order.update_time
+            && (e.update_time > order.update_time
+                || (e.update_time == order.update_time && !wins_tie(&e.status, &order.status)))
         {
             return Ok(UpsertOutcome::Stale { id: e.id });
         }
@@ -161,12 +187,15 @@ impl Store {
             }
             Some(e) => {
                 // Guarded by the version too: PostgreSQL writers may race between our read and this write.
+                // A same-second version replaces only the exact version it won the tie against.
+                let tie_with = (e.update_time == order.update_time).then_some(e.status.as_str());
                 let n = exec!(
                     tx_ex(tx),
                     "UPDATE orders SET status = ?, create_time = ?, update_time = ?, paid_time = ?, \
                      buyer_name = ?, shipping_type = ?, rts_sla_time = ?, shipping_due_time = ?, \
                      total_amount = ?num, currency = ?, recipient_address = ?, raw = ?, ship_by_time = ?, \
-                     awaiting_shipment = ?, search_text = ?, synced_at = ? WHERE id = ? AND update_time < ?",
+                     awaiting_shipment = ?, search_text = ?, synced_at = ? \
+                     WHERE id = ? AND (update_time < ? OR (update_time = ? AND status = ?))",
                     &order.status,
                     order.create_time,
                     order.update_time,
@@ -185,6 +214,8 @@ impl Store {
                     now,
                     e.id,
                     order.update_time,
+                    order.update_time,
+                    tie_with,
                 )?;
                 if n == 0 {
                     return Ok(UpsertOutcome::Stale { id: e.id });

@@ -151,6 +151,43 @@ pub async fn upsert_inserts_updates_and_ignores_stale(h: &Harness) -> anyhow::Re
     Ok(())
 }
 
+/// TikTok's `update_time` has one-second resolution: an order paid and shipped (or paid and cancelled)
+/// within one second has two versions of the same second. The later one, whose status is further
+/// along, must reach the cache; the earlier one must never come back. (Found by the CLI's kill loop:
+/// orders shipped within the second they arrived stayed AWAITING_SHIPMENT in the cache.)
+pub async fn same_second_versions_move_forward_only(h: &Harness) -> anyhow::Result<()> {
+    let s = shop(h, "s-tie").await?;
+    let id = upsert(h, &order(s.id, "576461413038790001", T0)).await?.id();
+    let mut shipped = order(s.id, "576461413038790001", T0);
+    shipped.status = "AWAITING_COLLECTION".into();
+    assert_eq!(
+        upsert(h, &shipped).await?,
+        UpsertOutcome::Updated { id, previous_status: "AWAITING_SHIPMENT".into() }
+    );
+    let d = h.store.get_order(id).await?;
+    assert_eq!(d.order.status, "AWAITING_COLLECTION");
+    assert!(!d.order.awaiting_shipment, "no longer awaiting shipment, so never at risk");
+    // The same version again, and the earlier same-second version arriving late: ignored.
+    assert_eq!(upsert(h, &shipped).await?, UpsertOutcome::Stale { id });
+    assert_eq!(upsert(h, &order(s.id, "576461413038790001", T0)).await?, UpsertOutcome::Stale { id });
+    // A status this version does not know cannot be placed in the order's life: it waits for a newer second.
+    let mut unknown = order(s.id, "576461413038790001", T0);
+    unknown.status = "SOME_NEW_STATUS".into();
+    assert_eq!(upsert(h, &unknown).await?, UpsertOutcome::Stale { id });
+    assert_eq!(h.store.get_order(id).await?.order.status, "AWAITING_COLLECTION");
+
+    // Paid and cancelled by the buyer within one second: the cancellation wins.
+    let other = upsert(h, &order(s.id, "576461413038790002", T0)).await?.id();
+    let mut cancelled = order(s.id, "576461413038790002", T0);
+    cancelled.status = "CANCELLED".into();
+    assert_eq!(
+        upsert(h, &cancelled).await?,
+        UpsertOutcome::Updated { id: other, previous_status: "AWAITING_SHIPMENT".into() }
+    );
+    assert_eq!(h.store.get_order(other).await?.order.status, "CANCELLED");
+    Ok(())
+}
+
 pub async fn unique_shop_and_order_id(h: &Harness) -> anyhow::Result<()> {
     let a = shop(h, "sa").await?;
     let b = shop(h, "sb").await?;

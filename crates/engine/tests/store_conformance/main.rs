@@ -35,6 +35,7 @@ macro_rules! cases {
 cases!(
     shop_crud,
     upsert_inserts_updates_and_ignores_stale,
+    same_second_versions_move_forward_only,
     unique_shop_and_order_id,
     search_by_each_field_and_prefix,
     keyset_pages_are_complete_and_disjoint,
