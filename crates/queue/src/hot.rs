@@ -53,54 +53,95 @@ pub(crate) const SQLITE_BULK_INSERT: &str = "INSERT INTO jobs (queue, kind, args
      SELECT value ->> 0, value ->> 1, value -> 2, value ->> 3, value ->> 4, 0, value ->> 5, \
      value ->> 6, ?1, 0 FROM json_each(?2) RETURNING id";
 
+/// What one claim asks for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClaimSpec<'a> {
+    pub queue: &'a str,
+    pub limit: u32,
+    pub worker: &'a str,
+    pub now: i64,
+    pub lease_ms: i64,
+}
+
+impl ClaimSpec<'_> {
+    /// Random, never 0: a stale token from an earlier claim can never match a later one
+    /// (2^-63 chance per pair), and it needs no coordination between processes.
+    fn token() -> i64 {
+        fastrand::i64(1..i64::MAX)
+    }
+
+    fn expires(&self) -> i64 {
+        self.now.saturating_add(self.lease_ms)
+    }
+}
+
 /// Promote due scheduled/retryable jobs, then lease up to `limit` available jobs of `queue` in
 /// priority order (all with one fresh fencing token). Returns them sorted (priority, scheduled_at, id).
-pub(crate) async fn claim(
-    db: &Db,
-    queue: &str,
-    limit: u32,
-    worker: &str,
-    now: i64,
-    lease_ms: i64,
-) -> Result<Vec<Job>> {
-    // Random, never 0: a stale token from an earlier claim can never match a later one
-    // (2^-63 chance per pair), and it needs no coordination between processes.
-    let token = fastrand::i64(1..i64::MAX);
-    let expires = now.saturating_add(lease_ms);
-    let limit = i64::from(limit);
-    let rows: Vec<JobRow> = match db {
-        Db::Sqlite { writer, .. } => {
-            let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-            sqlx::query(SQLITE_PROMOTE)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            let rows = sqlx::query_as::<_, JobRow>(SQLITE_CLAIM)
-                .bind(token)
-                .bind(expires)
-                .bind(now)
-                .bind(worker)
-                .bind(queue)
-                .bind(queue)
-                .bind(limit)
-                .fetch_all(&mut *tx)
-                .await?;
+pub(crate) async fn claim(db: &Db, spec: ClaimSpec<'_>) -> Result<Vec<Job>> {
+    match db {
+        Db::Sqlite { .. } => {
+            let mut tx = db.begin().await?;
+            let jobs = claim_in(&mut tx, spec).await?;
             tx.commit().await?;
-            rows
+            Ok(jobs)
         }
         Db::Postgres(pool) => {
-            sqlx::query(PG_PROMOTE).bind(now).execute(pool).await?;
-            sqlx::query_as::<_, JobRow>(PG_CLAIM)
-                .bind(token)
-                .bind(expires)
-                .bind(now)
-                .bind(worker)
-                .bind(queue)
-                .bind(limit)
+            // Two autocommit statements: a transaction around them would only add round trips.
+            sqlx::query(PG_PROMOTE).bind(spec.now).execute(pool).await?;
+            let rows = sqlx::query_as::<_, JobRow>(PG_CLAIM)
+                .bind(ClaimSpec::token())
+                .bind(spec.expires())
+                .bind(spec.now)
+                .bind(spec.worker)
+                .bind(spec.queue)
+                .bind(i64::from(spec.limit))
                 .fetch_all(pool)
+                .await?;
+            sorted_jobs(rows)
+        }
+    }
+}
+
+/// [`claim`] inside the caller's transaction (the pool folds it into the group commit of the
+/// previous batch's results). The leases hold only once the caller commits.
+pub(crate) async fn claim_in(tx: &mut DbTx, spec: ClaimSpec<'_>) -> Result<Vec<Job>> {
+    let rows = match tx {
+        DbTx::Sqlite(tx) => {
+            sqlx::query(SQLITE_PROMOTE)
+                .bind(spec.now)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query_as::<_, JobRow>(SQLITE_CLAIM)
+                .bind(ClaimSpec::token())
+                .bind(spec.expires())
+                .bind(spec.now)
+                .bind(spec.worker)
+                .bind(spec.queue)
+                .bind(spec.queue)
+                .bind(i64::from(spec.limit))
+                .fetch_all(&mut **tx)
+                .await?
+        }
+        DbTx::Postgres(tx) => {
+            sqlx::query(PG_PROMOTE)
+                .bind(spec.now)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query_as::<_, JobRow>(PG_CLAIM)
+                .bind(ClaimSpec::token())
+                .bind(spec.expires())
+                .bind(spec.now)
+                .bind(spec.worker)
+                .bind(spec.queue)
+                .bind(i64::from(spec.limit))
+                .fetch_all(&mut **tx)
                 .await?
         }
     };
+    sorted_jobs(rows)
+}
+
+fn sorted_jobs(rows: Vec<JobRow>) -> Result<Vec<Job>> {
     let mut jobs = rows
         .into_iter()
         .map(Job::try_from)
