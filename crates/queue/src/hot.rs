@@ -39,7 +39,6 @@ const SQLITE_CLAIM_UPDATE: &str = "UPDATE jobs SET state = 'running', attempt = 
 
 /// One job of [`SQLITE_CLAIM_SELECT`], positional as `json_array` writes it.
 #[derive(serde::Deserialize)]
-#[allow(clippy::type_complexity)]
 struct ClaimedRow(
     i64,
     String,

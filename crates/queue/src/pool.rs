@@ -338,11 +338,7 @@ impl WorkerPool {
 
 impl Drop for WorkerPool {
     fn drop(&mut self) {
-        for t in self
-            .dispatcher
-            .iter()
-            .chain(self.background.iter())
-        {
+        for t in self.dispatcher.iter().chain(self.background.iter()) {
             t.abort();
         }
         for r in self.shared.running().values() {
