@@ -48,6 +48,20 @@ pub enum QueueError {
     /// sea-query refused to build a statement (a column/value count mismatch: a bug in this crate).
     #[error("could not build query: {0}")]
     QueryBuild(#[from] sea_query::error::Error),
+    /// A batch the database returned as one JSON row (SQLite hot path) did not decode.
+    #[error("could not decode the {what} returned by the database: {source}")]
+    DecodeBatch {
+        what: &'static str,
+        source: serde_json::Error,
+    },
+    /// A write inside the claim/finish transaction changed a different number of rows than the
+    /// check before it found (impossible while the transaction holds SQLite's write lock).
+    #[error("{what} changed {changed} rows, expected {expected}")]
+    BatchMismatch {
+        what: &'static str,
+        expected: usize,
+        changed: u64,
+    },
     /// The worker pool's background task ended abnormally.
     #[error("worker pool task {0} failed to join")]
     PoolTask(&'static str),

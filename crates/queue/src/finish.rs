@@ -59,7 +59,7 @@ pub enum FinishAction {
     Cancel(String),
 }
 
-/// One finished attempt, as the completer batches them.
+/// One finished attempt, as the pool's writer loop batches them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finished {
     pub lease: Lease,
@@ -163,34 +163,32 @@ impl Queue {
         if batch.is_empty() {
             return Ok(FinishReport::default());
         }
-        let now = self.now_ms();
         let mut tx = self.inner.db.begin().await?;
+        let applied = self.finish_in(&mut tx, batch, self.now_ms()).await?;
+        tx.commit().await?;
+        Ok(FinishReport::new(batch, applied))
+    }
+
+    /// The statements of [`Queue::finish`] inside the caller's transaction; returns the ids
+    /// applied (they count only once the caller commits).
+    pub(crate) async fn finish_in(
+        &self,
+        tx: &mut DbTx,
+        batch: &[Finished],
+        now: i64,
+    ) -> Result<Vec<i64>> {
         let completes: Vec<Lease> = batch
             .iter()
             .filter(|f| f.action == FinishAction::Complete)
             .map(|f| f.lease)
             .collect();
-        let mut applied = hot::complete_in(&mut tx, &completes, now).await?;
+        let mut applied = hot::complete_in(tx, &completes, now).await?;
         for f in batch.iter().filter(|f| f.action != FinishAction::Complete) {
-            if self.finish_other(&mut tx, f, now).await? {
+            if self.finish_other(tx, f, now).await? {
                 applied.push(f.lease.id);
             }
         }
-        tx.commit().await?;
-        let mut report = FinishReport {
-            lease_lost: Vec::new(),
-            applied,
-        };
-        report.applied.sort_unstable();
-        for f in batch {
-            if report.applied.binary_search(&f.lease.id).is_err() {
-                report.lease_lost.push(f.lease.id);
-            }
-        }
-        if !report.lease_lost.is_empty() {
-            tracing::warn!(ids = ?report.lease_lost, "refused results of jobs whose lease was lost");
-        }
-        Ok(report)
+        Ok(applied)
     }
 
     async fn finish_other(&self, tx: &mut DbTx, f: &Finished, now: i64) -> Result<bool> {

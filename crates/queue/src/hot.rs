@@ -2,9 +2,11 @@
 //! group-committed completion, and heartbeats. Every write is guarded by the expected state and,
 //! for running jobs, the lease token (fencing): a worker that lost its lease changes nothing.
 
+use serde_json::Value;
+
 use crate::db::{Db, DbTx};
-use crate::error::Result;
-use crate::model::{Job, JobRow, job_columns};
+use crate::error::{QueueError, Result};
+use crate::model::{Job, JobRow, JobState, job_columns};
 
 /// A lease on one running job: the claim's fencing token. Every later write about this attempt
 /// must present it.
@@ -17,14 +19,41 @@ pub struct Lease {
 const SQLITE_PROMOTE: &str = "UPDATE jobs SET state = 'available' \
      WHERE state IN ('scheduled', 'retryable') AND scheduled_at <= ?";
 
-const SQLITE_CLAIM: &str = concat!(
-    "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_token = ?, lease_expires_at = ?, \
-     attempted_at = ?, attempted_by = ? \
-     WHERE +state = 'available' AND id IN (SELECT id FROM jobs WHERE state = 'available' AND queue = ? \
-       AND NOT EXISTS (SELECT 1 FROM queues WHERE name = ? AND paused = 1) \
-       ORDER BY priority, scheduled_at, id LIMIT ?) \
-     RETURNING ",
-    job_columns!()
+// SQLite claims in two single-message statements instead of one `UPDATE ... RETURNING`: sqlx
+// sends every returned row from its SQLite thread to the task separately, and those ~2 context
+// switches per job were the claim's main cost. Inside `BEGIN IMMEDIATE` nothing else can write
+// between the select and the update, so the update leases exactly the selected rows.
+//
+// ?1 = queue, ?2 = limit. The job as [`ClaimedRow`] (the columns the claim does not set).
+const SQLITE_CLAIM_SELECT: &str = "SELECT json_group_array(json_array(id, queue, kind, json(args), \
+       json(original_args), priority, attempt, max_attempts, scheduled_at, created_at, unique_key, \
+       snoozes, last_error_kind, last_error_message)) \
+     FROM (SELECT * FROM jobs WHERE state = 'available' AND queue = ?1 \
+       AND NOT EXISTS (SELECT 1 FROM queues WHERE name = ?1 AND paused = 1) \
+       ORDER BY priority, scheduled_at, id LIMIT ?2)";
+
+// ?1 token, ?2 expires, ?3 now, ?4 worker, ?5 JSON array of the selected ids.
+const SQLITE_CLAIM_UPDATE: &str = "UPDATE jobs SET state = 'running', attempt = attempt + 1, \
+     lease_token = ?1, lease_expires_at = ?2, attempted_at = ?3, attempted_by = ?4 \
+     WHERE id IN (SELECT value FROM json_each(?5)) AND +state = 'available'";
+
+/// One job of [`SQLITE_CLAIM_SELECT`], positional as `json_array` writes it.
+#[derive(serde::Deserialize)]
+struct ClaimedRow(
+    i64,
+    String,
+    String,
+    Value,
+    Option<Value>,
+    i16,
+    i32,
+    i32,
+    i64,
+    i64,
+    Option<String>,
+    i32,
+    Option<String>,
+    Option<String>,
 );
 
 const PG_PROMOTE: &str = "WITH due AS MATERIALIZED (SELECT id FROM jobs \
@@ -53,61 +82,163 @@ pub(crate) const SQLITE_BULK_INSERT: &str = "INSERT INTO jobs (queue, kind, args
      SELECT value ->> 0, value ->> 1, value -> 2, value ->> 3, value ->> 4, 0, value ->> 5, \
      value ->> 6, ?1, 0 FROM json_each(?2) RETURNING id";
 
+/// What one claim asks for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClaimSpec<'a> {
+    pub queue: &'a str,
+    pub limit: u32,
+    pub worker: &'a str,
+    pub now: i64,
+    pub lease_ms: i64,
+}
+
+impl ClaimSpec<'_> {
+    /// Random, never 0: a stale token from an earlier claim can never match a later one
+    /// (2^-63 chance per pair), and it needs no coordination between processes.
+    fn token() -> i64 {
+        fastrand::i64(1..i64::MAX)
+    }
+
+    fn expires(&self) -> i64 {
+        self.now.saturating_add(self.lease_ms)
+    }
+}
+
 /// Promote due scheduled/retryable jobs, then lease up to `limit` available jobs of `queue` in
 /// priority order (all with one fresh fencing token). Returns them sorted (priority, scheduled_at, id).
-pub(crate) async fn claim(
-    db: &Db,
-    queue: &str,
-    limit: u32,
-    worker: &str,
-    now: i64,
-    lease_ms: i64,
-) -> Result<Vec<Job>> {
-    // Random, never 0: a stale token from an earlier claim can never match a later one
-    // (2^-63 chance per pair), and it needs no coordination between processes.
-    let token = fastrand::i64(1..i64::MAX);
-    let expires = now.saturating_add(lease_ms);
-    let limit = i64::from(limit);
-    let rows: Vec<JobRow> = match db {
-        Db::Sqlite { writer, .. } => {
-            let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-            sqlx::query(SQLITE_PROMOTE)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            let rows = sqlx::query_as::<_, JobRow>(SQLITE_CLAIM)
-                .bind(token)
-                .bind(expires)
-                .bind(now)
-                .bind(worker)
-                .bind(queue)
-                .bind(queue)
-                .bind(limit)
-                .fetch_all(&mut *tx)
-                .await?;
+pub(crate) async fn claim(db: &Db, spec: ClaimSpec<'_>) -> Result<Vec<Job>> {
+    match db {
+        Db::Sqlite { .. } => {
+            let mut tx = db.begin().await?;
+            let jobs = claim_in(&mut tx, spec).await?;
             tx.commit().await?;
-            rows
+            Ok(jobs)
         }
         Db::Postgres(pool) => {
-            sqlx::query(PG_PROMOTE).bind(now).execute(pool).await?;
-            sqlx::query_as::<_, JobRow>(PG_CLAIM)
-                .bind(token)
-                .bind(expires)
-                .bind(now)
-                .bind(worker)
-                .bind(queue)
-                .bind(limit)
+            // Two autocommit statements: a transaction around them would only add round trips.
+            sqlx::query(PG_PROMOTE).bind(spec.now).execute(pool).await?;
+            let rows = sqlx::query_as::<_, JobRow>(PG_CLAIM)
+                .bind(ClaimSpec::token())
+                .bind(spec.expires())
+                .bind(spec.now)
+                .bind(spec.worker)
+                .bind(spec.queue)
+                .bind(i64::from(spec.limit))
                 .fetch_all(pool)
+                .await?;
+            sorted_jobs(rows)
+        }
+    }
+}
+
+/// [`claim`] inside the caller's transaction (the pool folds it into the group commit of the
+/// previous batch's results). The leases hold only once the caller commits.
+pub(crate) async fn claim_in(tx: &mut DbTx, spec: ClaimSpec<'_>) -> Result<Vec<Job>> {
+    let rows = match tx {
+        DbTx::Sqlite(tx) => {
+            sqlx::query(SQLITE_PROMOTE)
+                .bind(spec.now)
+                .execute(&mut **tx)
+                .await?;
+            let batch: String = sqlx::query_scalar(SQLITE_CLAIM_SELECT)
+                .bind(spec.queue)
+                .bind(i64::from(spec.limit))
+                .fetch_one(&mut **tx)
+                .await?;
+            let rows: Vec<ClaimedRow> =
+                serde_json::from_str(&batch).map_err(|source| QueueError::DecodeBatch {
+                    what: "claimed jobs",
+                    source,
+                })?;
+            if rows.is_empty() {
+                return Ok(Vec::new());
+            }
+            let token = ClaimSpec::token();
+            let ids = json_ids(rows.iter().map(|r| r.0));
+            let changed = sqlx::query(SQLITE_CLAIM_UPDATE)
+                .bind(token)
+                .bind(spec.expires())
+                .bind(spec.now)
+                .bind(spec.worker)
+                .bind(ids)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            if changed != rows.len() as u64 {
+                return Err(QueueError::BatchMismatch {
+                    what: "claim",
+                    expected: rows.len(),
+                    changed,
+                });
+            }
+            let jobs = rows.into_iter().map(|r| Job {
+                id: r.0,
+                queue: r.1,
+                kind: r.2,
+                args: r.3,
+                original_args: r.4,
+                state: JobState::Running,
+                priority: r.5,
+                attempt: r.6 + 1,
+                max_attempts: r.7,
+                scheduled_at: r.8,
+                created_at: r.9,
+                attempted_at: Some(spec.now),
+                finalized_at: None,
+                lease_token: Some(token),
+                lease_expires_at: Some(spec.expires()),
+                attempted_by: Some(spec.worker.to_owned()),
+                unique_key: r.10,
+                snoozes: r.11,
+                last_error_kind: r.12,
+                last_error_message: r.13,
+            });
+            return Ok(sorted(jobs.collect()));
+        }
+        DbTx::Postgres(tx) => {
+            sqlx::query(PG_PROMOTE)
+                .bind(spec.now)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query_as::<_, JobRow>(PG_CLAIM)
+                .bind(ClaimSpec::token())
+                .bind(spec.expires())
+                .bind(spec.now)
+                .bind(spec.worker)
+                .bind(spec.queue)
+                .bind(i64::from(spec.limit))
+                .fetch_all(&mut **tx)
                 .await?
         }
     };
-    let mut jobs = rows
+    sorted_jobs(rows)
+}
+
+fn sorted_jobs(rows: Vec<JobRow>) -> Result<Vec<Job>> {
+    let jobs = rows
         .into_iter()
         .map(Job::try_from)
         .collect::<Result<Vec<_>>>()?;
-    // RETURNING order is unspecified in both databases.
+    Ok(sorted(jobs))
+}
+
+/// Claim order: RETURNING (and an aggregate's input) order is unspecified in both databases.
+fn sorted(mut jobs: Vec<Job>) -> Vec<Job> {
     jobs.sort_by_key(|j| (j.priority, j.scheduled_at, j.id));
-    Ok(jobs)
+    jobs
+}
+
+/// `[id, ...]` for SQLite's json_each.
+fn json_ids(ids: impl Iterator<Item = i64>) -> String {
+    let mut s = String::from("[");
+    for (i, id) in ids.enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&id.to_string());
+    }
+    s.push(']');
+    s
 }
 
 /// `[[id, token], ...]` for SQLite's json_each (one bound parameter for the whole batch).
@@ -130,11 +261,17 @@ fn pairs_json(leases: &[Lease]) -> String {
 
 // SQLite statements: the unary `+` keeps the planner from driving these through a state index
 // (a scan of every running/available job); rows are found by rowid from the batch instead.
+//
+// Completion, like the claim, avoids a row per job: one select returns the ids whose lease is
+// still held as one JSON array, then the update changes exactly those (the write lock is held).
+const SQLITE_HELD: &str = "SELECT json_group_array(jobs.id) \
+     FROM (SELECT value ->> 0 AS cid, value ->> 1 AS ctok FROM json_each(?)) AS c \
+     CROSS JOIN jobs ON jobs.id = c.cid AND +jobs.state = 'running' AND +jobs.lease_token = c.ctok";
+
 const SQLITE_COMPLETE: &str = "UPDATE jobs SET state = 'completed', finalized_at = ?, lease_token = NULL, \
      lease_expires_at = NULL \
      FROM (SELECT value ->> 0 AS cid, value ->> 1 AS ctok FROM json_each(?)) AS c \
-     WHERE jobs.id = c.cid AND +jobs.state = 'running' AND +jobs.lease_token = c.ctok \
-     RETURNING jobs.id";
+     WHERE jobs.id = c.cid AND +jobs.state = 'running' AND +jobs.lease_token = c.ctok";
 
 const PG_COMPLETE: &str = "UPDATE jobs SET state = 'completed', finalized_at = $1, lease_token = NULL, \
      lease_expires_at = NULL \
@@ -150,11 +287,33 @@ pub(crate) async fn complete_in(tx: &mut DbTx, leases: &[Lease], now: i64) -> Re
     }
     let ids = match tx {
         DbTx::Sqlite(tx) => {
-            sqlx::query_scalar::<_, i64>(SQLITE_COMPLETE)
+            let pairs = pairs_json(leases);
+            let held: String = sqlx::query_scalar(SQLITE_HELD)
+                .bind(&pairs)
+                .fetch_one(&mut **tx)
+                .await?;
+            let held: Vec<i64> =
+                serde_json::from_str(&held).map_err(|source| QueueError::DecodeBatch {
+                    what: "held leases",
+                    source,
+                })?;
+            if held.is_empty() {
+                return Ok(held);
+            }
+            let changed = sqlx::query(SQLITE_COMPLETE)
                 .bind(now)
-                .bind(pairs_json(leases))
-                .fetch_all(&mut **tx)
+                .bind(pairs)
+                .execute(&mut **tx)
                 .await?
+                .rows_affected();
+            if changed != held.len() as u64 {
+                return Err(QueueError::BatchMismatch {
+                    what: "completion",
+                    expected: held.len(),
+                    changed,
+                });
+            }
+            held
         }
         DbTx::Postgres(tx) => {
             let idv: Vec<i64> = leases.iter().map(|l| l.id).collect();

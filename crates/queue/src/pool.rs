@@ -1,6 +1,7 @@
-//! `WorkerPool`: runs the registered workers of one queue — batch claims, one task per job,
-//! group-committed finishes, heartbeats, the rescuer (also at start-up), autoscaling between a
-//! minimum and a maximum concurrency, and graceful shutdown.
+//! `WorkerPool`: runs the registered workers of one queue — one task per job, a writer loop that
+//! group-commits results and claims the next batch in the same cycle, heartbeats, the rescuer
+//! (also at start-up), autoscaling between a minimum and a maximum concurrency, and graceful
+//! shutdown.
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -19,6 +20,7 @@ use crate::model::{DEFAULT_QUEUE, Job};
 use crate::queue::Queue;
 use crate::worker::{CancelReason, JobContext, Outcome, Registry};
 
+mod cycle;
 mod tasks;
 
 /// Pool settings. `Default` suits the desktop app; the benchmark raises the concurrency.
@@ -41,9 +43,11 @@ pub struct PoolConfig {
     pub rescue_interval: Duration,
     /// Most jobs per claim statement.
     pub claim_batch: u32,
-    /// Most finished jobs per group commit.
+    /// Most finished jobs per group commit; also the bound on results waiting for their commit
+    /// (while that many wait, the pool claims nothing more).
     pub finish_batch: usize,
-    /// How long the completer waits to fill a batch once it has one finished job.
+    /// How long the writer loop waits to fill a batch once it has one result, while handlers
+    /// are still running and fewer than `claim_batch` slots are free.
     pub finish_flush: Duration,
     /// Delete completed jobs older than this (None: keep them).
     pub clean_retention: Option<Duration>,
@@ -85,7 +89,8 @@ pub struct PoolStats {
     pub interrupted: u64,
     /// Current concurrency limit.
     pub concurrency: usize,
-    /// Jobs claimed and not yet committed as finished.
+    /// Jobs claimed and not yet committed as finished (handlers running plus results waiting
+    /// for their group commit).
     pub in_flight: usize,
 }
 
@@ -107,7 +112,7 @@ struct Running {
     started_at: i64,
     cancel: watch::Sender<Option<CancelReason>>,
     abort: Option<AbortHandle>,
-    /// The handler returned and its result went to the completer.
+    /// The handler returned and its result waits for the writer loop's commit.
     finished: bool,
     /// Shutdown took the job back: the handler's result must not be sent.
     interrupted: bool,
@@ -119,10 +124,17 @@ pub(crate) struct Shared {
     cfg: PoolConfig,
     running: Mutex<HashMap<i64, Running>>,
     limit: AtomicUsize,
+    /// Handlers running: a slot is taken at claim and freed when the handler returns, so the
+    /// next claim overlaps the commit of the results.
     in_flight: AtomicUsize,
-    /// A slot was freed or the limit was raised.
+    /// Results sent to the writer loop and not yet committed (or given up). A crash loses them:
+    /// their jobs are still `running` in the database and are rescued and run again.
+    pending: AtomicUsize,
+    /// A slot was freed, the limit was raised or the writer loop committed a batch.
     slot_freed: Notify,
     stopping: watch::Sender<bool>,
+    /// Set by the writer loop once it saw `stopping` outside a cycle: it claims nothing more.
+    claims_stopped: watch::Sender<bool>,
     counters: Counters,
     finish_tx: mpsc::UnboundedSender<Finished>,
     last_claim: Mutex<Instant>,
@@ -139,11 +151,30 @@ impl Shared {
         *self.stopping.borrow()
     }
 
-    /// Release `n` slots after their jobs were committed or taken back.
+    /// Release `n` slots after their handlers returned or their jobs were taken back.
     fn release(&self, n: usize) {
         self.in_flight.fetch_sub(n, Ordering::SeqCst);
         self.slot_freed.notify_waiters();
-        self.slot_freed.notify_one();
+    }
+
+    /// Wait until `done()` holds, re-checking whenever a slot is freed or a batch commits.
+    async fn wait_until(&self, deadline: Option<tokio::time::Instant>, done: impl Fn() -> bool) {
+        while !done() {
+            let freed = self.slot_freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            if done() {
+                return;
+            }
+            match deadline {
+                Some(d) => {
+                    if tokio::time::timeout_at(d, freed).await.is_err() {
+                        return;
+                    }
+                }
+                None => freed.await,
+            }
+        }
     }
 }
 
@@ -151,9 +182,10 @@ impl Shared {
 /// expire and the rescuer (or this node's next start) returns the jobs.
 pub struct WorkerPool {
     shared: Arc<Shared>,
+    /// The writer loop (claims and group commits).
     dispatcher: Option<JoinHandle<()>>,
-    completer: Option<JoinHandle<()>>,
-    completer_stop: watch::Sender<bool>,
+    /// Tells the writer loop to return once every result is committed.
+    dispatcher_done: watch::Sender<bool>,
     background: Vec<JoinHandle<()>>,
 }
 
@@ -178,7 +210,8 @@ impl WorkerPool {
         queue.rescue_worker(&cfg.node_id).await?;
         let (finish_tx, finish_rx) = mpsc::unbounded_channel();
         let (stopping, _) = watch::channel(false);
-        let (completer_stop, completer_stop_rx) = watch::channel(false);
+        let (claims_stopped, _) = watch::channel(false);
+        let (dispatcher_done, dispatcher_done_rx) = watch::channel(false);
         let shared = Arc::new(Shared {
             limit: AtomicUsize::new(cfg.min_workers),
             queue,
@@ -186,18 +219,19 @@ impl WorkerPool {
             cfg,
             running: Mutex::new(HashMap::new()),
             in_flight: AtomicUsize::new(0),
+            pending: AtomicUsize::new(0),
             slot_freed: Notify::new(),
             stopping,
+            claims_stopped,
             counters: Counters::default(),
             finish_tx,
             last_claim: Mutex::new(Instant::now()),
         });
-        let completer = tokio::spawn(tasks::completer(
+        let dispatcher = tokio::spawn(cycle::dispatcher(
             shared.clone(),
             finish_rx,
-            completer_stop_rx,
+            dispatcher_done_rx,
         ));
-        let dispatcher = tokio::spawn(dispatcher(shared.clone()));
         let background = vec![
             tokio::spawn(tasks::heartbeat(shared.clone())),
             tokio::spawn(tasks::maintenance(shared.clone())),
@@ -206,8 +240,7 @@ impl WorkerPool {
         Ok(Self {
             shared,
             dispatcher: Some(dispatcher),
-            completer: Some(completer),
-            completer_stop,
+            dispatcher_done,
             background,
         })
     }
@@ -223,7 +256,8 @@ impl WorkerPool {
             lease_lost: c.lease_lost.load(Ordering::Relaxed),
             interrupted: c.interrupted.load(Ordering::Relaxed),
             concurrency: self.shared.limit.load(Ordering::SeqCst),
-            in_flight: self.shared.in_flight.load(Ordering::SeqCst),
+            in_flight: self.shared.in_flight.load(Ordering::SeqCst)
+                + self.shared.pending.load(Ordering::SeqCst),
         }
     }
 
@@ -236,23 +270,24 @@ impl WorkerPool {
     /// return them to the queue without spending their attempt. Returns how many were returned.
     pub async fn shutdown(mut self, grace: Duration) -> Result<usize> {
         let shared = self.shared.clone();
+        let mut claims_stopped = shared.claims_stopped.subscribe();
         shared.stopping.send_replace(true);
         shared.slot_freed.notify_waiters();
-        if let Some(d) = self.dispatcher.take() {
-            d.await.map_err(|_| QueueError::PoolTask("dispatcher"))?;
+        // A claim in progress spawns its jobs before the writer loop acknowledges; after this
+        // no new job starts.
+        if let Some(d) = self.dispatcher.as_mut() {
+            tokio::select! {
+                _ = claims_stopped.wait_for(|stopped| *stopped) => {}
+                // It returns only after `dispatcher_done`: this is a panic.
+                _ = d => return Err(QueueError::PoolTask("dispatcher")),
+            }
         }
         let deadline = tokio::time::Instant::now() + grace;
-        while shared.in_flight.load(Ordering::SeqCst) > 0 {
-            let freed = shared.slot_freed.notified();
-            tokio::pin!(freed);
-            freed.as_mut().enable();
-            if shared.in_flight.load(Ordering::SeqCst) == 0 {
-                break;
-            }
-            if tokio::time::timeout_at(deadline, freed).await.is_err() {
-                break;
-            }
-        }
+        shared
+            .wait_until(Some(deadline), || {
+                shared.in_flight.load(Ordering::SeqCst) == 0
+            })
+            .await;
         // Take back what is still running (not what already finished and awaits its commit).
         let taken: Vec<(Lease, i32, i64)> = {
             let mut map = shared.running();
@@ -283,19 +318,16 @@ impl WorkerPool {
             drop(map);
             shared.release(taken.len());
         }
-        // Let the completer commit what finished, then stop it.
-        while shared.in_flight.load(Ordering::SeqCst) > 0 {
-            let freed = shared.slot_freed.notified();
-            tokio::pin!(freed);
-            freed.as_mut().enable();
-            if shared.in_flight.load(Ordering::SeqCst) == 0 {
-                break;
+        // Let the writer loop commit every result (it retries, then gives up), then stop it.
+        if let Some(d) = self.dispatcher.as_mut() {
+            tokio::select! {
+                _ = shared.wait_until(None, || shared.pending.load(Ordering::SeqCst) == 0) => {}
+                _ = d => return Err(QueueError::PoolTask("dispatcher")),
             }
-            freed.await;
         }
-        self.completer_stop.send_replace(true);
-        if let Some(c) = self.completer.take() {
-            c.await.map_err(|_| QueueError::PoolTask("completer"))?;
+        self.dispatcher_done.send_replace(true);
+        if let Some(d) = self.dispatcher.take() {
+            d.await.map_err(|_| QueueError::PoolTask("dispatcher"))?;
         }
         for t in self.background.drain(..) {
             t.abort();
@@ -306,76 +338,13 @@ impl WorkerPool {
 
 impl Drop for WorkerPool {
     fn drop(&mut self) {
-        for t in self
-            .dispatcher
-            .iter()
-            .chain(self.completer.iter())
-            .chain(self.background.iter())
-        {
+        for t in self.dispatcher.iter().chain(self.background.iter()) {
             t.abort();
         }
         for r in self.shared.running().values() {
             if let Some(a) = &r.abort {
                 a.abort();
             }
-        }
-    }
-}
-
-/// Claim while there are free slots; sleep on the wake signal, a freed slot or the poll interval.
-async fn dispatcher(shared: Arc<Shared>) {
-    let mut stopping = shared.stopping.subscribe();
-    let cfg = &shared.cfg;
-    loop {
-        if shared.is_stopping() {
-            return;
-        }
-        let woken = shared.queue.inner.wake.notified();
-        tokio::pin!(woken);
-        woken.as_mut().enable();
-        let freed = shared.slot_freed.notified();
-        tokio::pin!(freed);
-        freed.as_mut().enable();
-
-        let limit = shared.limit.load(Ordering::SeqCst);
-        let busy = shared.in_flight.load(Ordering::SeqCst);
-        if busy >= limit {
-            tokio::select! {
-                _ = &mut freed => {}
-                _ = stopping.changed() => {}
-            }
-            continue;
-        }
-        let want = u32::try_from(limit - busy)
-            .unwrap_or(u32::MAX)
-            .min(cfg.claim_batch);
-        let jobs = match shared
-            .queue
-            .claim(&cfg.queue, want, &cfg.node_id, cfg.lease)
-            .await
-        {
-            Ok(jobs) => jobs,
-            Err(e) => {
-                tracing::warn!(queue = %cfg.queue, error = %e, "claim failed; retrying after the poll interval");
-                Vec::new()
-            }
-        };
-        if jobs.is_empty() {
-            tokio::select! {
-                _ = &mut woken => {}
-                _ = tokio::time::sleep(cfg.poll_interval) => {}
-                _ = stopping.changed() => {}
-            }
-            continue;
-        }
-        *shared.last_claim.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
-        shared
-            .counters
-            .claimed
-            .fetch_add(jobs.len() as u64, Ordering::Relaxed);
-        shared.in_flight.fetch_add(jobs.len(), Ordering::SeqCst);
-        for job in jobs {
-            spawn_job(&shared, job);
         }
     }
 }
@@ -452,8 +421,12 @@ async fn run_job(shared: Arc<Shared>, job: Job, lease: Lease, started_at: i64, c
     {
         let mut map = shared.running();
         match map.get_mut(&lease.id) {
-            Some(r) if !r.interrupted => r.finished = true,
-            // Shutdown already returned the job to the queue.
+            Some(r) if !r.interrupted => {
+                r.finished = true;
+                // Under the lock, so shutdown either takes the job back or waits for this result.
+                shared.pending.fetch_add(1, Ordering::SeqCst);
+            }
+            // Shutdown already returned the job to the queue (and released its slot).
             _ => return,
         }
     }
@@ -467,7 +440,11 @@ async fn run_job(shared: Arc<Shared>, job: Job, lease: Lease, started_at: i64, c
         action,
     };
     if shared.finish_tx.send(finished).is_err() {
-        // The completer is gone (pool dropped): the lease will expire and be rescued.
-        tracing::warn!(id = lease.id, "completer stopped; job result dropped");
+        // The writer loop is gone (pool dropped): the lease will expire and be rescued.
+        shared.pending.fetch_sub(1, Ordering::SeqCst);
+        tracing::warn!(id = lease.id, "writer loop stopped; job result dropped");
     }
+    // The slot is free as soon as the handler returned: the result waits for the next cycle's
+    // commit without holding back the claim that refills the slot.
+    shared.release(1);
 }

@@ -11,7 +11,8 @@ use crate::backoff::{RetryPolicies, RetryPolicy};
 use crate::clock::{Clock, SystemClock, duration_ms};
 use crate::db::{Db, DbTx};
 use crate::error::{QueueError, Result};
-use crate::hot::{self, Lease};
+use crate::finish::Finished;
+use crate::hot::{self, ClaimSpec, Lease};
 use crate::model::{
     Attempt, CountRow, Counts, Inserted, JOB_COLUMN_NAMES, Job, JobFilter, JobRow, JobState, NewJob,
 };
@@ -76,8 +77,28 @@ impl QueueBuilder {
 /// Outcome of [`Queue::finish`]: which leases were applied and which were refused as lost.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FinishReport {
+    /// Sorted ascending.
     pub applied: Vec<i64>,
     pub lease_lost: Vec<i64>,
+}
+
+impl FinishReport {
+    /// Sort the applied ids of `batch`; every other lease of it was refused.
+    pub(crate) fn new(batch: &[Finished], mut applied: Vec<i64>) -> Self {
+        applied.sort_unstable();
+        let lease_lost: Vec<i64> = batch
+            .iter()
+            .map(|f| f.lease.id)
+            .filter(|id| applied.binary_search(id).is_err())
+            .collect();
+        if !lease_lost.is_empty() {
+            tracing::warn!(ids = ?lease_lost, "refused results of jobs whose lease was lost");
+        }
+        Self {
+            applied,
+            lease_lost,
+        }
+    }
 }
 
 impl Queue {
@@ -466,15 +487,66 @@ impl Queue {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        hot::claim(
-            &self.inner.db,
+        let spec = ClaimSpec {
             queue,
             limit,
             worker,
-            self.now_ms(),
-            duration_ms(lease),
-        )
-        .await
+            now: self.now_ms(),
+            lease_ms: duration_ms(lease),
+        };
+        hot::claim(&self.inner.db, spec).await
+    }
+
+    /// One cycle of the worker pool: commit `batch` (as [`Queue::finish`]) and claim up to
+    /// `limit` more jobs (as [`Queue::claim`]; `limit` 0 claims nothing). SQLite does both in one
+    /// write transaction, so a cycle pays one `BEGIN IMMEDIATE` and one commit; PostgreSQL runs
+    /// them side by side on two connections. On SQLite a failure leaves both undone (the claim
+    /// then reports no jobs and the finish the error); on PostgreSQL each half fails alone.
+    pub async fn finish_and_claim(
+        &self,
+        batch: &[Finished],
+        queue: &str,
+        limit: u32,
+        worker: &str,
+        lease: Duration,
+    ) -> (Result<FinishReport>, Result<Vec<Job>>) {
+        let spec = ClaimSpec {
+            queue,
+            limit,
+            worker,
+            now: self.now_ms(),
+            lease_ms: duration_ms(lease),
+        };
+        if batch.is_empty() || limit == 0 {
+            let finished = self.finish(batch).await;
+            let claimed = if limit == 0 {
+                Ok(Vec::new())
+            } else {
+                hot::claim(&self.inner.db, spec).await
+            };
+            return (finished, claimed);
+        }
+        match &self.inner.db {
+            Db::Sqlite { .. } => match self.finish_and_claim_tx(batch, spec).await {
+                Ok((report, jobs)) => (Ok(report), Ok(jobs)),
+                Err(e) => (Err(e), Ok(Vec::new())),
+            },
+            Db::Postgres(_) => {
+                tokio::join!(self.finish(batch), hot::claim(&self.inner.db, spec))
+            }
+        }
+    }
+
+    async fn finish_and_claim_tx(
+        &self,
+        batch: &[Finished],
+        spec: ClaimSpec<'_>,
+    ) -> Result<(FinishReport, Vec<Job>)> {
+        let mut tx = self.inner.db.begin().await?;
+        let applied = self.finish_in(&mut tx, batch, spec.now).await?;
+        let jobs = hot::claim_in(&mut tx, spec).await?;
+        tx.commit().await?;
+        Ok((FinishReport::new(batch, applied), jobs))
     }
 
     /// Extend leases to now + `lease`; returns the ids whose lease is still held.

@@ -1,101 +1,12 @@
-//! The pool's background tasks: the completer (group commit), heartbeats, the rescuer/cleaner,
-//! and the autoscaler.
+//! The pool's background tasks: heartbeats, the rescuer/cleaner, and the autoscaler.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
-
-use tokio::sync::{mpsc, watch};
+use std::time::Instant;
 
 use super::Shared;
-use crate::finish::{FinishAction, Finished};
 use crate::hot::Lease;
 use crate::worker::CancelReason;
-
-/// Collect finished jobs and commit them in batches: up to `finish_batch` per transaction, waiting
-/// at most `finish_flush` to fill one. Stops when told to and the channel is drained.
-pub(super) async fn completer(
-    shared: Arc<Shared>,
-    mut rx: mpsc::UnboundedReceiver<Finished>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let max = shared.cfg.finish_batch.max(1);
-    let mut batch: Vec<Finished> = Vec::with_capacity(max);
-    loop {
-        let first = tokio::select! {
-            biased;
-            f = rx.recv() => f,
-            _ = stop.changed() => {
-                match rx.try_recv() {
-                    Ok(f) => Some(f),
-                    Err(_) => return,
-                }
-            }
-        };
-        let Some(first) = first else { return };
-        batch.push(first);
-        while batch.len() < max {
-            match rx.try_recv() {
-                Ok(f) => batch.push(f),
-                Err(_) => break,
-            }
-        }
-        if batch.len() < max && !shared.cfg.finish_flush.is_zero() {
-            let deadline = tokio::time::Instant::now() + shared.cfg.finish_flush;
-            while batch.len() < max {
-                match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(Some(f)) => batch.push(f),
-                    _ => break,
-                }
-            }
-        }
-        commit(&shared, &batch).await;
-        {
-            let mut map = shared.running();
-            for f in &batch {
-                map.remove(&f.lease.id);
-            }
-        }
-        shared.release(batch.len());
-        batch.clear();
-    }
-}
-
-async fn commit(shared: &Shared, batch: &[Finished]) {
-    let c = &shared.counters;
-    let mut delay = Duration::from_millis(10);
-    for attempt in 1..=5 {
-        match shared.queue.finish(batch).await {
-            Ok(report) => {
-                for f in batch {
-                    if report.applied.binary_search(&f.lease.id).is_err() {
-                        continue;
-                    }
-                    let counter = match f.action {
-                        FinishAction::Complete => &c.completed,
-                        FinishAction::Fail(_) => &c.failed,
-                        FinishAction::Snooze(_) => &c.snoozed,
-                        FinishAction::Cancel(_) => &c.cancelled,
-                    };
-                    counter.fetch_add(1, Ordering::Relaxed);
-                }
-                c.lease_lost
-                    .fetch_add(report.lease_lost.len() as u64, Ordering::Relaxed);
-                return;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, attempt, jobs = batch.len(), "finishing a batch failed");
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-            }
-        }
-    }
-    // Leave the jobs running: their leases expire and the rescuer returns them.
-    tracing::error!(
-        jobs = batch.len(),
-        "giving up on a finish batch; leases will expire"
-    );
-}
 
 /// Extend the leases of running jobs every `heartbeat_interval`; tell handlers whose lease is gone.
 pub(super) async fn heartbeat(shared: Arc<Shared>) {

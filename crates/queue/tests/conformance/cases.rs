@@ -565,3 +565,41 @@ pub async fn concurrent_claims_never_share_a_job(h: Harness) -> anyhow::Result<(
     assert_eq!(unique.len(), 600, "a job was claimed twice");
     Ok(())
 }
+
+/// The claim hands out exactly what is stored (SQLite builds the claimed jobs from one JSON row):
+/// args with awkward numbers and text, the original args of a retried job, a unique key, the
+/// error of the last attempt, and the lease fields the claim set.
+pub async fn claimed_job_matches_the_stored_row(h: Harness) -> anyhow::Result<()> {
+    let q = h.queue();
+    let args = json!({
+        "float": 0.30000000000000004, "tiny": 1.5e-7, "big": 9_007_199_254_740_993_i64,
+        "neg": -42, "text": "é\n\"quoted\" \u{1F600}", "nested": [1, {"k": null}, [true, false]]
+    });
+    let id = q
+        .insert(
+            NewJob::new("echo", &args)?
+                .priority(-3)
+                .unique_key("claim-row"),
+        )
+        .await?
+        .id();
+    let job = claim_one(&q, "default", "w1").await?;
+    assert_eq!(job.args, args);
+    assert_eq!(job, q.get(id).await?);
+
+    // A failed attempt, then an admin retry with edited args: original_args and the last
+    // error are set on the next claim.
+    q.finish(&[finished(
+        &job,
+        "w1",
+        FinishAction::Fail(JobError::permanent("bad", "no")),
+    )?])
+    .await?;
+    q.retry(id, Some(json!({"edited": 1.25}))).await?;
+    let job = claim_one(&q, "default", "w2").await?;
+    assert_eq!(job.original_args, Some(args));
+    assert_eq!(job.last_error_kind.as_deref(), Some("bad"));
+    assert_eq!(job.attempt, 2);
+    assert_eq!(job, q.get(id).await?);
+    Ok(())
+}

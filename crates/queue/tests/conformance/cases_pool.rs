@@ -355,3 +355,64 @@ pub async fn idle_pickup_is_woken_by_insert(h: Harness) -> anyhow::Result<()> {
     pool.shutdown(Duration::from_secs(5)).await?;
     Ok(())
 }
+
+/// Results wait for the writer loop's next cycle (here held back by a long `finish_flush` while a
+/// slow job runs); until then their jobs are still `running` in the database. Shutdown returns
+/// the slow job and commits the waiting results.
+pub async fn shutdown_commits_results_waiting_for_their_cycle(h: Harness) -> anyhow::Result<()> {
+    let q = Queue::new(h.db.clone());
+    let sums = Arc::new(Mutex::new(Vec::new()));
+    let mut reg = Registry::new();
+    reg.register(Add(sums.clone()))
+        .register(Sleepy(Arc::new(Mutex::new(Vec::new()))));
+    let slow = q
+        .insert(NewJob::from_value("sleepy", json!({"ms": 600_000})))
+        .await?
+        .id();
+    let quick = [
+        q.insert(NewJob::from_value("add", json!({"a": 1, "b": 2})))
+            .await?
+            .id(),
+        q.insert(NewJob::from_value("add", json!({"a": 3, "b": 4})))
+            .await?
+            .id(),
+    ];
+    let pool = WorkerPool::start(
+        q.clone(),
+        reg,
+        PoolConfig {
+            min_workers: 3,
+            max_workers: 3,
+            finish_flush: Duration::from_secs(600),
+            ..config("n1")
+        },
+    )
+    .await?;
+    eventually("both quick handlers returned", || async {
+        Ok(sums.lock().map(|v| v.len()).unwrap_or(0) == 2)
+    })
+    .await?;
+    for id in quick {
+        assert_eq!(
+            q.get(id).await?.state,
+            JobState::Running,
+            "result not committed yet"
+        );
+    }
+    assert_eq!(
+        pool.stats().in_flight,
+        3,
+        "two results waiting, one handler running"
+    );
+    let returned = pool.shutdown(Duration::from_millis(100)).await?;
+    assert_eq!(returned, 1);
+    assert_eq!(q.get(slow).await?.state, JobState::Available);
+    for id in quick {
+        assert_eq!(
+            q.get(id).await?.state,
+            JobState::Completed,
+            "committed at shutdown"
+        );
+    }
+    Ok(())
+}
