@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::error::EngineError;
-use crate::pipeline::{PIPELINE_QUEUE, Pipeline};
+use crate::pipeline::{LABEL_QUEUE, PIPELINE_QUEUE, Pipeline, QUEUES};
 use crate::store::{DEFAULT_CREATOR_ID, ShopStatus};
 use crate::sync::SyncReport;
 
@@ -65,6 +65,7 @@ pub struct Runner {
     pipeline: Pipeline,
     config: RunnerConfig,
     pool: Option<WorkerPool>,
+    label_pool: Option<WorkerPool>,
     stop: watch::Sender<bool>,
     sync_task: Option<JoinHandle<()>>,
     metrics_task: Option<JoinHandle<()>>,
@@ -93,6 +94,15 @@ impl Runner {
         };
         let db_err = |source| EngineError::Database { database: "queue".into(), source };
         let pool = WorkerPool::start(pipeline.queue().clone(), pipeline.registry(), pool_config).await.map_err(db_err)?;
+        // A label call is one request at 50 QPS: a few dozen in flight saturate the endpoint.
+        let label_config = PoolConfig {
+            queue: LABEL_QUEUE.to_owned(),
+            node_id: format!("{}/labels", config.node_id),
+            min_workers: 1,
+            max_workers: config.max_workers.clamp(1, 64),
+            ..PoolConfig::default()
+        };
+        let label_pool = WorkerPool::start(pipeline.queue().clone(), pipeline.registry(), label_config).await.map_err(db_err)?;
         let (stop, stop_rx) = watch::channel(false);
         let (pass_tx, last_pass) = watch::channel(None);
         let metrics_task = tokio::spawn(metrics_loop(pipeline.clone(), stop_rx.clone()));
@@ -102,6 +112,7 @@ impl Runner {
             pipeline,
             config,
             pool: Some(pool),
+            label_pool: Some(label_pool),
             stop,
             sync_task: Some(sync_task),
             metrics_task: Some(metrics_task),
@@ -113,6 +124,7 @@ impl Runner {
         &self.pipeline
     }
 
+    /// Counters of the main pool (validate, ship, confirm, refresh).
     pub fn pool_stats(&self) -> PoolStats {
         self.pool.as_ref().map(WorkerPool::stats).unwrap_or_default()
     }
@@ -174,9 +186,14 @@ impl Runner {
         if let Some(t) = self.sync_task.take() {
             let _ = t.await;
         }
-        if let Some(pool) = self.pool.take() {
-            pool.shutdown(grace).await.map_err(|source| EngineError::Database { database: "queue".into(), source })?;
-        }
+        let db_err = |source| EngineError::Database { database: "queue".into(), source };
+        let (main, labels) = (self.pool.take(), self.label_pool.take());
+        let (a, b) = tokio::join!(
+            async move { if let Some(p) = main { p.shutdown(grace).await.map(|_| ()) } else { Ok(()) } },
+            async move { if let Some(p) = labels { p.shutdown(grace).await.map(|_| ()) } else { Ok(()) } },
+        );
+        a.map_err(db_err)?;
+        b.map_err(db_err)?;
         if let Some(t) = self.metrics_task.take() {
             let _ = t.await;
         }
@@ -189,7 +206,9 @@ pub async fn backlog(pipeline: &Pipeline, idle_horizon: Duration) -> Result<Back
     let q = pipeline.queue();
     let db_err = |source| EngineError::Database { database: "queue".into(), source };
     let counts = q.counts().await.map_err(db_err)?;
-    let in_queue = |s: JobState| counts.rows.iter().filter(|r| r.queue == PIPELINE_QUEUE && r.state == s).map(|r| r.count).sum::<i64>();
+    let in_queue = |s: JobState| {
+        counts.rows.iter().filter(|r| QUEUES.contains(&r.queue.as_str()) && r.state == s).map(|r| r.count).sum::<i64>()
+    };
     let mut b = Backlog {
         active: in_queue(JobState::Available) + in_queue(JobState::Running) + in_queue(JobState::Retryable),
         discarded: in_queue(JobState::Discarded),
@@ -197,26 +216,28 @@ pub async fn backlog(pipeline: &Pipeline, idle_horizon: Duration) -> Result<Back
     };
     if in_queue(JobState::Scheduled) > 0 {
         let horizon = pipeline.now_ms() + idle_horizon.as_millis() as i64;
-        let mut after = None;
-        loop {
-            let filter = JobFilter {
-                states: vec![JobState::Scheduled],
-                queue: Some(PIPELINE_QUEUE.to_owned()),
-                after_id: after,
-                limit: Some(1000),
-                ..JobFilter::default()
-            };
-            let page = q.list(&filter).await.map_err(db_err)?;
-            for j in &page {
-                if j.scheduled_at <= horizon {
-                    b.due_soon += 1;
-                } else {
-                    b.waiting_outside += 1;
+        for queue in QUEUES {
+            let mut after = None;
+            loop {
+                let filter = JobFilter {
+                    states: vec![JobState::Scheduled],
+                    queue: Some(queue.to_owned()),
+                    after_id: after,
+                    limit: Some(1000),
+                    ..JobFilter::default()
+                };
+                let page = q.list(&filter).await.map_err(db_err)?;
+                for j in &page {
+                    if j.scheduled_at <= horizon {
+                        b.due_soon += 1;
+                    } else {
+                        b.waiting_outside += 1;
+                    }
                 }
-            }
-            match page.last() {
-                Some(j) if page.len() == 1000 => after = Some(j.id),
-                _ => break,
+                match page.last() {
+                    Some(j) if page.len() == 1000 => after = Some(j.id),
+                    _ => break,
+                }
             }
         }
     }

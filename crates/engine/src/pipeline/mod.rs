@@ -35,8 +35,14 @@ pub use batch::Batchers;
 pub use carrier::{Booking, CarrierAdapter, DemoCarrier};
 pub use webhook::{MAX_WEBHOOK_BYTES, RefreshJob, WebhookError, WebhookOutcome};
 
-/// The queue every stage runs on.
+/// The queue of the stages on the way to a shipment (validate, ship), confirm and refresh.
 pub const PIPELINE_QUEUE: &str = "pipeline";
+/// Label downloads run on a queue (and worker pool) of their own: they are bound by one endpoint's
+/// 50 QPS, and in a spike thousands of them queued behind the rate limiter would otherwise hold every
+/// worker slot while ship jobs — what order-to-fulfillment waits on — sit unclaimed.
+pub const LABEL_QUEUE: &str = "labels";
+/// Every queue the pipeline's jobs run on.
+pub const QUEUES: [&str; 2] = [PIPELINE_QUEUE, LABEL_QUEUE];
 
 /// Job kinds, one per stage.
 pub mod kinds {
@@ -289,20 +295,27 @@ impl Pipeline {
         (shop.paused || shop.status == ShopStatus::Deauthorized).then(|| Outcome::Snooze(self.config().wait_outside))
     }
 
-    /// The queue priority of an order's jobs: the shop's priority first, then the nearer ship-by time.
-    pub fn priority(&self, shop_priority: i64, ship_by_time: Option<i64>) -> i16 {
+    /// The queue priority of an order's jobs: the stage first (what leads to a shipment before what
+    /// follows it), then the shop's priority (0–9, lower first), then the hours to the ship-by time.
+    pub fn priority(&self, stage: &str, shop_priority: i64, ship_by_time: Option<i64>) -> i16 {
         let now_s = self.now_ms().div_euclid(1000);
+        let stage_rank = match stage {
+            kinds::CONFIRM => 1,
+            kinds::LABEL => 2,
+            _ => 0,
+        };
         // Hours until ship-by, 0..=999 (overdue orders first); no deadline sorts last within the shop.
         let hours = ship_by_time.map_or(999, |t| ((t - now_s).max(0) / 3600).min(999));
-        (shop_priority.clamp(0, 30) * 1000 + hours) as i16
+        (stage_rank * 10_000 + shop_priority.clamp(0, 9) * 1000 + hours) as i16
     }
 
-    /// A stage job for an order.
-    pub(crate) fn stage_job(&self, kind: &str, order_id: i64, priority: i16) -> Result<NewJob, EngineError> {
+    /// A stage job for an order (on its stage's queue, at its stage's priority).
+    pub(crate) fn stage_job(&self, kind: &str, order_id: i64, shop: &crate::store::Shop, ship_by_time: Option<i64>) -> Result<NewJob, EngineError> {
+        let queue = if kind == kinds::LABEL { LABEL_QUEUE } else { PIPELINE_QUEUE };
         Ok(NewJob::new(kind, &OrderJob { order_id })
             .map_err(|e| EngineError::Database { database: "queue".into(), source: e })?
-            .queue(PIPELINE_QUEUE)
-            .priority(priority)
+            .queue(queue)
+            .priority(self.priority(kind, shop.priority, ship_by_time))
             .unique_key(format!("{kind}:{order_id}")))
     }
 
@@ -333,7 +346,7 @@ impl Pipeline {
         };
         let mut enqueued = 0;
         if open {
-            let job = self.stage_job(kinds::VALIDATE, id, self.priority(shop.priority, ship_by))?;
+            let job = self.stage_job(kinds::VALIDATE, id, shop, ship_by)?;
             match q.insert_tx(tx, job).await.map_err(db_err)? {
                 creatorflow_queue::Inserted::New(_) => enqueued += 1,
                 creatorflow_queue::Inserted::Duplicate(_) => {

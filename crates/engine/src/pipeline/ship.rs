@@ -259,7 +259,6 @@ impl Pipeline {
         provider_id: Option<String>,
         measure: bool,
     ) -> Result<Outcome, JobError> {
-        let priority = self.priority(shop.priority, order.ship_by_time);
         let mut tx = self.store().begin().await.map_err(store_error)?;
         let newly = self.store().mark_shipped(&mut tx, order.id, tracking_number.as_deref()).await.map_err(store_error)?;
         if newly {
@@ -299,10 +298,10 @@ impl Pipeline {
         }
         let db = |e: creatorflow_queue::QueueError| JobError::retryable("database", e.to_string());
         if order.shipping_type == ShippingType::Tiktok {
-            let job = self.stage_job(kinds::LABEL, order.id, priority).map_err(engine_error)?;
+            let job = self.stage_job(kinds::LABEL, order.id, shop, order.ship_by_time).map_err(engine_error)?;
             self.queue().insert_tx(&mut tx, job).await.map_err(db)?;
         }
-        let job = self.stage_job(kinds::CONFIRM, order.id, priority).map_err(engine_error)?;
+        let job = self.stage_job(kinds::CONFIRM, order.id, shop, order.ship_by_time).map_err(engine_error)?;
         self.queue().insert_tx(&mut tx, job).await.map_err(db)?;
         tx.commit().await.map_err(db)?;
         self.queue().wake();

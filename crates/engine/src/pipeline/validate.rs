@@ -67,7 +67,6 @@ impl Pipeline {
         if order.package_ids.is_empty() {
             return Err(JobError::permanent("no_package", format!("order {} has no package to ship", order.tts_order_id)));
         }
-        let priority = self.priority(shop.priority, order.ship_by_time);
         let mut tx = self.store().begin().await.map_err(store_error)?;
         let mut reserved = false;
         if self.store().fulfillment_tx(&mut tx, order.id).await.map_err(store_error)?.is_none() {
@@ -94,7 +93,7 @@ impl Pipeline {
             };
             self.store().append_event(&mut tx, order.id, &ev).await.map_err(store_error)?;
         }
-        let job = self.stage_job(kinds::SHIP, order.id, priority).map_err(super::engine_error)?;
+        let job = self.stage_job(kinds::SHIP, order.id, &shop, order.ship_by_time).map_err(super::engine_error)?;
         self.queue().insert_tx(&mut tx, job).await.map_err(|e| JobError::retryable("database", e.to_string()))?;
         tx.commit().await.map_err(|e| JobError::retryable("database", e.to_string()))?;
         self.queue().wake();

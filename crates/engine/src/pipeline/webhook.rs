@@ -81,7 +81,7 @@ impl Pipeline {
         Ok(NewJob::new(kinds::REFRESH, &args)
             .map_err(|e| EngineError::Database { database: "queue".into(), source: e })?
             .queue(PIPELINE_QUEUE)
-            .priority(self.priority(shop.priority, None).saturating_sub(500))
+            .priority(self.priority(kinds::REFRESH, shop.priority, None))
             .unique_key(format!("{}:{}:{tts_order_id}", kinds::REFRESH, shop.id)))
     }
 
