@@ -1,32 +1,20 @@
 //! Stage 4, confirm: read the order back from TikTok (batched order detail), cache the new version and
 //! record the tracking number, so the local cache shows what TikTok shows.
 
-use std::time::Instant;
 
-use creatorflow_queue::{JobContext, JobError, Outcome, Worker};
+use creatorflow_queue::{JobError, Outcome};
 
 use super::{OrderJob, Pipeline, engine_error, kinds, store_error};
 use crate::store::{EventSource, NewOrderEvent, StoreError};
 
-pub(super) struct Confirm(pub Pipeline);
-
-impl Worker for Confirm {
-    const KIND: &'static str = kinds::CONFIRM;
-    type Args = OrderJob;
-
-    async fn work(&self, ctx: JobContext, args: OrderJob) -> Result<Outcome, JobError> {
-        let started = Instant::now();
-        let r = self.0.confirm(args.order_id).await;
-        self.0.record_stage(&ctx, started);
-        r
-    }
-}
+stage_worker!(Confirm, kinds::CONFIRM, OrderJob, confirm);
 
 /// TikTok statuses that show the parcel left the seller.
 const SHIPPED_STATUSES: [&str; 5] = ["AWAITING_COLLECTION", "IN_TRANSIT", "DELIVERED", "COMPLETED", "PARTIALLY_SHIPPING"];
 
 impl Pipeline {
-    async fn confirm(&self, order_id: i64) -> Result<Outcome, JobError> {
+    async fn confirm(&self, job: &OrderJob) -> Result<Outcome, JobError> {
+        let order_id = job.order_id;
         let order = match self.store().work_order(order_id).await {
             Ok(o) => o,
             Err(StoreError::OrderNotFound(_)) => return Ok(Outcome::Cancel(format!("order {order_id} was removed"))),

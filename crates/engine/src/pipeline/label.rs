@@ -1,30 +1,18 @@
 //! Stage 3, label: fetch each package's shipping document (TikTok shipping) and store the PDF locally,
 //! so labels print with the network off. Its response also carries the tracking number TikTok assigned.
 
-use std::time::Instant;
 
-use creatorflow_queue::{JobContext, JobError, Outcome, Worker};
+use creatorflow_queue::{JobError, Outcome};
 use tiktok_shop::models::fulfillment::ShippingDocumentQuery;
 
 use super::{OrderJob, Pipeline, engine_error, kinds, store_error};
 use crate::store::{EventSource, NewOrderEvent, StoreError};
 
-pub(super) struct Label(pub Pipeline);
-
-impl Worker for Label {
-    const KIND: &'static str = kinds::LABEL;
-    type Args = OrderJob;
-
-    async fn work(&self, ctx: JobContext, args: OrderJob) -> Result<Outcome, JobError> {
-        let started = Instant::now();
-        let r = self.0.label(args.order_id).await;
-        self.0.record_stage(&ctx, started);
-        r
-    }
-}
+stage_worker!(Label, kinds::LABEL, OrderJob, label);
 
 impl Pipeline {
-    async fn label(&self, order_id: i64) -> Result<Outcome, JobError> {
+    async fn label(&self, job: &OrderJob) -> Result<Outcome, JobError> {
+        let order_id = job.order_id;
         let order = match self.store().work_order(order_id).await {
             Ok(o) => o,
             Err(StoreError::OrderNotFound(_)) => return Ok(Outcome::Cancel(format!("order {order_id} was removed"))),

@@ -9,6 +9,29 @@
 //! our own bugs and business rules a person must look at are dead-lettered at once; everything else
 //! is retried with backoff.
 
+/// A stage's `Worker`: decode the order job, run the stage, record its wait and run time.
+macro_rules! stage_worker {
+    ($worker:ident, $kind:expr, $args:ty, $method:ident) => {
+        pub(super) struct $worker(pub $crate::pipeline::Pipeline);
+
+        impl creatorflow_queue::Worker for $worker {
+            const KIND: &'static str = $kind;
+            type Args = $args;
+
+            async fn work(
+                &self,
+                ctx: creatorflow_queue::JobContext,
+                args: $args,
+            ) -> Result<creatorflow_queue::Outcome, creatorflow_queue::JobError> {
+                let started = std::time::Instant::now();
+                let r = self.0.$method(&args).await;
+                self.0.record_stage(&ctx, started);
+                r
+            }
+        }
+    };
+}
+
 mod batch;
 mod carrier;
 mod confirm;

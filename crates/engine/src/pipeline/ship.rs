@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use creatorflow_queue::{JobContext, JobError, Outcome, Worker};
+use creatorflow_queue::{JobError, Outcome};
 use serde_json::json;
 use tiktok_shop::models::fulfillment::{BatchShipPackage, HandoverMethod, PackageStatus, SelfShipment};
 use tiktok_shop::{Error as ApiError, ErrorKind, ShopClient};
@@ -24,19 +24,7 @@ const ALREADY_SHIPPED: i64 = 21011005;
 /// TikTok's answer "the order was cancelled" (sandbox code; the spec gives none).
 const ORDER_CANCELLED: i64 = 21011013;
 
-pub(super) struct Ship(pub Pipeline);
-
-impl Worker for Ship {
-    const KIND: &'static str = kinds::SHIP;
-    type Args = OrderJob;
-
-    async fn work(&self, ctx: JobContext, args: OrderJob) -> Result<Outcome, JobError> {
-        let started = Instant::now();
-        let r = self.0.ship(args.order_id).await;
-        self.0.record_stage(&ctx, started);
-        r
-    }
-}
+stage_worker!(Ship, kinds::SHIP, OrderJob, ship);
 
 /// What TikTok says about one package.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +48,8 @@ fn clearly_refused(e: &ApiError) -> bool {
 }
 
 impl Pipeline {
-    async fn ship(&self, order_id: i64) -> Result<Outcome, JobError> {
+    async fn ship(&self, job: &OrderJob) -> Result<Outcome, JobError> {
+        let order_id = job.order_id;
         let order = match self.store().work_order(order_id).await {
             Ok(o) => o,
             Err(StoreError::OrderNotFound(_)) => {
@@ -264,11 +253,7 @@ impl Pipeline {
         if newly {
             let f = self.store().fulfillment_tx(&mut tx, order.id).await.map_err(store_error)?;
             if f.as_ref().is_some_and(|f| f.stock_reserved) {
-                let mut units = std::collections::BTreeMap::<&str, i64>::new();
-                for sku in &order.seller_skus {
-                    *units.entry(sku.as_str()).or_default() += 1;
-                }
-                for (sku, qty) in units {
+                for (sku, qty) in order.units_by_sku() {
                     self.store().consume(&mut tx, shop.creator_id, sku, qty).await.map_err(store_error)?;
                 }
             }

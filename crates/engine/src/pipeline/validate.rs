@@ -1,28 +1,14 @@
 //! Stage 1, validate: wait while the buyer has not paid or TikTok holds the order, stop for a
 //! cancellation, check the address, reserve stock for tracked SKUs, then hand the order to ship.
 
-use std::collections::BTreeMap;
-use std::time::Instant;
 
-use creatorflow_queue::{JobContext, JobError, Outcome, Worker};
+use creatorflow_queue::{JobError, Outcome};
 use serde_json::json;
 
 use super::{OrderJob, Pipeline, kinds, store_error};
 use crate::store::{EventSource, NewOrderEvent, StoreError, WorkOrder};
 
-pub(super) struct Validate(pub Pipeline);
-
-impl Worker for Validate {
-    const KIND: &'static str = kinds::VALIDATE;
-    type Args = OrderJob;
-
-    async fn work(&self, ctx: JobContext, args: OrderJob) -> Result<Outcome, JobError> {
-        let started = Instant::now();
-        let r = self.0.validate(args.order_id).await;
-        self.0.record_stage(&ctx, started);
-        r
-    }
-}
+stage_worker!(Validate, kinds::VALIDATE, OrderJob, validate);
 
 /// What is missing from an address TikTok needs for a parcel, if anything.
 fn address_problem(order: &WorkOrder) -> Option<String> {
@@ -42,7 +28,8 @@ fn address_problem(order: &WorkOrder) -> Option<String> {
 }
 
 impl Pipeline {
-    async fn validate(&self, order_id: i64) -> Result<Outcome, JobError> {
+    async fn validate(&self, job: &OrderJob) -> Result<Outcome, JobError> {
+        let order_id = job.order_id;
         let order = match self.store().work_order(order_id).await {
             Ok(o) => o,
             Err(StoreError::OrderNotFound(_)) => {
@@ -70,11 +57,7 @@ impl Pipeline {
         let mut tx = self.store().begin().await.map_err(store_error)?;
         let mut reserved = false;
         if self.store().fulfillment_tx(&mut tx, order.id).await.map_err(store_error)?.is_none() {
-            let mut units: BTreeMap<&str, i64> = BTreeMap::new();
-            for sku in &order.seller_skus {
-                *units.entry(sku.as_str()).or_default() += 1;
-            }
-            for (sku, qty) in units {
+            for (sku, qty) in order.units_by_sku() {
                 match self.store().reserve(&mut tx, shop.creator_id, sku, qty).await {
                     Ok(r) => reserved |= r == crate::store::Reservation::Reserved,
                     Err(e @ StoreError::OutOfStock { .. }) => {
@@ -109,11 +92,7 @@ impl Pipeline {
     ) -> Result<Outcome, JobError> {
         let mut tx = self.store().begin().await.map_err(store_error)?;
         if self.store().clear_stock_reserved(&mut tx, order.id).await.map_err(store_error)? {
-            let mut units: BTreeMap<&str, i64> = BTreeMap::new();
-            for sku in &order.seller_skus {
-                *units.entry(sku.as_str()).or_default() += 1;
-            }
-            for (sku, qty) in units {
+            for (sku, qty) in order.units_by_sku() {
                 self.store().release(&mut tx, shop.creator_id, sku, qty).await.map_err(store_error)?;
             }
         }

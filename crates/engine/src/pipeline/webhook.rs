@@ -5,9 +5,8 @@
 //!
 //! The `refresh` job is also what the reconciliation pass enqueues for open orders.
 
-use std::time::Instant;
 
-use creatorflow_queue::{JobContext, JobError, NewJob, Outcome, Worker};
+use creatorflow_queue::{JobError, NewJob, Outcome};
 use serde::{Deserialize, Serialize};
 use tiktok_shop::models::webhook::{WebhookEvent, WebhookNotification};
 use tiktok_shop::{AppCredentials, verify_webhook};
@@ -60,19 +59,7 @@ impl WebhookError {
     }
 }
 
-pub(super) struct Refresh(pub Pipeline);
-
-impl Worker for Refresh {
-    const KIND: &'static str = kinds::REFRESH;
-    type Args = RefreshJob;
-
-    async fn work(&self, ctx: JobContext, args: RefreshJob) -> Result<Outcome, JobError> {
-        let started = Instant::now();
-        let r = self.0.refresh(&args).await;
-        self.0.record_stage(&ctx, started);
-        r
-    }
-}
+stage_worker!(Refresh, kinds::REFRESH, RefreshJob, refresh);
 
 impl Pipeline {
     /// A `refresh` job for one order (unique while unfinished: a burst of pushes makes one fetch).

@@ -32,6 +32,17 @@ pub struct WorkOrder {
     pub seller_skus: Vec<String>,
 }
 
+impl WorkOrder {
+    /// Units per seller SKU (one line item is one unit), for reserving, releasing and consuming stock.
+    pub fn units_by_sku(&self) -> std::collections::BTreeMap<&str, i64> {
+        let mut units = std::collections::BTreeMap::new();
+        for sku in &self.seller_skus {
+            *units.entry(sku.as_str()).or_default() += 1;
+        }
+        units
+    }
+}
+
 /// The work log row of an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Fulfillment {
