@@ -5,7 +5,7 @@
 use creatorflow_queue::{JobError, Outcome};
 
 use super::{OrderJob, Pipeline, engine_error, kinds, store_error};
-use crate::store::{EventSource, NewOrderEvent, StoreError};
+use crate::store::{EventSource, NewOrderEvent};
 
 stage_worker!(Confirm, kinds::CONFIRM, OrderJob, confirm);
 
@@ -15,14 +15,10 @@ const SHIPPED_STATUSES: [&str; 5] = ["AWAITING_COLLECTION", "IN_TRANSIT", "DELIV
 impl Pipeline {
     async fn confirm(&self, job: &OrderJob) -> Result<Outcome, JobError> {
         let order_id = job.order_id;
-        let order = match self.store().work_order(order_id).await {
-            Ok(o) => o,
-            Err(StoreError::OrderNotFound(_)) => return Ok(Outcome::Cancel(format!("order {order_id} was removed"))),
-            Err(e) => return Err(store_error(e)),
+        let Some(order) = self.stage_order(order_id).await? else {
+            return Ok(Outcome::Cancel(format!("order {order_id} was removed")));
         };
-        let Some(f) = self.store().fulfillment(order_id).await.map_err(store_error)? else {
-            return Err(JobError::permanent("not_validated", format!("order {} has no fulfillment", order.tts_order_id)));
-        };
+        let f = self.stage_fulfillment(&order).await?;
         if f.confirmed_at.is_some() {
             return Ok(Outcome::Complete);
         }

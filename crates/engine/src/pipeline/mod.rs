@@ -313,6 +313,22 @@ impl Pipeline {
         ))
     }
 
+    /// The order a stage job is about; `None` when it is no longer cached (the shop was removed).
+    pub(crate) async fn stage_order(&self, order_id: i64) -> Result<Option<crate::store::WorkOrder>, JobError> {
+        match self.store().work_order(order_id).await {
+            Ok(o) => Ok(Some(o)),
+            Err(crate::store::StoreError::OrderNotFound(_)) => Ok(None),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    /// The work log validate started for `order`; a stage after validate without one is our bug.
+    pub(crate) async fn stage_fulfillment(&self, order: &crate::store::WorkOrder) -> Result<crate::store::Fulfillment, JobError> {
+        self.store().fulfillment(order.id).await.map_err(store_error)?.ok_or_else(|| {
+            JobError::permanent("not_validated", format!("order {} was never validated", order.tts_order_id))
+        })
+    }
+
     /// A shop's jobs stop when it is paused or deauthorized: `Some(snooze)` then.
     pub(crate) fn parked(&self, shop: &crate::store::Shop) -> Option<Outcome> {
         (shop.paused || shop.status == ShopStatus::Deauthorized).then(|| Outcome::Snooze(self.config().wait_outside))

@@ -16,7 +16,7 @@ use super::batch::ShipResult;
 use super::{CallFailure, OrderJob, Pipeline, engine_error, kinds, store_error};
 use crate::store::{
     EventSource, HandoverMethod as LocalHandover, NewOrderEvent, NewShipment, ShipmentStatus, ShippingType, Shop,
-    StoreError, WorkOrder,
+    WorkOrder,
 };
 
 /// TikTok's answer "this package was shipped already" (sandbox code; the spec gives none).
@@ -50,17 +50,11 @@ fn clearly_refused(e: &ApiError) -> bool {
 impl Pipeline {
     async fn ship(&self, job: &OrderJob) -> Result<Outcome, JobError> {
         let order_id = job.order_id;
-        let order = match self.store().work_order(order_id).await {
-            Ok(o) => o,
-            Err(StoreError::OrderNotFound(_)) => {
-                return Err(JobError::permanent("order_missing", format!("order {order_id} is not in the local cache")));
-            }
-            Err(e) => return Err(store_error(e)),
+        let Some(order) = self.stage_order(order_id).await? else {
+            return Err(JobError::permanent("order_missing", format!("order {order_id} is not in the local cache")));
         };
         let shop = self.store().get_shop(order.shop_id).await.map_err(store_error)?;
-        let Some(f) = self.store().fulfillment(order_id).await.map_err(store_error)? else {
-            return Err(JobError::permanent("not_validated", format!("order {} was never validated", order.tts_order_id)));
-        };
+        let f = self.stage_fulfillment(&order).await?;
         if f.shipped_at.is_some() {
             return self.after_shipped(&order, &shop, None, None, false).await;
         }

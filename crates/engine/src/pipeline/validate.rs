@@ -30,12 +30,8 @@ fn address_problem(order: &WorkOrder) -> Option<String> {
 impl Pipeline {
     async fn validate(&self, job: &OrderJob) -> Result<Outcome, JobError> {
         let order_id = job.order_id;
-        let order = match self.store().work_order(order_id).await {
-            Ok(o) => o,
-            Err(StoreError::OrderNotFound(_)) => {
-                return Err(JobError::permanent("order_missing", format!("order {order_id} is not in the local cache")));
-            }
-            Err(e) => return Err(store_error(e)),
+        let Some(order) = self.stage_order(order_id).await? else {
+            return Err(JobError::permanent("order_missing", format!("order {order_id} is not in the local cache")));
         };
         let shop = self.store().get_shop(order.shop_id).await.map_err(store_error)?;
         if let Some(parked) = self.parked(&shop) {
