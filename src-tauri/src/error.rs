@@ -1,20 +1,4 @@
-//! The structured `{kind, message}` form in which engine errors reach the UI.
+//! The structured `{kind, message}` error of every command: the engine's `CommandError`, shared with the
+//! web console so the UI sees one shape from both transports.
 
-use creatorflow_engine::EngineError;
-use serde::Serialize;
-
-/// The error every command returns, serialized as `{"kind": "...", "message": "..."}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CommandError {
-    pub kind: &'static str,
-    pub message: String,
-}
-
-impl From<EngineError> for CommandError {
-    fn from(error: EngineError) -> Self {
-        CommandError {
-            kind: error.kind(),
-            message: error.to_string(),
-        }
-    }
-}
+pub use creatorflow_engine::CommandError;

@@ -5,7 +5,7 @@
 
 pub mod breaker;
 pub mod connection;
-mod console;
+pub mod console;
 pub mod demo;
 mod error;
 pub mod metrics;
@@ -15,6 +15,6 @@ pub mod runner;
 pub mod store;
 pub mod sync;
 
-pub use console::{Console, ConsoleConfig, Overview, QueueCount, default_data_dir, redact_database_url};
+pub use console::{CommandError, Console, ConsoleConfig, Overview, QueueCount, default_data_dir, redact_database_url};
 pub use console::{AddShop, AuthorizationRequest, DEFAULT_AUTHORIZE_URL, JobDetail, JobQuery, OrderQuery, PendingAuthorization, RemovedShop, RetryAllReport, RetryOutcome};
 pub use error::EngineError;

@@ -1,7 +1,10 @@
 //! `Console`: opens the database (local SQLite by default, PostgreSQL to scale out) and answers the
 //! faces' questions. Shops (`shops.rs`), the OAuth code flow (`oauth.rs`), orders (`orders.rs`) and job
-//! triage (`jobs.rs`) are `Console` methods in their own files.
+//! triage (`jobs.rs`) are `Console` methods in their own files; `bindings.rs` exports their types to
+//! TypeScript and `error.rs` is the `{kind, message}` error every face returns.
 
+mod bindings;
+mod error;
 mod jobs;
 mod oauth;
 mod orders;
@@ -12,12 +15,15 @@ use std::sync::{Arc, Mutex};
 
 use creatorflow_queue::{Db, Queue};
 use serde::Serialize;
+use ts_rs::TS;
 use tiktok_shop::SecretStore;
 
 use crate::connection::Connections;
 use crate::error::EngineError;
 use crate::store::Store;
 
+pub use bindings::typescript_bindings;
+pub use error::CommandError;
 pub use jobs::{JobDetail, JobQuery, RetryAllReport, RetryOutcome};
 pub use oauth::{AuthorizationRequest, DEFAULT_AUTHORIZE_URL, PendingAuthorization};
 pub use orders::OrderQuery;
@@ -52,7 +58,7 @@ pub struct Console {
 }
 
 /// What the console's home screen shows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct Overview {
     pub product: String,
     pub version: String,
@@ -61,7 +67,7 @@ pub struct Overview {
 }
 
 /// The number of jobs of one kind in one state of one queue.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
 pub struct QueueCount {
     pub queue: String,
     pub kind: String,

@@ -1,0 +1,30 @@
+//! The TypeScript declarations of every type that crosses the IPC/HTTP boundary, as ts-rs emits them.
+//! `tests/bindings.rs` compares them with the committed copies in `ui/src/bindings/` and fails when they
+//! are stale; `UPDATE_BINDINGS=1 cargo test -p creatorflow-engine --test bindings` rewrites them.
+//!
+//! Add a type here when a `Console` method starts returning or taking it.
+
+use ts_rs::{Config, TS};
+
+/// `(file name, contents)` for every exported type.
+pub fn typescript_bindings() -> Vec<(String, String)> {
+    // i64 and u64 travel as JSON numbers; every value we send fits in 2^53 (ids, counts, epoch ms).
+    let cfg = Config::new().with_large_int("number");
+    let mut out = Vec::new();
+    macro_rules! export {
+        ($($ty:ty),* $(,)?) => {$(
+            out.push((
+                format!("{}.ts", <$ty as TS>::ident(&cfg)),
+                // Infallible for the plain (non-generic) types listed here; an error names the type.
+                <$ty as TS>::export_to_string(&cfg).unwrap_or_else(|e| format!("// cannot export {}: {e}\n", stringify!($ty))),
+            ));
+        )*};
+    }
+    export![
+        super::CommandError,
+        super::Overview,
+        super::QueueCount,
+    ];
+    out.sort();
+    out
+}

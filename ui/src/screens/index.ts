@@ -1,0 +1,19 @@
+// The console's screens, in navigation order. A screen is a component taking the `Api`; add one here
+// and it gets a tab and a route (`#/<path>`).
+import type { ComponentType } from "react";
+import type { Api } from "../api";
+import { Overview } from "./Overview";
+
+export interface Screen {
+  /** The route: `#/<path>`. */
+  path: string;
+  /** The tab's label. */
+  title: string;
+  /** Keyboard shortcut: `g` then this key jumps to the screen. */
+  key: string;
+  component: ComponentType<{ api: Api }>;
+}
+
+export const screens: Screen[] = [
+  { path: "overview", title: "Overview", key: "o", component: Overview },
+];
