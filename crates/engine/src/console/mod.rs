@@ -9,6 +9,7 @@ mod jobs;
 mod oauth;
 mod orders;
 mod shops;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -55,6 +56,8 @@ pub struct Console {
     /// Opened on first use, so commands that need no secret (orders, jobs, status) work on a machine
     /// without a keyring; shared by clones.
     connections: Arc<Mutex<Option<Connections>>>,
+    /// Records webhook pushes (`webhooks.rs`); built on first use.
+    ingestion: Arc<Mutex<Option<crate::pipeline::Pipeline>>>,
 }
 
 /// What the console's home screen shows.
@@ -136,6 +139,7 @@ impl Console {
             database,
             data_dir: config.data_dir,
             connections: Arc::default(),
+            ingestion: Arc::default(),
         })
     }
 
