@@ -3,12 +3,14 @@
 //! the same way: `GET` for calls without arguments, `POST` with the arguments as a JSON object.
 
 use axum::Router;
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use creatorflow_engine::{CommandError, EngineError, Overview};
-use serde::Serialize;
+use axum::routing::{get, post};
+use creatorflow_engine::store::Shop;
+use creatorflow_engine::{Backup, CommandError, EngineError, Overview, Settings, ShopSettings};
+use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
@@ -61,14 +63,52 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Args<T> {
     }
 }
 
+/// Who is acting, for the audit trail: `web@<client address>` (the token says a person may act, not
+/// which person).
+pub(crate) struct Actor(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Actor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
+        Ok(Actor(format!("web@{}", peer.as_deref().unwrap_or("unknown"))))
+    }
+}
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/overview", get(overview).post(overview))
+        .route("/list_shops", get(list_shops).post(list_shops))
+        .route("/update_shop_settings", post(update_shop_settings))
+        .route("/settings", get(settings).post(settings))
+        .route("/backup_now", post(backup_now))
         .fallback(unknown)
+}
+
+#[derive(Deserialize)]
+struct Req<T> {
+    req: T,
 }
 
 async fn overview(State(s): State<AppState>) -> Reply<Overview> {
     s.console.overview().await.into()
+}
+
+async fn list_shops(State(s): State<AppState>) -> Reply<Vec<Shop>> {
+    s.console.list_shops().await.into()
+}
+
+async fn update_shop_settings(State(s): State<AppState>, Actor(a): Actor, Args(r): Args<Req<ShopSettings>>) -> Reply<Shop> {
+    s.console.update_shop_settings(&r.req, &a).await.into()
+}
+
+async fn settings(State(s): State<AppState>) -> Reply<Settings> {
+    Ok(s.console.settings()).into()
+}
+
+async fn backup_now(State(s): State<AppState>, Actor(a): Actor) -> Reply<Backup> {
+    s.console.backup_now(&a).await.into()
 }
 
 async fn unknown(uri: axum::http::Uri) -> Response {

@@ -198,3 +198,38 @@ async fn webhooks_are_verified_recorded_once_and_exempt_from_the_token() {
     assert_eq!(post(huge, Some("x".into())).await.unwrap().status(), StatusCode::PAYLOAD_TOO_LARGE);
     
 }
+
+#[tokio::test]
+async fn shop_settings_and_backups_are_audited() {
+    let s = start("127.0.0.1:0", None).await.unwrap();
+    connect_shop(&s.console).await;
+    let c = client();
+    let call = |cmd: &str, args: Value| c.post(format!("{}/api/{cmd}", s.base)).json(&args).send();
+    let r = call("update_shop_settings", json!({"req": {"shop": "Web shop", "priority": 7, "paused": true, "handover_method": "PICKUP"}})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let shop: Value = r.json().await.unwrap();
+    assert_eq!((shop["priority"].as_i64(), shop["paused"].as_bool(), shop["handover_method"].as_str()), (Some(7), Some(true), Some("PICKUP")));
+    let r = call("update_shop_settings", json!({"req": {"shop": "Web shop", "priority": 10}})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.json::<Value>().await.unwrap()["kind"], "invalid_input");
+    let r = call("update_shop_settings", json!({"req": {"shop": "No such shop", "paused": false}})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = call("update_shop_settings", json!({"shop": "Web shop"})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "arguments without `req` are refused");
+
+    let r = call("backup_now", json!({})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let backup: Value = r.json().await.unwrap();
+    let path = std::path::PathBuf::from(backup["path"].as_str().unwrap());
+    assert!(backup["bytes"].as_i64().unwrap() > 0 && path.exists(), "{backup}");
+    // The copy is a whole database: it opens and has the shop.
+    let copy = Console::open(ConsoleConfig { data_dir: path.parent().unwrap().join("restore"), database_url: Some(format!("sqlite://{}", path.display())) })
+        .await
+        .unwrap();
+    assert_eq!(copy.list_shops().await.unwrap().len(), 1);
+
+    let audit = s.console.store().recent_audit(10).await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["backup", "shop_update"], "newest first");
+    assert!(audit.iter().all(|e| e.actor.starts_with("web@127.0.0.1")), "{audit:?}");
+}

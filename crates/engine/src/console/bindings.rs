@@ -24,6 +24,12 @@ pub fn typescript_bindings() -> Vec<(String, String)> {
         super::CommandError,
         super::Overview,
         super::QueueCount,
+        super::ShopSettings,
+        super::Settings,
+        super::Backup,
+        crate::store::Shop,
+        crate::store::HandoverMethod,
+        crate::store::ShopStatus,
     ];
     out.sort();
     out

@@ -8,6 +8,7 @@ mod error;
 mod jobs;
 mod oauth;
 mod orders;
+mod settings;
 mod shops;
 mod webhooks;
 
@@ -28,6 +29,7 @@ pub use error::CommandError;
 pub use jobs::{JobDetail, JobQuery, RetryAllReport, RetryOutcome};
 pub use oauth::{AuthorizationRequest, DEFAULT_AUTHORIZE_URL, PendingAuthorization};
 pub use orders::OrderQuery;
+pub use settings::{Backup, Settings, ShopSettings};
 pub use shops::{AddShop, RemovedShop};
 
 /// The keyring service (and file-store name space) CreatorFlow's secrets live under.
