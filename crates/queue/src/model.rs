@@ -314,6 +314,9 @@ pub struct Attempt {
     pub message: Option<String>,
     pub retryable: bool,
     pub worker: Option<String>,
+    /// Structured facts of the failure (migration 0006), e.g. TikTok's `request_id`.
+    #[sqlx(json(nullable))]
+    pub details: Option<Value>,
 }
 
 /// Number of jobs in one (queue, kind, state) group.
