@@ -5,7 +5,18 @@
 //! default ./capabilities of the package root, which here is the workspace root).
 
 /// Every `#[tauri::command]` the shell registers; a command missing here cannot be invoked.
-const COMMANDS: &[&str] = &["overview"];
+const COMMANDS: &[&str] = &[
+    "overview",
+    "triage_groups",
+    "triage_jobs",
+    "triage_job",
+    "triage_preview",
+    "triage_bulk",
+    "triage_retry",
+    "triage_discard",
+    "triage_cancel",
+    "audit_log",
+];
 
 fn main() {
     println!("cargo:rerun-if-changed=src-tauri/capabilities");

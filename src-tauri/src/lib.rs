@@ -57,7 +57,18 @@ impl ConsoleState {
 /// Adds the shell's commands and its setup (open the engine, manage it as state) to `builder`.
 pub fn builder<R: Runtime>(builder: Builder<R>, config: ShellConfig) -> Builder<R> {
     builder
-        .invoke_handler(tauri::generate_handler![commands::overview])
+        .invoke_handler(tauri::generate_handler![
+            commands::overview,
+            commands::triage_groups,
+            commands::triage_jobs,
+            commands::triage_job,
+            commands::triage_preview,
+            commands::triage_bulk,
+            commands::triage_retry,
+            commands::triage_discard,
+            commands::triage_cancel,
+            commands::audit_log,
+        ])
         .setup(move |app| {
             // Opening is fast (one SQLite file and its migrations) and the first command needs it, so
             // it completes before the window loads rather than racing it.

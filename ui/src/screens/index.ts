@@ -3,6 +3,7 @@
 import type { ComponentType } from "react";
 import type { Api } from "../api";
 import { Overview } from "./Overview";
+import { Triage } from "./Triage";
 
 export interface Screen {
   /** The route: `#/<path>`. */
@@ -16,4 +17,5 @@ export interface Screen {
 
 export const screens: Screen[] = [
   { path: "overview", title: "Overview", key: "o", component: Overview },
+  { path: "triage", title: "Failed jobs", key: "f", component: Triage },
 ];

@@ -1,6 +1,7 @@
 //! `Console`: opens the database (local SQLite by default, PostgreSQL to scale out) and answers the
-//! faces' questions. Shops (`shops.rs`), the OAuth code flow (`oauth.rs`), orders (`orders.rs`) and job
-//! triage (`jobs.rs`) are `Console` methods in their own files; `bindings.rs` exports their types to
+//! faces' questions. Shops (`shops.rs`), the OAuth code flow (`oauth.rs`), orders (`orders.rs`), the
+//! CLI's job commands (`jobs.rs`) and the console's failed-job triage (`triage.rs` reads,
+//! `triage_actions.rs` acts) are `Console` methods in their own files; `bindings.rs` exports their types to
 //! TypeScript and `error.rs` is the `{kind, message}` error every face returns.
 
 mod bindings;
@@ -9,6 +10,8 @@ mod jobs;
 mod oauth;
 mod orders;
 mod shops;
+mod triage;
+mod triage_actions;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -28,6 +31,14 @@ pub use jobs::{JobDetail, JobQuery, RetryAllReport, RetryOutcome};
 pub use oauth::{AuthorizationRequest, DEFAULT_AUTHORIZE_URL, PendingAuthorization};
 pub use orders::OrderQuery;
 pub use shops::{AddShop, RemovedShop};
+pub use triage::{
+    AttemptView, AuditEntry, FailureGroup, FailureGroups, MAX_TRIAGE_PAGE, OrderContext, ShopRef, StateCount,
+    TimelineEntry, TriageFilter, TriageJob, TriageJobDetail, TriageJobsQuery, TriagePage,
+};
+pub use triage_actions::{
+    ActionResult, AuditPage, AuditQuery, BulkPreview, BulkPreviewRequest, BulkReport, BulkRequest, JobActionRequest,
+    JobSelection, MAX_BULK, RetryRequest, SkippedJob, TriageAction, default_actor,
+};
 
 /// The keyring service (and file-store name space) CreatorFlow's secrets live under.
 pub const SECRET_SERVICE: &str = "creatorflow";
@@ -130,13 +141,10 @@ impl Console {
                 EngineError::Database { database: database.clone(), source }
             }
         })?;
-        Ok(Console {
-            queue: Queue::new(db.clone()),
-            store: Store::new(db),
-            database,
-            data_dir: config.data_dir,
-            connections: Arc::default(),
-        })
+        let queue = Queue::new(db.clone());
+        // Jobs that failed before migration 0006 get their triage fingerprint (once per database).
+        queue.backfill_fingerprints().await.map_err(|source| EngineError::Database { database: database.clone(), source })?;
+        Ok(Console { queue, store: Store::new(db), database, data_dir: config.data_dir, connections: Arc::default() })
     }
 
     /// Use `secrets` instead of the store `CREATORFLOW_SECRET_STORE` chooses (tests, the demo shop's

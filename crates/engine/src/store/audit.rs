@@ -21,6 +21,8 @@ pub enum AuditAction {
     JobDiscard,
     /// A shop was removed; its unfinished jobs were cancelled (`shop remove`).
     ShopRemove,
+    /// One or more jobs were cancelled by a person (triage).
+    JobCancel,
 }
 
 impl AuditAction {
@@ -29,6 +31,7 @@ impl AuditAction {
             AuditAction::JobRetry => "job_retry",
             AuditAction::JobDiscard => "job_discard",
             AuditAction::ShopRemove => "shop_remove",
+            AuditAction::JobCancel => "job_cancel",
         }
     }
 }
