@@ -16,6 +16,10 @@ const COMMANDS: &[&str] = &[
     "triage_discard",
     "triage_cancel",
     "audit_log",
+    "list_shops",
+    "update_shop_settings",
+    "settings",
+    "backup_now",
 ];
 
 fn main() {

@@ -1,18 +1,49 @@
 //! The Tauri commands: thin adapters over `engine::Console` (deserialize, call one method, map the error).
-//! Loops, SQL and retries belong in the engine, never here.
+//! Loops, SQL and retries belong in the engine, never here. Names and arguments match the web console's
+//! `/api/<command>` routes (crates/web/src/api.rs), so the UI calls both the same way.
 
+use creatorflow_engine::store::Shop;
 use creatorflow_engine::{
-    ActionResult, AuditPage, AuditQuery, BulkPreview, BulkPreviewRequest, BulkReport, BulkRequest, FailureGroups, JobActionRequest, Overview,
-    RetryRequest, TriageFilter, TriageJobDetail, TriageJobsQuery, TriagePage,
+    ActionResult, AuditPage, AuditQuery, Backup, BulkPreview, BulkPreviewRequest, BulkReport, BulkRequest, FailureGroups,
+    JobActionRequest, Overview, RetryRequest, Settings, ShopSettings, TriageFilter, TriageJobDetail, TriageJobsQuery,
+    TriagePage,
 };
 use tauri::State;
 
 use crate::{CommandError, ConsoleState};
 
+/// Who acts from the desktop, for the audit trail: the OS user running the app.
+fn actor() -> String {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| "desktop".to_owned())
+}
+
 /// The home screen's snapshot: product, version, database in use and queue counts.
 #[tauri::command]
 pub async fn overview(console: State<'_, ConsoleState>) -> Result<Overview, CommandError> {
     Ok(console.get()?.overview().await?)
+}
+
+#[tauri::command]
+pub async fn list_shops(console: State<'_, ConsoleState>) -> Result<Vec<Shop>, CommandError> {
+    Ok(console.get()?.list_shops().await?)
+}
+
+#[tauri::command]
+pub async fn update_shop_settings(console: State<'_, ConsoleState>, req: ShopSettings) -> Result<Shop, CommandError> {
+    Ok(console.get()?.update_shop_settings(&req, &actor()).await?)
+}
+
+#[tauri::command]
+pub async fn settings(console: State<'_, ConsoleState>) -> Result<Settings, CommandError> {
+    Ok(console.get()?.settings())
+}
+
+#[tauri::command]
+pub async fn backup_now(console: State<'_, ConsoleState>) -> Result<Backup, CommandError> {
+    Ok(console.get()?.backup_now(&actor()).await?)
 }
 
 /// Failed jobs grouped by cause (fingerprint) with counts, shops and first/last seen.
@@ -42,25 +73,25 @@ pub async fn triage_preview(console: State<'_, ConsoleState>, req: BulkPreviewRe
 /// Retry, discard or cancel a selection; refuses when it no longer has the previewed count.
 #[tauri::command]
 pub async fn triage_bulk(console: State<'_, ConsoleState>, req: BulkRequest) -> Result<BulkReport, CommandError> {
-    Ok(console.get()?.triage_bulk(&req).await?)
+    Ok(console.get()?.triage_bulk(&req, &actor()).await?)
 }
 
 /// Retry one job now, optionally with edited args (the original args are kept).
 #[tauri::command]
 pub async fn triage_retry(console: State<'_, ConsoleState>, req: RetryRequest) -> Result<ActionResult, CommandError> {
-    Ok(console.get()?.triage_retry(&req).await?)
+    Ok(console.get()?.triage_retry(&req, &actor()).await?)
 }
 
 /// Discard one unfinished job with a reason.
 #[tauri::command]
 pub async fn triage_discard(console: State<'_, ConsoleState>, req: JobActionRequest) -> Result<ActionResult, CommandError> {
-    Ok(console.get()?.triage_discard(&req).await?)
+    Ok(console.get()?.triage_discard(&req, &actor()).await?)
 }
 
 /// Cancel one unfinished job.
 #[tauri::command]
 pub async fn triage_cancel(console: State<'_, ConsoleState>, req: JobActionRequest) -> Result<ActionResult, CommandError> {
-    Ok(console.get()?.triage_cancel(&req).await?)
+    Ok(console.get()?.triage_cancel(&req, &actor()).await?)
 }
 
 /// The audit log, newest first.

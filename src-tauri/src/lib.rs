@@ -68,6 +68,10 @@ pub fn builder<R: Runtime>(builder: Builder<R>, config: ShellConfig) -> Builder<
             commands::triage_discard,
             commands::triage_cancel,
             commands::audit_log,
+            commands::list_shops,
+            commands::update_shop_settings,
+            commands::settings,
+            commands::backup_now,
         ])
         .setup(move |app| {
             // Opening is fast (one SQLite file and its migrations) and the first command needs it, so

@@ -198,7 +198,7 @@ async fn failures_group_by_cause_with_shops_and_states(e: Env) -> anyhow::Result
     assert_eq!((label.kind.as_str(), label.count, label.shops[0].id), ("label", 1, f.shop_b));
 
     // A person's retry keeps the job in its group; the per-state counts show it.
-    c.triage_retry(&RetryRequest { id: f.not_found[0], args: None, actor: Some("ana".into()) }).await?;
+    c.triage_retry(&RetryRequest { id: f.not_found[0], args: None }, "ana").await?;
     let groups = c.triage_groups(&TriageFilter::default()).await?;
     let states: Vec<(JobState, i64)> = groups.groups[0].states.iter().map(|s| (s.state, s.count)).collect();
     assert_eq!(states, vec![(JobState::Available, 1), (JobState::Discarded, 2)]);
@@ -312,20 +312,19 @@ async fn bulk_preview_then_act_refuses_a_changed_set(e: Env) -> anyhow::Result<(
         action: TriageAction::Retry,
         expected_count: preview.count,
         reason: None,
-        actor: Some("ana".into()),
     };
-    match c.triage_bulk(&req).await {
+    match c.triage_bulk(&req, "ana").await {
         Err(EngineError::CountChanged { expected: 3, actual: 4 }) => {}
         other => bail!("expected CountChanged, got {other:?}"),
     }
-    let err = c.triage_bulk(&req).await.err().context("still refused")?;
+    let err = c.triage_bulk(&req, "ana").await.err().context("still refused")?;
     assert_eq!(err.kind(), "count_changed");
     assert!(err.to_string().contains("had 3 jobs, now 4"), "{err}");
     assert_eq!(c.triage_preview(&BulkPreviewRequest { selection: selection.clone(), action: TriageAction::Retry }).await?.states[0].count, 4);
     assert!(c.audit_log(&AuditQuery::default()).await?.events.is_empty(), "a refused action leaves no audit row");
 
     // With the new count it acts on exactly those four, in one audit event.
-    let report = c.triage_bulk(&BulkRequest { expected_count: 4, ..req }).await?;
+    let report = c.triage_bulk(&BulkRequest { expected_count: 4, ..req }, "ana").await?;
     assert_eq!((report.matched, report.changed.len(), report.skipped.len()), (4, 4, 0));
     let log = c.audit_log(&AuditQuery::default()).await?;
     assert_eq!(log.events.len(), 1);
@@ -335,12 +334,12 @@ async fn bulk_preview_then_act_refuses_a_changed_set(e: Env) -> anyhow::Result<(
 
     // Bulk discard needs a reason; on a selection of ids, running/finished jobs are skipped, not fatal.
     let ids = JobSelection::Ids { ids: vec![f.label, f.not_found[0]] };
-    let no_reason = BulkRequest { selection: ids.clone(), action: TriageAction::Discard, expected_count: 2, reason: None, actor: None };
-    assert_eq!(c.triage_bulk(&no_reason).await.err().map(|e| e.kind()), Some("invalid_input"));
+    let no_reason = BulkRequest { selection: ids.clone(), action: TriageAction::Discard, expected_count: 2, reason: None };
+    assert_eq!(c.triage_bulk(&no_reason, "ana").await.err().map(|e| e.kind()), Some("invalid_input"));
     let p = c.triage_preview(&BulkPreviewRequest { selection: ids.clone(), action: TriageAction::Discard }).await?;
     assert_eq!((p.count, p.actionable), (2, 1), "the label job is discarded already");
     let rep = c
-        .triage_bulk(&BulkRequest { reason: Some("order refunded".into()), ..no_reason })
+        .triage_bulk(&BulkRequest { reason: Some("order refunded".into()), ..no_reason }, "ana")
         .await?;
     assert_eq!(rep.changed, vec![f.not_found[0]]);
     assert_eq!(rep.skipped.len(), 1);
@@ -359,14 +358,14 @@ async fn single_actions_edit_keeps_original_and_audit_commits_with_the_change(e:
     let id = f.not_found[1];
     let original = c.triage_job(id).await?.args;
     let edited = json!({"order_id": f.order_a1, "note": "fixed by hand"});
-    let r = c.triage_retry(&RetryRequest { id, args: Some(edited.clone()), actor: Some("ana".into()) }).await?;
+    let r = c.triage_retry(&RetryRequest { id, args: Some(edited.clone()) }, "ana").await?;
     assert!(r.job.edited);
     assert_eq!(r.job.state, JobState::Available);
     let d = c.triage_job(id).await?;
     assert_eq!((d.args.clone(), d.original_args.clone()), (edited, Some(original.clone())));
     // A second edit still keeps the first original.
-    c.triage_discard(&JobActionRequest { id, reason: Some("wrong order".into()), actor: None }).await?;
-    c.triage_retry(&RetryRequest { id, args: Some(json!({"order_id": 1})), actor: None }).await?;
+    c.triage_discard(&JobActionRequest { id, reason: Some("wrong order".into()) }, "tester").await?;
+    c.triage_retry(&RetryRequest { id, args: Some(json!({"order_id": 1})) }, "tester").await?;
     assert_eq!(c.triage_job(id).await?.original_args, Some(original));
     let audit = c.triage_job(id).await?.audit;
     let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
@@ -376,13 +375,13 @@ async fn single_actions_edit_keeps_original_and_audit_commits_with_the_change(e:
 
     // Args must be an object; a refused action writes no audit row.
     let before = c.audit_log(&AuditQuery::default()).await?.events.len();
-    assert_eq!(c.triage_retry(&RetryRequest { id, args: Some(json!([1])), actor: None }).await.err().map(|e| e.kind()), Some("invalid_input"));
+    assert_eq!(c.triage_retry(&RetryRequest { id, args: Some(json!([1])) }, "tester").await.err().map(|e| e.kind()), Some("invalid_input"));
     // Retrying an available job is a conflict (nothing changes, no audit row).
-    assert_eq!(c.triage_retry(&RetryRequest { id, args: None, actor: None }).await.err().map(|e| e.kind()), Some("conflict"));
+    assert_eq!(c.triage_retry(&RetryRequest { id, args: None }, "tester").await.err().map(|e| e.kind()), Some("conflict"));
     assert_eq!(c.audit_log(&AuditQuery::default()).await?.events.len(), before);
 
     // Cancel: a reason defaults; the job and its audit row change together.
-    let r = c.triage_cancel(&JobActionRequest { id, reason: None, actor: Some("bo".into()) }).await?;
+    let r = c.triage_cancel(&JobActionRequest { id, reason: None }, "bo").await?;
     assert_eq!(r.job.state, JobState::Cancelled);
     let log = c.audit_log(&AuditQuery { actor: Some("bo".into()), ..Default::default() }).await?;
     assert_eq!((log.events.len(), log.events[0].action.as_str(), log.events[0].id), (1, "job_cancel", r.audit_id));
@@ -391,11 +390,11 @@ async fn single_actions_edit_keeps_original_and_audit_commits_with_the_change(e:
     // caught earlier, so break the table instead), the state change is rolled back with it.
     let victim = f.not_found[2];
     break_audit_table(c).await?;
-    let err = c.triage_discard(&JobActionRequest { id: victim, reason: Some("x".into()), actor: None }).await;
+    let err = c.triage_discard(&JobActionRequest { id: victim, reason: Some("x".into()) }, "tester").await;
     ensure!(err.is_err(), "the audit insert must fail");
     assert_eq!(c.triage_job(victim).await?.job.state, JobState::Discarded);
     assert_eq!(c.queue().get(victim).await?.last_error_kind.as_deref(), Some("invalid_request"), "the discard was rolled back");
-    let err = c.triage_retry(&RetryRequest { id: victim, args: None, actor: None }).await;
+    let err = c.triage_retry(&RetryRequest { id: victim, args: None }, "tester").await;
     ensure!(err.is_err(), "the audit insert must fail");
     assert_eq!(c.queue().get(victim).await?.state, JobState::Discarded, "the retry was rolled back");
     Ok(())

@@ -1,8 +1,10 @@
 // The console's API as the components call it: one typed function per command, over the detected
-// transport. Add a function here when the Rust side adds a command or route.
+// transport. Add a function here when the Rust side adds a command (src-tauri/src/commands.rs) and its
+// route (crates/web/src/api.rs); both take the same JSON arguments.
 import type { ActionResult } from "../bindings/ActionResult";
 import type { AuditPage } from "../bindings/AuditPage";
 import type { AuditQuery } from "../bindings/AuditQuery";
+import type { Backup } from "../bindings/Backup";
 import type { BulkPreview } from "../bindings/BulkPreview";
 import type { BulkPreviewRequest } from "../bindings/BulkPreviewRequest";
 import type { BulkReport } from "../bindings/BulkReport";
@@ -11,6 +13,9 @@ import type { FailureGroups } from "../bindings/FailureGroups";
 import type { JobActionRequest } from "../bindings/JobActionRequest";
 import type { Overview } from "../bindings/Overview";
 import type { RetryRequest } from "../bindings/RetryRequest";
+import type { Settings } from "../bindings/Settings";
+import type { Shop } from "../bindings/Shop";
+import type { ShopSettings } from "../bindings/ShopSettings";
 import type { TriageFilter } from "../bindings/TriageFilter";
 import type { TriageJobDetail } from "../bindings/TriageJobDetail";
 import type { TriageJobsQuery } from "../bindings/TriageJobsQuery";
@@ -33,6 +38,10 @@ export interface Api {
   triageDiscard(req: JobActionRequest): Promise<ActionResult>;
   triageCancel(req: JobActionRequest): Promise<ActionResult>;
   auditLog(query: AuditQuery): Promise<AuditPage>;
+  listShops(): Promise<Shop[]>;
+  updateShopSettings(req: ShopSettings): Promise<Shop>;
+  settings(): Promise<Settings>;
+  backupNow(): Promise<Backup>;
 }
 
 export function createApi(transport: Transport = detectTransport()): Api {
@@ -48,5 +57,9 @@ export function createApi(transport: Transport = detectTransport()): Api {
     triageDiscard: (req) => transport.call<ActionResult>("triage_discard", { req }),
     triageCancel: (req) => transport.call<ActionResult>("triage_cancel", { req }),
     auditLog: (query) => transport.call<AuditPage>("audit_log", { query }),
+    listShops: () => transport.call<Shop[]>("list_shops"),
+    updateShopSettings: (req) => transport.call<Shop>("update_shop_settings", { req }),
+    settings: () => transport.call<Settings>("settings"),
+    backupNow: () => transport.call<Backup>("backup_now", {}),
   };
 }

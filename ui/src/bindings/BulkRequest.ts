@@ -13,8 +13,4 @@ expected_count: number,
 /**
  * Required to discard; recorded for cancel (a default names the console).
  */
-reason: string | null, 
-/**
- * Who acts (default: the OS user of this process).
- */
-actor: string | null, };
+reason: string | null, };

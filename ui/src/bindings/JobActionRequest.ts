@@ -7,4 +7,4 @@ export type JobActionRequest = { id: number,
 /**
  * Required to discard.
  */
-reason: string | null, actor: string | null, };
+reason: string | null, };

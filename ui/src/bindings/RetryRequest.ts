@@ -7,4 +7,4 @@ export type RetryRequest = { id: number,
 /**
  * New args (a JSON object); `None` retries with the current args.
  */
-args: unknown, actor: string | null, };
+args: unknown, };

@@ -162,13 +162,13 @@ export function Triage({ api }: { api: Api }) {
     const why = reason.trim() === "" ? null : reason.trim();
     try {
       if (pending.kind === "edit") {
-        await api.triageRetry({ id: pending.job.id, args: args ?? null, actor: null });
+        await api.triageRetry({ id: pending.job.id, args: args ?? null });
         done(`Job #${pending.job.id} runs again with the edited args.`);
       } else if (pending.kind === "single") {
         const { action, job } = pending;
-        if (action === "retry") await api.triageRetry({ id: job.id, args: null, actor: null });
-        else if (action === "discard") await api.triageDiscard({ id: job.id, reason: why, actor: null });
-        else await api.triageCancel({ id: job.id, reason: why, actor: null });
+        if (action === "retry") await api.triageRetry({ id: job.id, args: null });
+        else if (action === "discard") await api.triageDiscard({ id: job.id, reason: why });
+        else await api.triageCancel({ id: job.id, reason: why });
         done(`Job #${job.id}: ${actionVerb(action).toLowerCase()} done.`);
       } else {
         const r = await api.triageBulk({
@@ -176,7 +176,6 @@ export function Triage({ api }: { api: Api }) {
           action: pending.action,
           expected_count: pending.preview.count,
           reason: why,
-          actor: null,
         });
         setChecked(new Set());
         const skipped = r.skipped.length > 0 ? `, ${r.skipped.length} skipped` : "";

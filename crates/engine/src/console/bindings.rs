@@ -51,6 +51,12 @@ pub fn typescript_bindings() -> Vec<(String, String)> {
         super::ActionResult,
         super::AuditQuery,
         super::AuditPage,
+        super::ShopSettings,
+        super::Settings,
+        super::Backup,
+        crate::store::Shop,
+        crate::store::HandoverMethod,
+        crate::store::ShopStatus,
     ];
     out.sort();
     out

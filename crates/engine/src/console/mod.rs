@@ -9,9 +9,11 @@ mod error;
 mod jobs;
 mod oauth;
 mod orders;
+mod settings;
 mod shops;
 mod triage;
 mod triage_actions;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -30,6 +32,7 @@ pub use error::CommandError;
 pub use jobs::{JobDetail, JobQuery, RetryAllReport, RetryOutcome};
 pub use oauth::{AuthorizationRequest, DEFAULT_AUTHORIZE_URL, PendingAuthorization};
 pub use orders::OrderQuery;
+pub use settings::{Backup, Settings, ShopSettings};
 pub use shops::{AddShop, RemovedShop};
 pub use triage::{
     AttemptView, AuditEntry, FailureGroup, FailureGroups, MAX_TRIAGE_PAGE, OrderContext, ShopRef, StateCount,
@@ -37,7 +40,7 @@ pub use triage::{
 };
 pub use triage_actions::{
     ActionResult, AuditPage, AuditQuery, BulkPreview, BulkPreviewRequest, BulkReport, BulkRequest, JobActionRequest,
-    JobSelection, MAX_BULK, RetryRequest, SkippedJob, TriageAction, default_actor,
+    JobSelection, MAX_BULK, RetryRequest, SkippedJob, TriageAction,
 };
 
 /// The keyring service (and file-store name space) CreatorFlow's secrets live under.
@@ -66,6 +69,8 @@ pub struct Console {
     /// Opened on first use, so commands that need no secret (orders, jobs, status) work on a machine
     /// without a keyring; shared by clones.
     connections: Arc<Mutex<Option<Connections>>>,
+    /// Records webhook pushes (`webhooks.rs`); built on first use.
+    ingestion: Arc<Mutex<Option<crate::pipeline::Pipeline>>>,
 }
 
 /// What the console's home screen shows.
@@ -144,7 +149,14 @@ impl Console {
         let queue = Queue::new(db.clone());
         // Jobs that failed before migration 0006 get their triage fingerprint (once per database).
         queue.backfill_fingerprints().await.map_err(|source| EngineError::Database { database: database.clone(), source })?;
-        Ok(Console { queue, store: Store::new(db), database, data_dir: config.data_dir, connections: Arc::default() })
+        Ok(Console {
+            queue,
+            store: Store::new(db),
+            database,
+            data_dir: config.data_dir,
+            connections: Arc::default(),
+            ingestion: Arc::default(),
+        })
     }
 
     /// Use `secrets` instead of the store `CREATORFLOW_SECRET_STORE` chooses (tests, the demo shop's

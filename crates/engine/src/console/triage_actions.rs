@@ -93,8 +93,6 @@ pub struct BulkRequest {
     pub expected_count: i64,
     /// Required to discard; recorded for cancel (a default names the console).
     pub reason: Option<String>,
-    /// Who acts (default: the OS user of this process).
-    pub actor: Option<String>,
 }
 
 /// A job an action left alone, and why.
@@ -123,7 +121,6 @@ pub struct RetryRequest {
     /// New args (a JSON object); `None` retries with the current args.
     #[ts(type = "unknown")]
     pub args: Option<Value>,
-    pub actor: Option<String>,
 }
 
 /// Discard or cancel one job.
@@ -132,7 +129,6 @@ pub struct JobActionRequest {
     pub id: i64,
     /// Required to discard.
     pub reason: Option<String>,
-    pub actor: Option<String>,
 }
 
 /// What a single-job action did.
@@ -164,18 +160,12 @@ pub struct AuditPage {
     pub next_before: Option<i64>,
 }
 
-/// The OS user of this process: who acts when a face does not say.
-pub fn default_actor() -> String {
-    ["USER", "LOGNAME", "USERNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
-fn actor_of(actor: &Option<String>) -> Result<String, EngineError> {
-    let a = actor.as_deref().map(str::trim).filter(|a| !a.is_empty()).map_or_else(default_actor, str::to_owned);
-    super::jobs::check_actor(&a)?;
-    Ok(a)
+/// The actor to record. The face says who acts (the desktop: the OS user; the web console: the
+/// client), never the request body, so a caller cannot sign an action with someone else's name.
+fn actor_of(actor: &str) -> Result<String, EngineError> {
+    let a = actor.trim();
+    super::jobs::check_actor(a)?;
+    Ok(a.to_owned())
 }
 
 /// The reason to record: required to discard, defaulted for cancel and retry.
@@ -252,8 +242,8 @@ impl Console {
 
     /// Act on every selected job in one transaction with its audit event. Refuses with
     /// `count_changed` (and changes nothing) when the selection no longer has `expected_count` jobs.
-    pub async fn triage_bulk(&self, req: &BulkRequest) -> Result<BulkReport, EngineError> {
-        let actor = actor_of(&req.actor)?;
+    pub async fn triage_bulk(&self, req: &BulkRequest, actor: &str) -> Result<BulkReport, EngineError> {
+        let actor = actor_of(actor)?;
         let reason = reason_of(req.action, &req.reason)?;
         let mut tx = self.store.begin().await?;
         let rows = self.selected(Some(&mut tx), &req.selection).await?;
@@ -294,8 +284,8 @@ impl Console {
     }
 
     /// Retry one job now; with `args`, edit-and-retry (the job keeps its first original args).
-    pub async fn triage_retry(&self, req: &RetryRequest) -> Result<ActionResult, EngineError> {
-        let actor = actor_of(&req.actor)?;
+    pub async fn triage_retry(&self, req: &RetryRequest, actor: &str) -> Result<ActionResult, EngineError> {
+        let actor = actor_of(actor)?;
         if let Some(args) = &req.args {
             let size = serde_json::to_string(args).map(|s| s.len()).unwrap_or(usize::MAX);
             if !args.is_object() || size > MAX_ARGS_BYTES {
@@ -320,17 +310,17 @@ impl Console {
     }
 
     /// Discard one unfinished job with a reason.
-    pub async fn triage_discard(&self, req: &JobActionRequest) -> Result<ActionResult, EngineError> {
-        self.finalize_one(TriageAction::Discard, req).await
+    pub async fn triage_discard(&self, req: &JobActionRequest, actor: &str) -> Result<ActionResult, EngineError> {
+        self.finalize_one(TriageAction::Discard, req, actor).await
     }
 
     /// Cancel one unfinished job.
-    pub async fn triage_cancel(&self, req: &JobActionRequest) -> Result<ActionResult, EngineError> {
-        self.finalize_one(TriageAction::Cancel, req).await
+    pub async fn triage_cancel(&self, req: &JobActionRequest, actor: &str) -> Result<ActionResult, EngineError> {
+        self.finalize_one(TriageAction::Cancel, req, actor).await
     }
 
-    async fn finalize_one(&self, action: TriageAction, req: &JobActionRequest) -> Result<ActionResult, EngineError> {
-        let actor = actor_of(&req.actor)?;
+    async fn finalize_one(&self, action: TriageAction, req: &JobActionRequest, actor: &str) -> Result<ActionResult, EngineError> {
+        let actor = actor_of(actor)?;
         let reason = reason_of(action, &req.reason)?;
         let r = reason.as_deref().unwrap_or_default();
         let mut tx = self.store.begin().await?;

@@ -23,6 +23,10 @@ pub enum AuditAction {
     ShopRemove,
     /// One or more jobs were cancelled by a person (triage).
     JobCancel,
+    /// A shop's handover method, priority or pause switch changed (details: before and after).
+    ShopUpdate,
+    /// The local database was copied to a backup file (details: path and size).
+    Backup,
 }
 
 impl AuditAction {
@@ -32,6 +36,8 @@ impl AuditAction {
             AuditAction::JobDiscard => "job_discard",
             AuditAction::ShopRemove => "shop_remove",
             AuditAction::JobCancel => "job_cancel",
+            AuditAction::ShopUpdate => "shop_update",
+            AuditAction::Backup => "backup",
         }
     }
 }
