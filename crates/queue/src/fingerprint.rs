@@ -40,6 +40,9 @@ pub fn normalize_error(message: &str) -> String {
     let mut out = String::with_capacity(message.len().min(MAX_PATTERN_CHARS));
     // The last word emitted (lower case), to decide about the token after it.
     let mut prev_word = String::new();
+    // Rust's `Some(...)` around a code (`code Some(36009003)`, from a `{:?}` of an Option) keeps the
+    // word before it in effect through the parenthesis.
+    let mut through_paren = false;
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -105,6 +108,16 @@ pub fn normalize_error(message: &str) -> String {
             } else {
                 out.push_str(&token);
             }
+            if token == "Some"
+                && KEEP_NUMBER_AFTER.contains(&prev_word.as_str())
+                && chars.get(end) == Some(&'(')
+            {
+                through_paren = true;
+                for &dot in &chars[end..i] {
+                    out.push(dot);
+                }
+                continue;
+            }
             prev_word = lower;
             for &dot in &chars[end..i] {
                 out.push(dot);
@@ -112,6 +125,12 @@ pub fn normalize_error(message: &str) -> String {
             continue;
         }
         out.push(c);
+        if c == '(' && through_paren {
+            through_paren = false;
+            i += 1;
+            continue;
+        }
+        through_paren = false;
         if !matches!(c, '=' | ':') {
             // `request_id=abc` and `request_id: abc` still mark the next token as an id.
             prev_word.clear();
@@ -200,6 +219,11 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.contains("code 21011007"), "{a}");
         assert_ne!(normalize_error("http 500"), normalize_error("http 503"));
+        assert_eq!(
+            normalize_error("server error (code Some(36009003): retry)"),
+            "server error (code Some(36009003): retry)"
+        );
+        assert_eq!(normalize_error("Some(42) apples"), "Some(<n>) apples");
     }
 
     #[test]

@@ -11,7 +11,9 @@ use sqlx::types::Json;
 use crate::error::QueueError;
 
 /// The seven job states (River's names). See docs/job-states.md for who moves a job out of each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ts_rs::TS)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ts_rs::TS,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
     Available,

@@ -68,15 +68,19 @@ export function JobTable(props: {
   useEffect(() => rowRef.current?.scrollIntoView?.({ block: "nearest" }), [cursor]);
   return (
     <table className="tri-jobs">
+      <colgroup>
+        <col className="c-check" />
+        <col />
+        <col className="c-order" />
+        <col className="c-when" />
+      </colgroup>
       <thead>
         <tr>
           <th scope="col" className="tri-check">
             <input type="checkbox" aria-label="Select every job on this page" checked={all} onChange={onToggleAll} />
           </th>
-          <th scope="col">Job</th>
-          <th scope="col">State</th>
+          <th scope="col">Job and latest error</th>
           <th scope="col">Order / shop</th>
-          <th scope="col">Error</th>
           <th scope="col">Failed</th>
         </tr>
       </thead>
@@ -99,21 +103,21 @@ export function JobTable(props: {
               />
             </td>
             <td>
-              <span className="mono">#{j.id}</span> {j.kind}
-              {j.edited && <span className="tri-chip">edited</span>}
+              <div className="tri-job-line">
+                <span className="mono">#{j.id}</span> <strong>{j.kind}</strong>
+                <span className={`tri-chip state-${j.state}`}>{j.state}</span>
+                <span className="tri-attempts" title="attempts used / allowed">
+                  {j.attempt}/{j.max_attempts}
+                </span>
+                {j.edited && <span className="tri-chip">edited</span>}
+              </div>
+              <div className="tri-error" title={j.error_message ?? undefined}>
+                {j.error_kind && <code>{j.error_kind}</code>} {j.error_message}
+              </div>
             </td>
             <td>
-              <span className={`tri-chip state-${j.state}`}>{j.state}</span>
-              <span className="tri-attempts">
-                {j.attempt}/{j.max_attempts}
-              </span>
-            </td>
-            <td>
-              <span className="mono">{j.tts_order_id ?? (j.order_id !== null ? `order ${j.order_id}` : "—")}</span>
+              <span className="mono tri-order-id">{j.tts_order_id ?? (j.order_id !== null ? `order ${j.order_id}` : "—")}</span>
               {j.shop && <span className="tri-shop">{j.shop.name}</span>}
-            </td>
-            <td className="tri-error" title={j.error_message ?? undefined}>
-              {j.error_kind && <code>{j.error_kind}</code>} {j.error_message}
             </td>
             <td className="tri-when">{j.failed_at !== null ? ago(j.failed_at, now) : "—"}</td>
           </tr>

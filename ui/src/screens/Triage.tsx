@@ -353,10 +353,10 @@ export function Triage({ api }: { api: Api }) {
             {view === "jobs" ? (
               <>
                 <div className="tri-bulk" role="group" aria-label="Bulk actions">
-                  <span className="tri-muted">{checked.size > 0 ? `${checked.size} selected:` : "Whole filter:"}</span>
+                  <span className="tri-bulk-label">{checked.size > 0 ? `${checked.size} selected:` : "Everything matching:"}</span>
                   {(["retry", "discard", "cancel"] as TriageAction[]).map((a) => (
                     <button key={a} type="button" className={a === "discard" ? "danger" : undefined} disabled={jobs.length === 0} onClick={() => void openBulk(a, checked.size === 0)}>
-                      {actionVerb(a)} {checked.size > 0 ? "selected" : "all matching"}…
+                      {actionVerb(a)} {checked.size > 0 ? "selected" : "all"}…
                     </button>
                   ))}
                   {checked.size > 0 && (
