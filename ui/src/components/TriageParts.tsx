@@ -65,7 +65,11 @@ export function JobTable(props: {
   const { jobs, cursor, checked, onCursor, onToggle, onToggleAll, now } = props;
   const all = jobs.length > 0 && jobs.every((j) => checked.has(j.id));
   const rowRef = useRef<HTMLTableRowElement | null>(null);
-  useEffect(() => rowRef.current?.scrollIntoView?.({ block: "nearest" }), [cursor]);
+  // A block body: current Chromium's scrollIntoView returns a promise, which React would call as the
+  // effect's cleanup.
+  useEffect(() => {
+    rowRef.current?.scrollIntoView?.({ block: "nearest" });
+  }, [cursor]);
   return (
     <table className="tri-jobs">
       <colgroup>
