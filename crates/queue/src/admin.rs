@@ -52,10 +52,10 @@ pub struct BatchOutcome {
 
 /// Which admin finalization.
 #[derive(Debug, Clone, Copy)]
-struct Finalize {
-    to: JobState,
-    action: &'static str,
-    error_kind: &'static str,
+pub(crate) struct Finalize {
+    pub(crate) to: JobState,
+    pub(crate) action: &'static str,
+    pub(crate) error_kind: &'static str,
 }
 
 const CANCEL: Finalize = Finalize {
@@ -142,21 +142,10 @@ impl Queue {
         reason: &str,
     ) -> Result<BatchOutcome> {
         self.check_tx(tx)?;
-        let now = self.now_ms();
-        let mut out = BatchOutcome::default();
-        for &id in ids {
-            match self.finalize_in(tx, id, f, reason, now).await {
-                Ok(_) => out.changed.push(id),
-                Err(e @ (QueueError::NotFound(_) | QueueError::InvalidTransition { .. })) => {
-                    out.skipped.push((id, e))
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(out)
+        self.finalize_batch(tx, ids, f, reason).await
     }
 
-    async fn finalize_in(
+    pub(crate) async fn finalize_in(
         &self,
         tx: &mut DbTx,
         id: i64,
@@ -238,20 +227,7 @@ impl Queue {
     /// the second skipped. Call [`Queue::wake`] after the commit.
     pub async fn retry_many_tx(&self, tx: &mut DbTx, ids: &[i64]) -> Result<BatchOutcome> {
         self.check_tx(tx)?;
-        let now = self.now_ms();
-        let mut out = BatchOutcome::default();
-        for &id in ids {
-            match self.retry_in(tx, id, None, now).await {
-                Ok(_) => out.changed.push(id),
-                Err(
-                    e @ (QueueError::NotFound(_)
-                    | QueueError::InvalidTransition { .. }
-                    | QueueError::UniqueConflict(_)),
-                ) => out.skipped.push((id, e)),
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(out)
+        self.retry_batch(tx, ids).await
     }
 
     async fn retry_in(

@@ -8,6 +8,7 @@
 //!   heartbeats, the rescuer, autoscaling and graceful shutdown.
 
 mod admin;
+mod admin_batch;
 mod backoff;
 mod clock;
 mod db;
