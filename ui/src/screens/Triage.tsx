@@ -58,9 +58,15 @@ export function Triage({ api }: { api: Api }) {
   const [now, setNow] = useState(() => Date.now());
   const search = useRef<HTMLInputElement | null>(null);
 
+  // Typing in a text filter waits for a pause (250 ms) before asking the engine again.
+  const [applied, setApplied] = useState<FilterForm>(form);
+  useEffect(() => {
+    const t = setTimeout(() => setApplied(form), 250);
+    return () => clearTimeout(t);
+  }, [form]);
   // The filter without the group (the group list shows every group of the filter) and with it.
-  const groupFilter = useMemo(() => toFilter(form), [form]);
-  const jobFilter = useMemo(() => toFilter(form, fingerprint), [form, fingerprint]);
+  const groupFilter = useMemo(() => toFilter(applied), [applied]);
+  const jobFilter = useMemo(() => toFilter(applied, fingerprint), [applied, fingerprint]);
 
   useEffect(() => {
     let live = true;
