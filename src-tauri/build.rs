@@ -5,7 +5,22 @@
 //! default ./capabilities of the package root, which here is the workspace root).
 
 /// Every `#[tauri::command]` the shell registers; a command missing here cannot be invoked.
-const COMMANDS: &[&str] = &["overview", "list_shops", "update_shop_settings", "settings", "backup_now"];
+const COMMANDS: &[&str] = &[
+    "overview",
+    "triage_groups",
+    "triage_jobs",
+    "triage_job",
+    "triage_preview",
+    "triage_bulk",
+    "triage_retry",
+    "triage_discard",
+    "triage_cancel",
+    "audit_log",
+    "list_shops",
+    "update_shop_settings",
+    "settings",
+    "backup_now",
+];
 
 fn main() {
     println!("cargo:rerun-if-changed=src-tauri/capabilities");

@@ -3,7 +3,11 @@
 //! `/api/<command>` routes (crates/web/src/api.rs), so the UI calls both the same way.
 
 use creatorflow_engine::store::Shop;
-use creatorflow_engine::{Backup, Overview, Settings, ShopSettings};
+use creatorflow_engine::{
+    ActionResult, AuditPage, AuditQuery, Backup, BulkPreview, BulkPreviewRequest, BulkReport, BulkRequest, FailureGroups,
+    JobActionRequest, Overview, RetryRequest, Settings, ShopSettings, TriageFilter, TriageJobDetail, TriageJobsQuery,
+    TriagePage,
+};
 use tauri::State;
 
 use crate::{CommandError, ConsoleState};
@@ -40,4 +44,58 @@ pub async fn settings(console: State<'_, ConsoleState>) -> Result<Settings, Comm
 #[tauri::command]
 pub async fn backup_now(console: State<'_, ConsoleState>) -> Result<Backup, CommandError> {
     Ok(console.get()?.backup_now(&actor()).await?)
+}
+
+/// Failed jobs grouped by cause (fingerprint) with counts, shops and first/last seen.
+#[tauri::command]
+pub async fn triage_groups(console: State<'_, ConsoleState>, query: TriageFilter) -> Result<FailureGroups, CommandError> {
+    Ok(console.get()?.triage_groups(&query).await?)
+}
+
+/// One keyset page of failed jobs matching a filter, newest first.
+#[tauri::command]
+pub async fn triage_jobs(console: State<'_, ConsoleState>, query: TriageJobsQuery) -> Result<TriagePage, CommandError> {
+    Ok(console.get()?.triage_jobs(&query).await?)
+}
+
+/// One job: args, attempts with TikTok's request ids, audit history, the order and its timeline.
+#[tauri::command]
+pub async fn triage_job(console: State<'_, ConsoleState>, id: i64) -> Result<TriageJobDetail, CommandError> {
+    Ok(console.get()?.triage_job(id).await?)
+}
+
+/// How many jobs a bulk action would select (pass the count back to `triage_bulk`).
+#[tauri::command]
+pub async fn triage_preview(console: State<'_, ConsoleState>, req: BulkPreviewRequest) -> Result<BulkPreview, CommandError> {
+    Ok(console.get()?.triage_preview(&req).await?)
+}
+
+/// Retry, discard or cancel a selection; refuses when it no longer has the previewed count.
+#[tauri::command]
+pub async fn triage_bulk(console: State<'_, ConsoleState>, req: BulkRequest) -> Result<BulkReport, CommandError> {
+    Ok(console.get()?.triage_bulk(&req, &actor()).await?)
+}
+
+/// Retry one job now, optionally with edited args (the original args are kept).
+#[tauri::command]
+pub async fn triage_retry(console: State<'_, ConsoleState>, req: RetryRequest) -> Result<ActionResult, CommandError> {
+    Ok(console.get()?.triage_retry(&req, &actor()).await?)
+}
+
+/// Discard one unfinished job with a reason.
+#[tauri::command]
+pub async fn triage_discard(console: State<'_, ConsoleState>, req: JobActionRequest) -> Result<ActionResult, CommandError> {
+    Ok(console.get()?.triage_discard(&req, &actor()).await?)
+}
+
+/// Cancel one unfinished job.
+#[tauri::command]
+pub async fn triage_cancel(console: State<'_, ConsoleState>, req: JobActionRequest) -> Result<ActionResult, CommandError> {
+    Ok(console.get()?.triage_cancel(&req, &actor()).await?)
+}
+
+/// The audit log, newest first.
+#[tauri::command]
+pub async fn audit_log(console: State<'_, ConsoleState>, query: AuditQuery) -> Result<AuditPage, CommandError> {
+    Ok(console.get()?.audit_log(&query).await?)
 }

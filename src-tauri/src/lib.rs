@@ -59,6 +59,15 @@ pub fn builder<R: Runtime>(builder: Builder<R>, config: ShellConfig) -> Builder<
     builder
         .invoke_handler(tauri::generate_handler![
             commands::overview,
+            commands::triage_groups,
+            commands::triage_jobs,
+            commands::triage_job,
+            commands::triage_preview,
+            commands::triage_bulk,
+            commands::triage_retry,
+            commands::triage_discard,
+            commands::triage_cancel,
+            commands::audit_log,
             commands::list_shops,
             commands::update_shop_settings,
             commands::settings,

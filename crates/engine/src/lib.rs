@@ -18,4 +18,9 @@ pub mod sync;
 pub use console::{CommandError, Console, ConsoleConfig, Overview, QueueCount, default_data_dir, redact_database_url};
 pub use console::{Backup, Settings, ShopSettings};
 pub use console::{AddShop, AuthorizationRequest, DEFAULT_AUTHORIZE_URL, JobDetail, JobQuery, OrderQuery, PendingAuthorization, RemovedShop, RetryAllReport, RetryOutcome};
+pub use console::{
+    ActionResult, AuditPage, AuditQuery, BulkPreview, BulkPreviewRequest, BulkReport, BulkRequest, FailureGroup, FailureGroups,
+    JobActionRequest, JobSelection, RetryRequest, TriageAction, TriageFilter, TriageJob, TriageJobDetail, TriageJobsQuery,
+    TriagePage,
+};
 pub use error::EngineError;

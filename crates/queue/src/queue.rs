@@ -400,6 +400,7 @@ impl Queue {
                 "message",
                 "retryable",
                 "worker",
+                "details",
             ])
             .from("job_attempts")
             .and_where(Expr::col("job_id").eq(id))

@@ -9,7 +9,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use creatorflow_engine::store::Shop;
-use creatorflow_engine::{Backup, CommandError, EngineError, Overview, Settings, ShopSettings};
+use creatorflow_engine::{
+    ActionResult, AuditPage, AuditQuery, Backup, BulkPreview, BulkPreviewRequest, BulkReport, BulkRequest, CommandError,
+    EngineError, FailureGroups, JobActionRequest, Overview, RetryRequest, Settings, ShopSettings, TriageFilter,
+    TriageJobDetail, TriageJobsQuery, TriagePage,
+};
 use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
 
@@ -29,7 +33,7 @@ pub(crate) fn status_of(kind: &str) -> StatusCode {
     match kind {
         "not_found" => StatusCode::NOT_FOUND,
         "invalid_input" => StatusCode::BAD_REQUEST,
-        "conflict" => StatusCode::CONFLICT,
+        "conflict" | "count_changed" => StatusCode::CONFLICT,
         "unauthorized" | "authorization" => StatusCode::UNAUTHORIZED,
         "credentials" | "api" | "demo" => StatusCode::BAD_GATEWAY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -83,12 +87,31 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/update_shop_settings", post(update_shop_settings))
         .route("/settings", get(settings).post(settings))
         .route("/backup_now", post(backup_now))
+        .route("/triage_groups", post(triage_groups))
+        .route("/triage_jobs", post(triage_jobs))
+        .route("/triage_job", post(triage_job))
+        .route("/triage_preview", post(triage_preview))
+        .route("/triage_bulk", post(triage_bulk))
+        .route("/triage_retry", post(triage_retry))
+        .route("/triage_discard", post(triage_discard))
+        .route("/triage_cancel", post(triage_cancel))
+        .route("/audit_log", post(audit_log))
         .fallback(unknown)
 }
 
 #[derive(Deserialize)]
 struct Req<T> {
     req: T,
+}
+
+#[derive(Deserialize)]
+struct QueryArg<T> {
+    query: T,
+}
+
+#[derive(Deserialize)]
+struct IdArg {
+    id: i64,
 }
 
 async fn overview(State(s): State<AppState>) -> Reply<Overview> {
@@ -109,6 +132,42 @@ async fn settings(State(s): State<AppState>) -> Reply<Settings> {
 
 async fn backup_now(State(s): State<AppState>, Actor(a): Actor) -> Reply<Backup> {
     s.console.backup_now(&a).await.into()
+}
+
+async fn triage_groups(State(s): State<AppState>, Args(a): Args<QueryArg<TriageFilter>>) -> Reply<FailureGroups> {
+    s.console.triage_groups(&a.query).await.into()
+}
+
+async fn triage_jobs(State(s): State<AppState>, Args(a): Args<QueryArg<TriageJobsQuery>>) -> Reply<TriagePage> {
+    s.console.triage_jobs(&a.query).await.into()
+}
+
+async fn triage_job(State(s): State<AppState>, Args(a): Args<IdArg>) -> Reply<TriageJobDetail> {
+    s.console.triage_job(a.id).await.into()
+}
+
+async fn triage_preview(State(s): State<AppState>, Args(r): Args<Req<BulkPreviewRequest>>) -> Reply<BulkPreview> {
+    s.console.triage_preview(&r.req).await.into()
+}
+
+async fn triage_bulk(State(s): State<AppState>, Actor(a): Actor, Args(r): Args<Req<BulkRequest>>) -> Reply<BulkReport> {
+    s.console.triage_bulk(&r.req, &a).await.into()
+}
+
+async fn triage_retry(State(s): State<AppState>, Actor(a): Actor, Args(r): Args<Req<RetryRequest>>) -> Reply<ActionResult> {
+    s.console.triage_retry(&r.req, &a).await.into()
+}
+
+async fn triage_discard(State(s): State<AppState>, Actor(a): Actor, Args(r): Args<Req<JobActionRequest>>) -> Reply<ActionResult> {
+    s.console.triage_discard(&r.req, &a).await.into()
+}
+
+async fn triage_cancel(State(s): State<AppState>, Actor(a): Actor, Args(r): Args<Req<JobActionRequest>>) -> Reply<ActionResult> {
+    s.console.triage_cancel(&r.req, &a).await.into()
+}
+
+async fn audit_log(State(s): State<AppState>, Args(a): Args<QueryArg<AuditQuery>>) -> Reply<AuditPage> {
+    s.console.audit_log(&a.query).await.into()
 }
 
 async fn unknown(uri: axum::http::Uri) -> Response {

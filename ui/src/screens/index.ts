@@ -3,6 +3,7 @@
 import type { ComponentType } from "react";
 import type { Api } from "../api";
 import { Overview } from "./Overview";
+import { Triage } from "./Triage";
 import { Shops } from "./Shops";
 
 export interface Screen {
@@ -17,5 +18,6 @@ export interface Screen {
 
 export const screens: Screen[] = [
   { path: "overview", title: "Overview", key: "o", component: Overview },
+  { path: "triage", title: "Failed jobs", key: "f", component: Triage },
   { path: "shops", title: "Shops & settings", key: "s", component: Shops },
 ];

@@ -2,6 +2,7 @@
 
 mod pipeline;
 mod queue;
+mod triage;
 
 use clap::Subcommand;
 
@@ -11,11 +12,14 @@ pub enum BenchCommand {
     Queue(queue::QueueBench),
     /// The order pipeline end to end against the in-process sandbox (unthrottled, Black Friday, viral).
     Pipeline(pipeline::PipelineBench),
+    /// Failed-job triage at scale: group list, filtered job pages, detail, bulk preview and retry.
+    Triage(triage::TriageBench),
 }
 
 pub async fn run(cmd: &BenchCommand, database: Option<&str>) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Queue(args) => queue::run(args, database).await,
         BenchCommand::Pipeline(args) => pipeline::run(args).await,
+        BenchCommand::Triage(args) => triage::run(args, database).await,
     }
 }

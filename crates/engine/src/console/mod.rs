@@ -1,6 +1,7 @@
 //! `Console`: opens the database (local SQLite by default, PostgreSQL to scale out) and answers the
-//! faces' questions. Shops (`shops.rs`), the OAuth code flow (`oauth.rs`), orders (`orders.rs`) and job
-//! triage (`jobs.rs`) are `Console` methods in their own files; `bindings.rs` exports their types to
+//! faces' questions. Shops (`shops.rs`), the OAuth code flow (`oauth.rs`), orders (`orders.rs`), the
+//! CLI's job commands (`jobs.rs`) and the console's failed-job triage (`triage.rs` reads,
+//! `triage_actions.rs` acts) are `Console` methods in their own files; `bindings.rs` exports their types to
 //! TypeScript and `error.rs` is the `{kind, message}` error every face returns.
 
 mod bindings;
@@ -10,6 +11,8 @@ mod oauth;
 mod orders;
 mod settings;
 mod shops;
+mod triage;
+mod triage_actions;
 mod webhooks;
 
 use std::path::{Path, PathBuf};
@@ -31,6 +34,14 @@ pub use oauth::{AuthorizationRequest, DEFAULT_AUTHORIZE_URL, PendingAuthorizatio
 pub use orders::OrderQuery;
 pub use settings::{Backup, Settings, ShopSettings};
 pub use shops::{AddShop, RemovedShop};
+pub use triage::{
+    AttemptView, AuditEntry, FailureGroup, FailureGroups, MAX_TRIAGE_PAGE, OrderContext, ShopRef, StateCount,
+    TimelineEntry, TriageFilter, TriageJob, TriageJobDetail, TriageJobsQuery, TriagePage,
+};
+pub use triage_actions::{
+    ActionResult, AuditPage, AuditQuery, BulkPreview, BulkPreviewRequest, BulkReport, BulkRequest, JobActionRequest,
+    JobSelection, MAX_BULK, RetryRequest, SkippedJob, TriageAction,
+};
 
 /// The keyring service (and file-store name space) CreatorFlow's secrets live under.
 pub const SECRET_SERVICE: &str = "creatorflow";
@@ -135,8 +146,11 @@ impl Console {
                 EngineError::Database { database: database.clone(), source }
             }
         })?;
+        let queue = Queue::new(db.clone());
+        // Jobs that failed before migration 0006 get their triage fingerprint (once per database).
+        queue.backfill_fingerprints().await.map_err(|source| EngineError::Database { database: database.clone(), source })?;
         Ok(Console {
-            queue: Queue::new(db.clone()),
+            queue,
             store: Store::new(db),
             database,
             data_dir: config.data_dir,

@@ -293,9 +293,9 @@ impl Pipeline {
                 Ok(Outcome::Snooze(self.config().on_hold_retry))
             }
             ErrorKind::InvalidRequest | ErrorKind::BusinessRule | ErrorKind::Config | ErrorKind::SecretStore => {
-                Err(JobError::permanent(kind_name(e.kind()), e.to_string()))
+                Err(with_call_details(JobError::permanent(kind_name(e.kind()), e.to_string()), e))
             }
-            _ => Err(JobError::retryable(kind_name(e.kind()), e.to_string())),
+            _ => Err(with_call_details(JobError::retryable(kind_name(e.kind()), e.to_string()), e)),
         }
     }
 
@@ -307,9 +307,12 @@ impl Pipeline {
         }
         self.connections().forget(shop);
         tracing::error!(shop = %shop.name, "shop authorization revoked: the shop's work is parked until it is re-authorized");
-        Err(JobError::permanent(
-            "shop_deauthorized",
-            format!("shop {:?} must be re-authorized (creatorflow-cli shop connect), then retry this job: {e}", shop.name),
+        Err(with_call_details(
+            JobError::permanent(
+                "shop_deauthorized",
+                format!("shop {:?} must be re-authorized (creatorflow-cli shop connect), then retry this job: {e}", shop.name),
+            ),
+            e,
         ))
     }
 
@@ -406,6 +409,18 @@ impl Pipeline {
         m.record_ms(&format!("stage.{}.wait", ctx.kind), (ctx.attempted_at - ctx.scheduled_at).max(0) as f64);
         m.record_ms(&format!("stage.{}.run", ctx.kind), started.elapsed().as_secs_f64() * 1000.0);
     }
+}
+
+/// `err` with the call's context kept as structured attempt details, so triage shows TikTok's
+/// `request_id` (what TikTok support asks for) without parsing it out of the message.
+pub(crate) fn with_call_details(err: JobError, e: &ApiError) -> JobError {
+    let Some(ctx) = e.context() else { return err };
+    err.with_details(serde_json::json!({
+        "request_id": ctx.request_id,
+        "endpoint": ctx.endpoint,
+        "http_status": ctx.http_status,
+        "code": e.code(),
+    }))
 }
 
 /// `d` plus up to 20% so parked jobs do not wake in lockstep.
