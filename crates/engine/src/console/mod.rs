@@ -3,11 +3,16 @@
 //! triage (`jobs.rs`) are `Console` methods in their own files; `bindings.rs` exports their types to
 //! TypeScript and `error.rs` is the `{kind, message}` error every face returns.
 
+pub mod alerts;
 mod bindings;
 mod error;
+mod history;
 mod jobs;
+mod live;
 mod oauth;
 mod orders;
+mod page_cache;
+mod service;
 mod shops;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +33,13 @@ pub use jobs::{JobDetail, JobQuery, RetryAllReport, RetryOutcome};
 pub use oauth::{AuthorizationRequest, DEFAULT_AUTHORIZE_URL, PendingAuthorization};
 pub use orders::OrderQuery;
 pub use shops::{AddShop, RemovedShop};
+pub use alerts::{Alert, AlertSeverity, AlertWatch};
+pub use history::{History, HistoryLatency, HistoryQuery, HistoryRange, HistoryThroughput};
+pub use live::{
+    BreakerView, CacheHitRate, DbPoolUsage, LatencyGroup, LatencyRow, LiveRates, LiveSnapshot, LiveSource,
+    LiveSubscription, OfflineState, PoolView, ProcessView, QueueDepth, StateCount, Throughput, Workers,
+};
+pub use service::ServiceOptions;
 
 /// The keyring service (and file-store name space) CreatorFlow's secrets live under.
 pub const SECRET_SERVICE: &str = "creatorflow";
@@ -55,6 +67,10 @@ pub struct Console {
     /// Opened on first use, so commands that need no secret (orders, jobs, status) work on a machine
     /// without a keyring; shared by clones.
     connections: Arc<Mutex<Option<Connections>>>,
+    /// The pipeline running in this process (`Console::launch`); `None` for a read-only console.
+    service: Option<Arc<service::Service>>,
+    /// The live snapshot's cache, alert history and samplers, shared by clones.
+    live: Arc<live::LiveState>,
 }
 
 /// What the console's home screen shows.
@@ -64,6 +80,10 @@ pub struct Overview {
     pub version: String,
     pub database: String,
     pub queues: Vec<QueueCount>,
+    /// The built-in demo shop runs because no shop is connected: its orders are simulated.
+    pub demo: bool,
+    /// Whether the pipeline runs in this process (`false`: a read-only console over the database).
+    pub pipeline_running: bool,
 }
 
 /// The number of jobs of one kind in one state of one queue.
@@ -130,13 +150,26 @@ impl Console {
                 EngineError::Database { database: database.clone(), source }
             }
         })?;
-        Ok(Console {
+        Ok(Console::over(db, database, config.data_dir))
+    }
+
+    /// A read-only console over an open database (`database` is its name for display).
+    fn over(db: Db, database: String, data_dir: PathBuf) -> Console {
+        Console {
             queue: Queue::new(db.clone()),
             store: Store::new(db),
             database,
-            data_dir: config.data_dir,
+            data_dir,
             connections: Arc::default(),
-        })
+            service: None,
+            live: Arc::default(),
+        }
+    }
+
+    /// Whether this console shows the built-in demo shop (started by `launch` because no shop is
+    /// connected).
+    pub fn is_demo(&self) -> bool {
+        self.service.as_ref().is_some_and(|s| s.is_demo())
     }
 
     /// Use `secrets` instead of the store `CREATORFLOW_SECRET_STORE` chooses (tests, the demo shop's
@@ -199,6 +232,8 @@ impl Console {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             database: self.database.clone(),
             queues,
+            demo: self.is_demo(),
+            pipeline_running: self.service.is_some(),
         })
     }
 }
