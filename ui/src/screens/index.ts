@@ -2,6 +2,7 @@
 // and it gets a tab and a route (`#/<path>`).
 import type { ComponentType } from "react";
 import type { Api } from "../api";
+import { Dashboard } from "./Dashboard";
 import { Overview } from "./Overview";
 
 export interface Screen {
@@ -15,5 +16,6 @@ export interface Screen {
 }
 
 export const screens: Screen[] = [
+  { path: "dashboard", title: "Dashboard", key: "d", component: Dashboard },
   { path: "overview", title: "Overview", key: "o", component: Overview },
 ];

@@ -1,5 +1,6 @@
 //! `creatorflow-cli bench ...`: the benchmarks whose figures BENCHMARKS.md records.
 
+mod live;
 mod pipeline;
 mod queue;
 
@@ -11,11 +12,14 @@ pub enum BenchCommand {
     Queue(queue::QueueBench),
     /// The order pipeline end to end against the in-process sandbox (unthrottled, Black Friday, viral).
     Pipeline(pipeline::PipelineBench),
+    /// The live dashboard's cost: one `live_snapshot` build, and the CPU of idle dashboards streaming.
+    Live(live::LiveBench),
 }
 
 pub async fn run(cmd: &BenchCommand, database: Option<&str>) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Queue(args) => queue::run(args, database).await,
         BenchCommand::Pipeline(args) => pipeline::run(args).await,
+        BenchCommand::Live(args) => live::run(args).await,
     }
 }

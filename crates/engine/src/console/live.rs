@@ -258,6 +258,15 @@ impl Console {
         Ok(snapshot)
     }
 
+    /// A snapshot built now, ignoring (and replacing) the shared copy: what one build costs
+    /// (`creatorflow-cli bench live`).
+    pub async fn live_snapshot_uncached(&self) -> Result<LiveSnapshot, EngineError> {
+        let mut last = self.live.last.lock().await;
+        let snapshot = self.build_snapshot().await?;
+        *last = Some((Instant::now(), snapshot.clone()));
+        Ok(snapshot)
+    }
+
     /// Pushes a snapshot to `sink` every second until it returns `false` (its receiver is gone), the
     /// subscription is cancelled (`unsubscribe_live`) or the console shuts down. A snapshot that
     /// cannot be built (the database is down) is skipped: the sink sees the stream pause.
