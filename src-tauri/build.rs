@@ -5,7 +5,7 @@
 //! default ./capabilities of the package root, which here is the workspace root).
 
 /// Every `#[tauri::command]` the shell registers; a command missing here cannot be invoked.
-const COMMANDS: &[&str] = &["overview"];
+const COMMANDS: &[&str] = &["overview", "live_snapshot", "subscribe_live", "unsubscribe_live", "metric_history"];
 
 fn main() {
     println!("cargo:rerun-if-changed=src-tauri/capabilities");

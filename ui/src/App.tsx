@@ -3,6 +3,7 @@
 // (lib/live.tsx), which the banner and the dashboard share; it polls the overview for the status dot.
 import { useMemo } from "react";
 import { createApi, type Api } from "./api";
+import { ErrorBoundary } from "./components/ErrorBoundary";
 import { LiveProvider, useLive } from "./lib/live";
 import { offlineNotice } from "./lib/liveSeries";
 import { useOverview } from "./lib/useOverview";
@@ -52,7 +53,9 @@ export function App({ api }: { api?: Api }) {
 
         <OfflineBanner />
         <main className="content" aria-label={screen.title}>
-          <Screen api={client} />
+          <ErrorBoundary resetKey={screen.path}>
+            <Screen api={client} />
+          </ErrorBoundary>
         </main>
       </div>
     </LiveProvider>

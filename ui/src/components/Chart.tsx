@@ -35,6 +35,7 @@ export function Chart({
   series,
   data,
   format,
+  log = false,
   height = 220,
 }: {
   title: string;
@@ -42,12 +43,16 @@ export function Chart({
   data: Columns;
   /** The y axis' and legend's value format. */
   format: (value: number) => string;
+  /** A log-10 y axis: latencies from milliseconds to hours share one chart. */
+  log?: boolean;
   height?: number;
 }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const latest = useRef(data);
-  latest.current = data;
+  // A log scale cannot place 0: those points become gaps.
+  const shaped = log ? (data.map((col, i) => (i === 0 ? col : col.map((v) => (v !== null && v > 0 ? v : null)))) as Columns) : data;
+  const latest = useRef(shaped);
+  latest.current = shaped;
   const theme = useSystemTheme();
   const seriesKey = series.map((s) => s.label).join("|");
 
@@ -71,9 +76,14 @@ export function Chart({
       ],
       axes: [
         { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } },
-        { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, size: 64, values: (_u, vals) => vals.map((v) => format(v)) },
+        { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, size: 80, values: (_u, vals) => vals.map((v) => (v === null ? "" : format(v))),
+          // On a log axis only the decades get a grid line and a label; the minor ticks are noise.
+          ...(log ? { filter: (_u: uPlot, splits: number[]) => splits.map((v) => (Number.isInteger(Math.round(Math.log10(v) * 1e6) / 1e6) ? v : null)) } : {}) },
       ],
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      scales: {
+        x: { time: true },
+        y: log ? { distr: 3, log: 10 } : { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+      },
       cursor: { drag: { x: false, y: false } },
     };
     const p = new uPlot(opts, latest.current as uPlot.AlignedData, el);
@@ -87,10 +97,10 @@ export function Chart({
     };
     // Re-created only when the series or the theme change; data flows through setData below.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [seriesKey, theme, height]);
+  }, [seriesKey, theme, height, log]);
 
   useEffect(() => {
-    plot.current?.setData(data as uPlot.AlignedData);
+    plot.current?.setData(latest.current as uPlot.AlignedData);
   }, [data]);
 
   return (

@@ -48,8 +48,12 @@ export function StatTiles({ s }: { s: LiveSnapshot }) {
         {...(alerting.has("order_failure_rate") ? { tone: "bad" as const } : {})}
       />
       <Tile label="Retry rate" value={formatPercent(r.retry_rate)} title="Stage attempts whose error sends the job back for another attempt" />
-      <Tile label="API errors" value={formatPercent(r.error_rate)} detail={`${int.format(r.api_calls)} calls`} title="TikTok API calls that failed, for any reason, last minute" />
-      <Tile label="API timeouts" value={formatPercent(r.timeout_rate)} />
+      <Tile
+        label="API errors"
+        value={formatPercent(r.error_rate)}
+        detail={`${formatPercent(r.timeout_rate)} timeouts · ${int.format(r.api_calls)} calls`}
+        title="TikTok API calls that failed for any reason (and those that timed out), last minute"
+      />
       <Tile
         label="Cache hit rate"
         value={formatPercent(s.cache.rate)}

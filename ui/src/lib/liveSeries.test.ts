@@ -83,3 +83,12 @@ describe("display", () => {
     expect(offlineNotice(snapshot({ offline: { known: false, offline: false, hosts: [], backlog: 5 } }))).toBeNull();
   });
 });
+
+describe("locale", () => {
+  it("replaces a language tag Intl rejects (WebKitGTK's POSIX \"C\")", async () => {
+    const { usableLanguage } = await import("./locale");
+    expect(usableLanguage("C")).toBe("en-US");
+    expect(usableLanguage(undefined)).toBe("en-US");
+    expect(usableLanguage("de-DE")).toBe("de-DE");
+  });
+});

@@ -130,7 +130,7 @@ export function Dashboard({ api }: { api: Api }) {
         )}
         <div className="charts">
           {throughput && <Chart title="Throughput (per minute)" series={throughputSeries} data={throughput} format={formatRate} />}
-          {latency && <Chart title="Latency (order to fulfillment, slowest API endpoint)" series={latencySeries} data={latency} format={seconds} />}
+          {latency && <Chart title="Latency (order to fulfillment, slowest API endpoint)" series={latencySeries} data={latency} format={seconds} log />}
           {!throughput && <p className="placeholder">Loading the {range}…</p>}
         </div>
       </section>

@@ -141,7 +141,7 @@ pub fn evaluate(i: &AlertInputs) -> Vec<Firing> {
         fire(
             "order_latency",
             Warning,
-            format!("Orders take {:.1} s to ship at p95 ({n} orders in the last minute)", p95 / 1000.0),
+            format!("Orders take {} to ship at p95 ({n} orders in the last minute)", human_ms(p95)),
             p95,
             25_000.0,
             "ms",
@@ -176,6 +176,19 @@ pub fn evaluate(i: &AlertInputs) -> Vec<Firing> {
         );
     }
     out
+}
+
+/// A duration for a sentence: `850 ms`, `42.0 s`, `61 min`, `3.5 h`.
+fn human_ms(ms: f64) -> String {
+    if ms < 1000.0 {
+        format!("{ms:.0} ms")
+    } else if ms < 120_000.0 {
+        format!("{:.1} s", ms / 1000.0)
+    } else if ms < 7_200_000.0 {
+        format!("{:.0} min", ms / 60_000.0)
+    } else {
+        format!("{:.1} h", ms / 3_600_000.0)
+    }
 }
 
 /// Since when each alert fires. An alert that stops firing and fires again is a new firing.
@@ -299,6 +312,14 @@ mod tests {
         let mut watch = AlertWatch::default();
         assert_eq!(watch.new_firings(&c).len(), 1);
         assert!(watch.new_firings(&c).is_empty(), "announced once");
+    }
+
+    #[test]
+    fn durations_read_as_a_person_would_say_them() {
+        assert_eq!(human_ms(850.0), "850 ms");
+        assert_eq!(human_ms(42_000.0), "42.0 s");
+        assert_eq!(human_ms(3_607_100.0), "60 min");
+        assert_eq!(human_ms(12_600_000.0), "3.5 h");
     }
 
     #[test]

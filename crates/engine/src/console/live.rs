@@ -269,7 +269,8 @@ impl Console {
 
     /// Pushes a snapshot to `sink` every second until it returns `false` (its receiver is gone), the
     /// subscription is cancelled (`unsubscribe_live`) or the console shuts down. A snapshot that
-    /// cannot be built (the database is down) is skipped: the sink sees the stream pause.
+    /// cannot be built (the database is down) is skipped: the sink sees the stream pause. Call it inside
+    /// a Tokio runtime: the subscription is a task spawned on it.
     pub fn subscribe_live<F>(&self, mut sink: F) -> LiveSubscription
     where
         F: FnMut(LiveSnapshot) -> bool + Send + 'static,
