@@ -20,6 +20,10 @@ const COMMANDS: &[&str] = &[
     "update_shop_settings",
     "settings",
     "backup_now",
+    "live_snapshot",
+    "subscribe_live",
+    "unsubscribe_live",
+    "metric_history",
 ];
 
 fn main() {

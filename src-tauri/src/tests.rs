@@ -79,6 +79,7 @@ fn overview_returns_the_engine_overview() {
     let app = app(ShellConfig {
         data_dir: Some(data_dir.clone()),
         database_url: None,
+        pipeline: false,
     });
     let overview = invoke(&main_window(&app), "overview", APP_ORIGIN).expect("overview succeeds");
 
@@ -106,6 +107,7 @@ fn overview_reports_a_console_that_failed_to_open_as_kind_and_message() {
     let app = app(ShellConfig {
         data_dir: Some(data_dir.clone()),
         database_url: None,
+        pipeline: false,
     });
 
     let error = invoke(&main_window(&app), "overview", APP_ORIGIN).expect_err("overview fails");
@@ -134,6 +136,7 @@ fn acl_denies_the_command_to_remote_origins() {
     let app = app(ShellConfig {
         data_dir: Some(dir.path().join("data")),
         database_url: None,
+        pipeline: false,
     });
     let window = main_window(&app);
     // The capability grants `overview` to the bundled UI only: a page from elsewhere gets nothing.
@@ -147,4 +150,25 @@ fn acl_denies_the_command_to_remote_origins() {
     let unknown =
         invoke(&window, "drop_database", APP_ORIGIN).expect_err("unknown command is refused");
     assert!(unknown.as_str().is_some(), "refusal: {unknown}");
+}
+
+#[test]
+fn first_launch_without_a_shop_runs_the_demo_shop_and_streams_its_snapshot() {
+    let dir = TempDir::new();
+    let app = app(ShellConfig {
+        data_dir: Some(dir.path().join("data")),
+        database_url: None,
+        pipeline: true,
+    });
+    let window = main_window(&app);
+    let overview = invoke(&window, "overview", APP_ORIGIN).expect("overview succeeds");
+    assert_eq!(overview["demo"], true, "{overview}");
+    assert_eq!(overview["pipeline_running"], true, "{overview}");
+    let snapshot = invoke(&window, "live_snapshot", APP_ORIGIN).expect("live_snapshot succeeds");
+    assert_eq!(snapshot["demo"], true);
+    assert_eq!(snapshot["source"], "in_process");
+    assert!(snapshot["queue"]["by_state"].is_array(), "{snapshot}");
+    let denied = invoke(&window, "live_snapshot", "https://example.com").expect_err("remote origin is denied");
+    assert!(denied.as_str().is_some(), "denial: {denied}");
+    crate::on_exit(app.handle());
 }

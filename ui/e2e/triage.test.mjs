@@ -36,7 +36,7 @@ after(async () => {
 });
 
 test("triage: groups, bulk retry on a filter with its count, discard by keyboard, audit log", async () => {
-  const s = await serve(["--database", `sqlite://${join(demoDir, "demo", "creatorflow-demo.db")}`]);
+  const s = await serve(["--read-only", "--database", `sqlite://${join(demoDir, "demo", "creatorflow-demo.db")}`]);
   try {
     const { page, errors } = await openPage(b);
     await page.goto(`${s.url.replace(/\/$/, "")}/#/triage`);

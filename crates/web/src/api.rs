@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use creatorflow_engine::{History, HistoryQuery, LiveSnapshot};
 use creatorflow_engine::store::Shop;
 use creatorflow_engine::{
     ActionResult, AuditPage, AuditQuery, Backup, BulkPreview, BulkPreviewRequest, BulkReport, BulkRequest, CommandError,
@@ -83,6 +84,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Actor {
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/overview", get(overview).post(overview))
+        .route("/live", get(crate::live::stream))
+        .route("/live_snapshot", get(live_snapshot).post(live_snapshot))
+        .route("/metric_history", post(metric_history))
         .route("/list_shops", get(list_shops).post(list_shops))
         .route("/update_shop_settings", post(update_shop_settings))
         .route("/settings", get(settings).post(settings))
@@ -116,6 +120,14 @@ struct IdArg {
 
 async fn overview(State(s): State<AppState>) -> Reply<Overview> {
     s.console.overview().await.into()
+}
+
+async fn live_snapshot(State(s): State<AppState>) -> Reply<LiveSnapshot> {
+    s.console.live_snapshot().await.into()
+}
+
+async fn metric_history(State(s): State<AppState>, Args(q): Args<QueryArg<HistoryQuery>>) -> Reply<History> {
+    s.console.metric_history(q.query).await.into()
 }
 
 async fn list_shops(State(s): State<AppState>) -> Reply<Vec<Shop>> {

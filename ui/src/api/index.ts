@@ -20,10 +20,15 @@ import type { TriageFilter } from "../bindings/TriageFilter";
 import type { TriageJobDetail } from "../bindings/TriageJobDetail";
 import type { TriageJobsQuery } from "../bindings/TriageJobsQuery";
 import type { TriagePage } from "../bindings/TriagePage";
+import type { History } from "../bindings/History";
+import type { HistoryRange } from "../bindings/HistoryRange";
+import type { LiveSnapshot } from "../bindings/LiveSnapshot";
+import { sseLiveStream, tauriLiveStream, type LiveStream, type OnLiveError, type OnSnapshot, type Unsubscribe } from "./live";
 import { detectTransport, type Transport } from "./transport";
 
 export { ApiError } from "./transport";
 export type { Transport } from "./transport";
+export type { LiveStream, OnLiveError, OnSnapshot, Unsubscribe } from "./live";
 
 export interface Api {
   readonly transport: Transport["name"];
@@ -42,9 +47,16 @@ export interface Api {
   updateShopSettings(req: ShopSettings): Promise<Shop>;
   settings(): Promise<Settings>;
   backupNow(): Promise<Backup>;
+  /** One live snapshot (the stream below is what dashboards use). */
+  liveSnapshot(): Promise<LiveSnapshot>;
+  /** The last hour / day / week from the minute rollups. */
+  metricHistory(range: HistoryRange): Promise<History>;
+  /** A snapshot a second until the returned function is called. */
+  subscribeLive(onSnapshot: OnSnapshot, onError: OnLiveError): Unsubscribe;
 }
 
-export function createApi(transport: Transport = detectTransport()): Api {
+export function createApi(transport: Transport = detectTransport(), live?: LiveStream): Api {
+  const stream = live ?? (transport.name === "tauri" ? tauriLiveStream() : sseLiveStream());
   return {
     transport: transport.name,
     overview: () => transport.call<Overview>("overview"),
@@ -61,5 +73,8 @@ export function createApi(transport: Transport = detectTransport()): Api {
     updateShopSettings: (req) => transport.call<Shop>("update_shop_settings", { req }),
     settings: () => transport.call<Settings>("settings"),
     backupNow: () => transport.call<Backup>("backup_now", {}),
+    liveSnapshot: () => transport.call<LiveSnapshot>("live_snapshot"),
+    metricHistory: (range) => transport.call<History>("metric_history", { query: { range } }),
+    subscribeLive: (onSnapshot, onError) => stream.subscribe(onSnapshot, onError),
   };
 }

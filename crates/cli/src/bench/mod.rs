@@ -1,5 +1,6 @@
 //! `creatorflow-cli bench ...`: the benchmarks whose figures BENCHMARKS.md records.
 
+mod live;
 mod pipeline;
 mod queue;
 mod triage;
@@ -14,6 +15,8 @@ pub enum BenchCommand {
     Pipeline(pipeline::PipelineBench),
     /// Failed-job triage at scale: group list, filtered job pages, detail, bulk preview and retry.
     Triage(triage::TriageBench),
+    /// The live dashboard's cost: one `live_snapshot` build, and the CPU of idle dashboards streaming.
+    Live(live::LiveBench),
 }
 
 pub async fn run(cmd: &BenchCommand, database: Option<&str>) -> anyhow::Result<()> {
@@ -21,5 +24,6 @@ pub async fn run(cmd: &BenchCommand, database: Option<&str>) -> anyhow::Result<(
         BenchCommand::Queue(args) => queue::run(args, database).await,
         BenchCommand::Pipeline(args) => pipeline::run(args).await,
         BenchCommand::Triage(args) => triage::run(args, database).await,
+        BenchCommand::Live(args) => live::run(args).await,
     }
 }

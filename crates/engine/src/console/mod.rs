@@ -4,11 +4,16 @@
 //! `triage_actions.rs` acts) are `Console` methods in their own files; `bindings.rs` exports their types to
 //! TypeScript and `error.rs` is the `{kind, message}` error every face returns.
 
+pub mod alerts;
 mod bindings;
 mod error;
+mod history;
 mod jobs;
+mod live;
 mod oauth;
 mod orders;
+mod page_cache;
+mod service;
 mod settings;
 mod shops;
 mod triage;
@@ -42,6 +47,13 @@ pub use triage_actions::{
     ActionResult, AuditPage, AuditQuery, BulkPreview, BulkPreviewRequest, BulkReport, BulkRequest, JobActionRequest,
     JobSelection, MAX_BULK, RetryRequest, SkippedJob, TriageAction,
 };
+pub use alerts::{Alert, AlertSeverity, AlertWatch};
+pub use history::{History, HistoryLatency, HistoryQuery, HistoryRange, HistoryThroughput};
+pub use live::{
+    BreakerView, CacheHitRate, DbPoolUsage, LatencyGroup, LatencyRow, LiveRates, LiveSnapshot, LiveSource,
+    LiveSubscription, OfflineState, PoolView, ProcessView, QueueDepth, DepthByState, Throughput, Workers,
+};
+pub use service::ServiceOptions;
 
 /// The keyring service (and file-store name space) CreatorFlow's secrets live under.
 pub const SECRET_SERVICE: &str = "creatorflow";
@@ -71,6 +83,10 @@ pub struct Console {
     connections: Arc<Mutex<Option<Connections>>>,
     /// Records webhook pushes (`webhooks.rs`); built on first use.
     ingestion: Arc<Mutex<Option<crate::pipeline::Pipeline>>>,
+    /// The pipeline running in this process (`Console::launch`); `None` for a read-only console.
+    service: Option<Arc<service::Service>>,
+    /// The live snapshot's cache, alert history and samplers, shared by clones.
+    live: Arc<live::LiveState>,
 }
 
 /// What the console's home screen shows.
@@ -80,6 +96,10 @@ pub struct Overview {
     pub version: String,
     pub database: String,
     pub queues: Vec<QueueCount>,
+    /// The built-in demo shop runs because no shop is connected: its orders are simulated.
+    pub demo: bool,
+    /// Whether the pipeline runs in this process (`false`: a read-only console over the database).
+    pub pipeline_running: bool,
 }
 
 /// The number of jobs of one kind in one state of one queue.
@@ -149,14 +169,27 @@ impl Console {
         let queue = Queue::new(db.clone());
         // Jobs that failed before migration 0006 get their triage fingerprint (once per database).
         queue.backfill_fingerprints().await.map_err(|source| EngineError::Database { database: database.clone(), source })?;
-        Ok(Console {
+        Ok(Console::over(queue, db, database, config.data_dir))
+    }
+
+    /// A read-only console over an open database (`database` is its name for display).
+    fn over(queue: Queue, db: Db, database: String, data_dir: PathBuf) -> Console {
+        Console {
             queue,
             store: Store::new(db),
             database,
-            data_dir: config.data_dir,
+            data_dir,
             connections: Arc::default(),
             ingestion: Arc::default(),
-        })
+            service: None,
+            live: Arc::default(),
+        }
+    }
+
+    /// Whether this console shows the built-in demo shop (started by `launch` because no shop is
+    /// connected).
+    pub fn is_demo(&self) -> bool {
+        self.service.as_ref().is_some_and(|s| s.is_demo())
     }
 
     /// Use `secrets` instead of the store `CREATORFLOW_SECRET_STORE` chooses (tests, the demo shop's
@@ -219,6 +252,8 @@ impl Console {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             database: self.database.clone(),
             queues,
+            demo: self.is_demo(),
+            pipeline_running: self.service.is_some(),
         })
     }
 }
