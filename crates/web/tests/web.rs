@@ -287,3 +287,26 @@ async fn triage_routes_take_the_desktop_arguments_and_record_the_web_client() {
     let actors: Vec<&str> = log["events"].as_array().unwrap().iter().map(|e| e["actor"].as_str().unwrap()).collect();
     assert_eq!(actors, vec!["web@127.0.0.1", "web@127.0.0.1"]);
 }
+
+#[tokio::test]
+async fn the_live_stream_sends_a_snapshot_event() {
+    let s = start("127.0.0.1:0", None).await.unwrap();
+    let mut r = client().get(format!("{}/api/live", s.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let mut text = String::new();
+    while !text.contains("\n\n") {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), r.chunk()).await.expect("an event within 10 s").unwrap().unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let data = text.lines().find_map(|l| l.strip_prefix("data: ")).expect("a data line");
+    let snapshot: Value = serde_json::from_str(data).unwrap();
+    assert_eq!(snapshot["source"], "database", "a read-only console builds its snapshot from the database: {snapshot}");
+    drop(r);
+    // The subscription ends with the connection (at the next push at the latest).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while s.console.live_subscriptions() > 0 {
+        assert!(std::time::Instant::now() < deadline, "the subscription outlived its client");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
