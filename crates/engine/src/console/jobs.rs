@@ -60,7 +60,7 @@ pub struct RetryAllReport {
     pub audit_id: Option<i64>,
 }
 
-fn check_actor(actor: &str) -> Result<(), EngineError> {
+pub(super) fn check_actor(actor: &str) -> Result<(), EngineError> {
     let n = actor.chars().count();
     if n == 0 || n > 256 {
         return Err(EngineError::InvalidInput {

@@ -4,11 +4,14 @@
 //! TypeScript and `error.rs` is the `{kind, message}` error every face returns.
 
 mod bindings;
+mod csv;
 mod error;
 mod jobs;
 mod oauth;
 mod orders;
+mod orders_csv;
 mod shops;
+mod tracking;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -26,7 +29,12 @@ pub use bindings::typescript_bindings;
 pub use error::CommandError;
 pub use jobs::{JobDetail, JobQuery, RetryAllReport, RetryOutcome};
 pub use oauth::{AuthorizationRequest, DEFAULT_AUTHORIZE_URL, PendingAuthorization};
-pub use orders::OrderQuery;
+pub use orders::{LabelFile, OrderFacets, OrderQuery, ShopChoice};
+pub use orders_csv::{CsvChunk, EXPORT_CHUNK_ROWS, EXPORT_HEADER};
+pub use tracking::{
+    CsvImportReport, CsvLineOutcome, CsvLineReport, MAX_CSV_BYTES, MAX_CSV_LINES, ShipJobState, TrackingCsv,
+    TrackingEntry, TrackingOutcome, TrackingResult,
+};
 pub use shops::{AddShop, RemovedShop};
 
 /// The keyring service (and file-store name space) CreatorFlow's secrets live under.
@@ -79,6 +87,18 @@ pub struct QueueCount {
 /// and `creatorflow-cli` so both see the same local database.
 pub fn default_data_dir() -> Result<PathBuf, EngineError> {
     dirs::data_dir().map(|d| d.join("creatorflow")).ok_or(EngineError::NoDataDir)
+}
+
+/// Who is at the keyboard, for the audit trail and order timelines of the desktop app: the OS user
+/// (`USER`, `LOGNAME`, `USERNAME`), else `desktop user`.
+pub fn os_user() -> String {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "desktop user".to_owned())
+        .chars()
+        .take(256)
+        .collect()
 }
 
 /// `url` with any password replaced by `***`, for display and error messages.

@@ -6,6 +6,7 @@ use sea_query::{
 };
 use sea_query_sqlx::SqlxBinder;
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use super::error::Result;
 use super::exec::{Ex, ReadConn, fetch_all};
@@ -50,7 +51,7 @@ impl Default for OrderFilter {
 }
 
 /// The position after the last row of a page (newest first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct PageCursor {
     pub create_time: i64,
     pub id: i64,
@@ -73,7 +74,7 @@ impl Default for PageRequest {
 }
 
 /// One page of orders and the cursor of the next one (`None` on the last page).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct OrderPage {
     pub orders: Vec<OrderSummary>,
     pub next: Option<PageCursor>,
