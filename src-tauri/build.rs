@@ -5,7 +5,16 @@
 //! default ./capabilities of the package root, which here is the workspace root).
 
 /// Every `#[tauri::command]` the shell registers; a command missing here cannot be invoked.
-const COMMANDS: &[&str] = &["overview"];
+const COMMANDS: &[&str] = &[
+    "overview",
+    "list_orders",
+    "order_facets",
+    "show_order",
+    "label_pdf",
+    "add_tracking",
+    "import_tracking_csv",
+    "export_orders_csv",
+];
 
 fn main() {
     println!("cargo:rerun-if-changed=src-tauri/capabilities");

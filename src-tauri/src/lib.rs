@@ -57,7 +57,16 @@ impl ConsoleState {
 /// Adds the shell's commands and its setup (open the engine, manage it as state) to `builder`.
 pub fn builder<R: Runtime>(builder: Builder<R>, config: ShellConfig) -> Builder<R> {
     builder
-        .invoke_handler(tauri::generate_handler![commands::overview])
+        .invoke_handler(tauri::generate_handler![
+            commands::overview,
+            commands::list_orders,
+            commands::order_facets,
+            commands::show_order,
+            commands::label_pdf,
+            commands::add_tracking,
+            commands::import_tracking_csv,
+            commands::export_orders_csv,
+        ])
         .setup(move |app| {
             // Opening is fast (one SQLite file and its migrations) and the first command needs it, so
             // it completes before the window loads rather than racing it.

@@ -2,6 +2,7 @@
 // and it gets a tab and a route (`#/<path>`).
 import type { ComponentType } from "react";
 import type { Api } from "../api";
+import { Orders } from "./Orders";
 import { Overview } from "./Overview";
 
 export interface Screen {
@@ -16,4 +17,5 @@ export interface Screen {
 
 export const screens: Screen[] = [
   { path: "overview", title: "Overview", key: "o", component: Overview },
+  { path: "orders", title: "Orders", key: "r", component: Orders },
 ];

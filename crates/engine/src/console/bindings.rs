@@ -49,6 +49,7 @@ pub fn typescript_bindings() -> Vec<(String, String)> {
         crate::store::ShippingType,
         crate::store::ShipmentStatus,
         crate::store::EventSource,
+        crate::store::Amount,
     ];
     out.sort();
     out
