@@ -61,7 +61,7 @@ export function Orders({ api }: { api: Api }) {
   const filterKey = JSON.stringify(filters);
   const feed = useMemo(
     () => new OrderFeed((after) => api.listOrders(toQuery(filters, PAGE_SIZE, after)), PAGE_SIZE, rerender),
-    // Keyed on the filters. value (JSON), not the object: an equal filter keeps the feed and its pages.
+    // Keyed on the filters' value (JSON), not the object: an equal filter keeps the feed and its pages.
     [api, filterKey],
   );
   useEffect(() => {
