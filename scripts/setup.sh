@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 build_pkgs=(build-essential pkg-config curl file libssl-dev libdbus-1-dev
   libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev)
-test_pkgs=(postgresql xvfb xauth webkit2gtk-driver gnome-keyring dbus dbus-x11 libsecret-tools imagemagick)
+test_pkgs=(postgresql xvfb xauth webkit2gtk-driver chromium gnome-keyring dbus dbus-x11 libsecret-tools imagemagick)
 pkgs=("${build_pkgs[@]}")
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test in the repo: the UI's unit tests, then all crates and the desktop package with a
-# throw-away PostgreSQL and an X display (Xvfb), then the keyring tests against a real Secret Service.
+# throw-away PostgreSQL and an X display (Xvfb), the web console in headless chromium, then the keyring
+# tests against a real Secret Service.
 # Called by `make test` after scripts/setup.sh test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,10 @@ echo "   $CREATORFLOW_TEST_PG_URL"
 
 echo "== cargo test (all crates and the desktop package, under Xvfb)"
 xvfb-run -a --server-args="-screen 0 1280x800x24" cargo test --workspace --locked ${CARGO_TEST_ARGS:-}
+
+echo "== browser E2E: the web console (creatorflow-cli serve) in headless chromium; screenshots in docs/screenshots"
+cargo build --locked -p creatorflow-cli
+node --test ui/e2e/
 
 echo "== keyring: the secret store against a real Secret Service (gnome-keyring in a private D-Bus session)"
 scripts/keyring-test.sh

@@ -7,6 +7,10 @@
 /// Every `#[tauri::command]` the shell registers; a command missing here cannot be invoked.
 const COMMANDS: &[&str] = &[
     "overview",
+    "list_shops",
+    "update_shop_settings",
+    "settings",
+    "backup_now",
     "list_orders",
     "order_facets",
     "show_order",

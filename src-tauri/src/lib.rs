@@ -59,6 +59,10 @@ pub fn builder<R: Runtime>(builder: Builder<R>, config: ShellConfig) -> Builder<
     builder
         .invoke_handler(tauri::generate_handler![
             commands::overview,
+            commands::list_shops,
+            commands::update_shop_settings,
+            commands::settings,
+            commands::backup_now,
             commands::list_orders,
             commands::order_facets,
             commands::show_order,

@@ -7,6 +7,7 @@ mod jobs;
 mod orders;
 mod pipeline;
 mod prompt;
+mod serve;
 mod shop;
 mod text;
 
@@ -48,6 +49,8 @@ enum Command {
     Sync(pipeline::SyncArgs),
     /// The built-in demo: the sandbox shop in-process plus the pipeline, in a database of its own.
     Demo(pipeline::DemoArgs),
+    /// The web console (HTTP + live stream + TikTok webhook receiver) on an address.
+    Serve(serve::ServeArgs),
     /// Run the local TikTok Shop sandbox (a strict simulator of the Partner API) on loopback.
     Sandbox(tiktok_sandbox::cli::SandboxArgs),
     /// Connect, list and remove TikTok shops.
@@ -119,6 +122,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Status { json } => status(&cli, *json).await,
         Command::Bench(cmd) => bench::run(cmd, cli.database.as_deref()).await,
+        Command::Serve(args) => serve::serve(open(&cli).await?, args).await,
         Command::Sandbox(args) => Ok(tiktok_sandbox::cli::run(args.clone()).await?),
         Command::Run(args) => pipeline::run(&open(&cli).await?, args).await,
         Command::Sync(args) => pipeline::sync(&open(&cli).await?, args).await,

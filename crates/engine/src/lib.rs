@@ -15,7 +15,8 @@ pub mod runner;
 pub mod store;
 pub mod sync;
 
-pub use console::{CommandError, Console, ConsoleConfig, Overview, QueueCount, default_data_dir, os_user, redact_database_url};
+pub use console::{CommandError, Console, ConsoleConfig, Overview, QueueCount, default_data_dir, redact_database_url};
+pub use console::{Backup, Settings, ShopSettings};
 pub use console::{AddShop, AuthorizationRequest, DEFAULT_AUTHORIZE_URL, JobDetail, JobQuery, OrderQuery, PendingAuthorization, RemovedShop, RetryAllReport, RetryOutcome};
 pub use console::{
     CsvChunk, CsvImportReport, CsvLineOutcome, CsvLineReport, LabelFile, MAX_CSV_BYTES, OrderFacets, ShipJobState, TrackingCsv,

@@ -1,6 +1,8 @@
 // The console's API as the components call it: one typed function per command, over the detected
-// transport. Add a function here when the Rust side adds a command or route. Commands with arguments
-// take one object (`query`, `req`, `id`, `package`), the same JSON over Tauri IPC and over HTTP.
+// transport. Add a function here when the Rust side adds a command (src-tauri/src/commands.rs) and its
+// route (crates/web/src/api.rs); both take the same JSON arguments. Commands with arguments take one
+// object (`query`, `req`, `id`, `package`).
+import type { Backup } from "../bindings/Backup";
 import type { CsvChunk } from "../bindings/CsvChunk";
 import type { CsvImportReport } from "../bindings/CsvImportReport";
 import type { LabelFile } from "../bindings/LabelFile";
@@ -9,6 +11,9 @@ import type { OrderFacets } from "../bindings/OrderFacets";
 import type { OrderPage } from "../bindings/OrderPage";
 import type { OrderQuery } from "../bindings/OrderQuery";
 import type { Overview } from "../bindings/Overview";
+import type { Settings } from "../bindings/Settings";
+import type { Shop } from "../bindings/Shop";
+import type { ShopSettings } from "../bindings/ShopSettings";
 import type { TrackingEntry } from "../bindings/TrackingEntry";
 import type { TrackingResult } from "../bindings/TrackingResult";
 import { detectTransport, type Transport } from "./transport";
@@ -19,6 +24,10 @@ export type { Transport } from "./transport";
 export interface Api {
   readonly transport: Transport["name"];
   overview(): Promise<Overview>;
+  listShops(): Promise<Shop[]>;
+  updateShopSettings(req: ShopSettings): Promise<Shop>;
+  settings(): Promise<Settings>;
+  backupNow(): Promise<Backup>;
   /** One keyset page of cached orders, newest first. */
   listOrders(query: OrderQuery): Promise<OrderPage>;
   /** Shops and per-status counts for the order filters. */
@@ -39,6 +48,10 @@ export function createApi(transport: Transport = detectTransport()): Api {
   return {
     transport: transport.name,
     overview: () => transport.call<Overview>("overview"),
+    listShops: () => transport.call<Shop[]>("list_shops"),
+    updateShopSettings: (req) => transport.call<Shop>("update_shop_settings", { req }),
+    settings: () => transport.call<Settings>("settings"),
+    backupNow: () => transport.call<Backup>("backup_now", {}),
     listOrders: (query) => transport.call<OrderPage>("list_orders", { query }),
     orderFacets: () => transport.call<OrderFacets>("order_facets", {}),
     showOrder: (id) => transport.call<OrderDetail>("show_order", { id }),

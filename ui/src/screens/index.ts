@@ -4,6 +4,7 @@ import type { ComponentType } from "react";
 import type { Api } from "../api";
 import { Orders } from "./Orders";
 import { Overview } from "./Overview";
+import { Shops } from "./Shops";
 
 export interface Screen {
   /** The route: `#/<path>`. */
@@ -18,4 +19,5 @@ export interface Screen {
 export const screens: Screen[] = [
   { path: "overview", title: "Overview", key: "o", component: Overview },
   { path: "orders", title: "Orders", key: "r", component: Orders },
+  { path: "shops", title: "Shops & settings", key: "s", component: Shops },
 ];

@@ -50,6 +50,12 @@ pub fn typescript_bindings() -> Vec<(String, String)> {
         crate::store::ShipmentStatus,
         crate::store::EventSource,
         crate::store::Amount,
+        super::ShopSettings,
+        super::Settings,
+        super::Backup,
+        crate::store::Shop,
+        crate::store::HandoverMethod,
+        crate::store::ShopStatus,
     ];
     out.sort();
     out

@@ -10,8 +10,10 @@ mod jobs;
 mod oauth;
 mod orders;
 mod orders_csv;
+mod settings;
 mod shops;
 mod tracking;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -35,6 +37,7 @@ pub use tracking::{
     CsvImportReport, CsvLineOutcome, CsvLineReport, MAX_CSV_BYTES, MAX_CSV_LINES, ShipJobState, TrackingCsv,
     TrackingEntry, TrackingOutcome, TrackingResult,
 };
+pub use settings::{Backup, Settings, ShopSettings};
 pub use shops::{AddShop, RemovedShop};
 
 /// The keyring service (and file-store name space) CreatorFlow's secrets live under.
@@ -63,6 +66,8 @@ pub struct Console {
     /// Opened on first use, so commands that need no secret (orders, jobs, status) work on a machine
     /// without a keyring; shared by clones.
     connections: Arc<Mutex<Option<Connections>>>,
+    /// Records webhook pushes (`webhooks.rs`); built on first use.
+    ingestion: Arc<Mutex<Option<crate::pipeline::Pipeline>>>,
 }
 
 /// What the console's home screen shows.
@@ -87,18 +92,6 @@ pub struct QueueCount {
 /// and `creatorflow-cli` so both see the same local database.
 pub fn default_data_dir() -> Result<PathBuf, EngineError> {
     dirs::data_dir().map(|d| d.join("creatorflow")).ok_or(EngineError::NoDataDir)
-}
-
-/// Who is at the keyboard, for the audit trail and order timelines of the desktop app: the OS user
-/// (`USER`, `LOGNAME`, `USERNAME`), else `desktop user`.
-pub fn os_user() -> String {
-    ["USER", "LOGNAME", "USERNAME"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "desktop user".to_owned())
-        .chars()
-        .take(256)
-        .collect()
 }
 
 /// `url` with any password replaced by `***`, for display and error messages.
@@ -156,6 +149,7 @@ impl Console {
             database,
             data_dir: config.data_dir,
             connections: Arc::default(),
+            ingestion: Arc::default(),
         })
     }
 

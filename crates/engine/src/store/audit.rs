@@ -21,6 +21,10 @@ pub enum AuditAction {
     JobDiscard,
     /// A shop was removed; its unfinished jobs were cancelled (`shop remove`).
     ShopRemove,
+    /// A shop's handover method, priority or pause switch changed (details: before and after).
+    ShopUpdate,
+    /// The local database was copied to a backup file (details: path and size).
+    Backup,
 }
 
 impl AuditAction {
@@ -29,6 +33,8 @@ impl AuditAction {
             AuditAction::JobRetry => "job_retry",
             AuditAction::JobDiscard => "job_discard",
             AuditAction::ShopRemove => "shop_remove",
+            AuditAction::ShopUpdate => "shop_update",
+            AuditAction::Backup => "backup",
         }
     }
 }

@@ -11,7 +11,7 @@ use super::error::{StoreError, clip};
 macro_rules! text_enum {
     ($(#[$m:meta])* $name:ident, $column:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
         pub enum $name {
             $(#[serde(rename = $text)] $variant),+
         }
@@ -132,7 +132,7 @@ pub struct NewShop {
 }
 
 /// A shop as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow, ts_rs::TS)]
 pub struct Shop {
     pub id: i64,
     pub creator_id: i64,

@@ -1,0 +1,175 @@
+//! `/api/<command>` (nested under `/api`): one route per `Console` command, named and shaped like the desktop app's Tauri
+//! commands (src-tauri/src/commands.rs), so the UI's one adapter (ui/src/api/transport.ts) calls both
+//! the same way: `GET` for calls without arguments, `POST` with the arguments as a JSON object.
+
+use axum::Router;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use creatorflow_engine::store::{OrderDetail, OrderPage, Shop};
+use creatorflow_engine::{
+    Backup, CommandError, CsvChunk, CsvImportReport, EngineError, LabelFile, OrderFacets, OrderQuery, Overview, Settings,
+    ShopSettings, TrackingCsv, TrackingEntry, TrackingResult,
+};
+use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
+
+use crate::AppState;
+use crate::access::refuse;
+
+/// A command's answer: its value as JSON, or a `CommandError` with a status that matches its kind.
+pub(crate) struct Reply<T>(Result<T, CommandError>);
+
+impl<T> From<Result<T, EngineError>> for Reply<T> {
+    fn from(r: Result<T, EngineError>) -> Self {
+        Reply(r.map_err(CommandError::from))
+    }
+}
+
+pub(crate) fn status_of(kind: &str) -> StatusCode {
+    match kind {
+        "not_found" => StatusCode::NOT_FOUND,
+        "invalid_input" => StatusCode::BAD_REQUEST,
+        "conflict" | "refused" => StatusCode::CONFLICT,
+        "unauthorized" | "authorization" => StatusCode::UNAUTHORIZED,
+        "credentials" | "api" | "demo" => StatusCode::BAD_GATEWAY,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl<T: Serialize> IntoResponse for Reply<T> {
+    fn into_response(self) -> Response {
+        match self.0 {
+            Ok(value) => axum::Json(value).into_response(),
+            Err(e) => (status_of(&e.kind), axum::Json(e)).into_response(),
+        }
+    }
+}
+
+/// A command's JSON arguments (an object; an empty body counts as `{}`), with a `CommandError` for
+/// anything else.
+pub(crate) struct Args<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Args<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| refuse(StatusCode::PAYLOAD_TOO_LARGE, "invalid_input", format!("cannot read the request body: {e}")))?;
+        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
+        serde_json::from_slice(bytes)
+            .map(Args)
+            .map_err(|e| refuse(StatusCode::BAD_REQUEST, "invalid_input", format!("the arguments do not fit this command: {e}")))
+    }
+}
+
+/// Who is acting, for the audit trail: `web@<client address>` (the token says a person may act, not
+/// which person).
+pub(crate) struct Actor(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Actor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
+        Ok(Actor(format!("web@{}", peer.as_deref().unwrap_or("unknown"))))
+    }
+}
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/overview", get(overview).post(overview))
+        .route("/list_shops", get(list_shops).post(list_shops))
+        .route("/update_shop_settings", post(update_shop_settings))
+        .route("/settings", get(settings).post(settings))
+        .route("/backup_now", post(backup_now))
+        .route("/list_orders", post(list_orders))
+        .route("/order_facets", get(order_facets).post(order_facets))
+        .route("/show_order", post(show_order))
+        .route("/label_pdf", post(label_pdf))
+        .route("/add_tracking", post(add_tracking))
+        // A CSV import may be 2 MiB (the engine's limit) plus its JSON quoting: more than axum's 2 MB default.
+        .route(
+            "/import_tracking_csv",
+            post(import_tracking_csv).layer(axum::extract::DefaultBodyLimit::max(creatorflow_engine::MAX_CSV_BYTES * 2 + 4096)),
+        )
+        .route("/export_orders_csv", post(export_orders_csv))
+        .fallback(unknown)
+}
+
+#[derive(Deserialize)]
+struct Req<T> {
+    req: T,
+}
+
+async fn overview(State(s): State<AppState>) -> Reply<Overview> {
+    s.console.overview().await.into()
+}
+
+async fn list_shops(State(s): State<AppState>) -> Reply<Vec<Shop>> {
+    s.console.list_shops().await.into()
+}
+
+async fn update_shop_settings(State(s): State<AppState>, Actor(a): Actor, Args(r): Args<Req<ShopSettings>>) -> Reply<Shop> {
+    s.console.update_shop_settings(&r.req, &a).await.into()
+}
+
+async fn settings(State(s): State<AppState>) -> Reply<Settings> {
+    Ok(s.console.settings()).into()
+}
+
+async fn backup_now(State(s): State<AppState>, Actor(a): Actor) -> Reply<Backup> {
+    s.console.backup_now(&a).await.into()
+}
+
+#[derive(Deserialize)]
+struct Query {
+    query: OrderQuery,
+}
+
+#[derive(Deserialize)]
+struct Id {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct PackageArg {
+    package: i64,
+}
+
+async fn list_orders(State(s): State<AppState>, Args(q): Args<Query>) -> Reply<OrderPage> {
+    s.console.list_orders(&q.query).await.into()
+}
+
+async fn order_facets(State(s): State<AppState>) -> Reply<OrderFacets> {
+    s.console.order_facets().await.into()
+}
+
+async fn show_order(State(s): State<AppState>, Args(a): Args<Id>) -> Reply<OrderDetail> {
+    s.console.show_order(&a.id).await.into()
+}
+
+async fn label_pdf(State(s): State<AppState>, Args(a): Args<PackageArg>) -> Reply<LabelFile> {
+    s.console.label_pdf(a.package).await.into()
+}
+
+async fn add_tracking(State(s): State<AppState>, Actor(a): Actor, Args(r): Args<Req<TrackingEntry>>) -> Reply<TrackingResult> {
+    s.console.add_tracking(&r.req, &a).await.into()
+}
+
+async fn import_tracking_csv(State(s): State<AppState>, Actor(a): Actor, Args(r): Args<Req<TrackingCsv>>) -> Reply<CsvImportReport> {
+    s.console.import_tracking_csv(&r.req, &a).await.into()
+}
+
+async fn export_orders_csv(State(s): State<AppState>, Args(q): Args<Query>) -> Reply<CsvChunk> {
+    s.console.export_orders_csv(&q.query).await.into()
+}
+
+async fn unknown(uri: axum::http::Uri) -> Response {
+    // Nested under /api: the path here is the command.
+    let command = uri.path().trim_start_matches('/');
+    refuse(StatusCode::NOT_FOUND, "not_found", format!("no command {command:?}"))
+}

@@ -1,0 +1,85 @@
+// Browser E2E harness: starts `creatorflow-cli serve` on a fresh data dir and a free loopback port,
+// drives Debian's chromium through playwright-core, and saves screenshots for docs/screenshots/.
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repo = resolve(here, "../..");
+export const cli = process.env.CREATORFLOW_CLI ?? join(repo, "target/debug/creatorflow-cli");
+export const screenshotDir = process.env.SCREENSHOT_DIR ?? join(repo, "docs/screenshots");
+const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+/** Runs `creatorflow-cli serve ARGS` and resolves once it prints its URL. */
+export async function serve(args = [], env = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), "cf-e2e-"));
+  const addr = args.includes("--addr") ? [] : ["--addr", "127.0.0.1:0"];
+  const child = spawn(cli, ["--data-dir", dataDir, "serve", ...addr, ...args], {
+    env: { ...process.env, CREATORFLOW_SECRET_STORE: "file", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const url = await new Promise((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve printed no URL in 60 s:\n${output}`)), 60_000);
+    const onData = (chunk) => {
+      output += chunk;
+      const m = /CreatorFlow Console at (\S+)/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolveUrl(m[1]);
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", (c) => (output += c));
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code} before printing its URL:\n${output}`));
+    });
+  });
+  return {
+    url,
+    dataDir,
+    output: () => output,
+    async stop() {
+      child.kill("SIGINT");
+      await new Promise((r) => (child.exitCode !== null ? r() : child.on("exit", r)));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs `creatorflow-cli ARGS` to completion: { code, output }. */
+export function runCli(args, env = {}) {
+  return new Promise((done) => {
+    const child = spawn(cli, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (c) => (output += c));
+    child.stderr.on("data", (c) => (output += c));
+    child.on("exit", (code) => done({ code, output }));
+  });
+}
+
+export async function browser() {
+  return chromium.launch({
+    executablePath: chromiumPath,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+  });
+}
+
+/** A page at 1280×800 that fails the test on any uncaught error in the page. */
+export async function openPage(b, { colorScheme = "light" } = {}) {
+  const context = await b.newContext({ viewport: { width: 1280, height: 800 }, colorScheme, acceptDownloads: true });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e));
+  page.on("console", (m) => m.type() === "error" && errors.push(new Error(m.text())));
+  return { page, errors };
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(screenshotDir, { recursive: true });
+  await page.screenshot({ path: join(screenshotDir, `${name}.png`) });
+}
