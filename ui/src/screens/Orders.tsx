@@ -213,7 +213,7 @@ export function Orders({ api }: { api: Api }) {
         <span role="gridcell"><span className={`pill status-${o.status.toLowerCase()}`}>{statusLabel(o.status)}</span></span>
         <span role="gridcell" className="ellipsis" title={o.buyer_name}>{o.buyer_name || "—"}</span>
         <span role="gridcell" className="num">{o.total_amount} {o.currency}</span>
-        <span role="gridcell" className="muted">{formatTime(o.create_time)}</span>
+        <span role="gridcell" className="muted">{formatTime(o.create_time).replace(" UTC", "")}</span>
         <span role="gridcell" className={o.at_risk ? "risk" : "muted"} title={formatTime(o.ship_by_time)}>
           {o.awaiting_shipment ? shipByHint(o.ship_by_time, now) : "—"}
           {o.at_risk && <span className="visually-hidden"> (at risk)</span>}
@@ -312,7 +312,7 @@ export function Orders({ api }: { api: Api }) {
           </p>
           <div className="orders-grid" role="grid" aria-label="Orders, newest first" aria-rowcount={feed.complete ? count + 1 : -1}>
             <div className="orders-row orders-head" role="row" aria-rowindex={1}>
-              {["Order", "Status", "Buyer", "Total", "Created", "Ship by"].map((h) => (
+              {["Order", "Status", "Buyer", "Total", "Created (UTC)", "Ship by"].map((h) => (
                 <span key={h} role="columnheader" className={h === "Total" ? "num" : undefined}>{h}</span>
               ))}
             </div>
