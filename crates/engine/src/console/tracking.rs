@@ -228,6 +228,10 @@ impl Console {
                 // A ship job a person can unblock (e.g. refused for an unknown provider) runs again.
                 Some((id, state)) if state == "discarded" => match self.queue.retry(id, None).await {
                     Ok(_) => ShipJobState::Retried,
+                    // Someone else revived it first (or a newer ship job holds the key): it will run.
+                    Err(creatorflow_queue::QueueError::UniqueConflict(_) | creatorflow_queue::QueueError::InvalidTransition { .. }) => {
+                        ShipJobState::Queued
+                    }
                     Err(e) => return Err(EngineError::Job(e)),
                 },
                 Some((_, state)) if state == "completed" || state == "cancelled" => ShipJobState::None,
