@@ -55,6 +55,7 @@ struct Report {
     search_order_id_prefix: Figures,
     deep_page_100: Figures,
     deep_page_100_by_status: Figures,
+    at_risk_first_page_100: Figures,
     plans: Vec<(String, Vec<String>)>,
 }
 
@@ -210,7 +211,7 @@ pub async fn run(args: &OrdersBench, database: Option<&str>) -> anyhow::Result<(
         eprintln!("plan {name}:\n  {}", plan.join("\n  "));
     }
     let line = |name: &str, f: &Figures| {
-        println!("{name:<34} p50 {:>8.3} ms  p99 {:>8.3} ms  max {:>8.3} ms  ({} samples)", f.p50_us as f64 / 1000.0, f.p99_us as f64 / 1000.0, f.max_us as f64 / 1000.0, f.samples);
+        println!("{name:<36} p50 {:>8.3} ms  p99 {:>8.3} ms  max {:>8.3} ms  ({} samples)", f.p50_us as f64 / 1000.0, f.p99_us as f64 / 1000.0, f.max_us as f64 / 1000.0, f.samples);
     };
     println!(
         "{} orders in {} ({} seeded in {:.1} s, {:.0} orders/s)",
@@ -224,6 +225,7 @@ pub async fn run(args: &OrdersBench, database: Option<&str>) -> anyhow::Result<(
     line("  order id prefix", &report.search_order_id_prefix);
     line("keyset page of 100, deep", &report.deep_page_100);
     line("keyset page of 100, deep, by status", &report.deep_page_100_by_status);
+    line("at risk, first page of 100", &report.at_risk_first_page_100);
     Ok(())
 }
 
@@ -320,16 +322,27 @@ async fn measure(args: &OrdersBench, console: &Console) -> anyhow::Result<Report
         std::hint::black_box(page);
     }
 
+    let mut risk = hist()?;
+    for _ in 0..args.samples.div_ceil(10) {
+        let q = OrderQuery { at_risk: true, limit: Some(100), ..OrderQuery::default() };
+        let t = Instant::now();
+        let page = console.list_orders(&q).await?;
+        risk.record(t.elapsed().as_micros() as u64)?;
+        std::hint::black_box(page);
+    }
+
     let cursor = Some(PageCursor { create_time: now - 200 * 86_400, id: (n / 2) as i64 });
     let page = PageRequest { limit: 100, after: cursor };
     let mut plans = Vec::new();
-    for (name, filter) in [
-        ("deep page", OrderFilter::default()),
-        ("deep page by status", OrderFilter { statuses: vec!["COMPLETED".into()], ..OrderFilter::default() }),
-        ("search", OrderFilter { text: Some("maria gar".into()), ..OrderFilter::default() }),
-        ("at risk", OrderFilter { at_risk: true, ..OrderFilter::default() }),
+    let first_page = PageRequest { limit: 100, after: None };
+    for (name, filter, p) in [
+        ("deep page", OrderFilter::default(), page),
+        ("deep page by status", OrderFilter { statuses: vec!["COMPLETED".into()], ..OrderFilter::default() }, page),
+        ("search, first page", OrderFilter { text: Some("maria gar".into()), ..OrderFilter::default() }, first_page),
+        ("at risk, first page", OrderFilter { at_risk: true, ..OrderFilter::default() }, first_page),
+        ("at risk, deep page", OrderFilter { at_risk: true, ..OrderFilter::default() }, page),
     ] {
-        plans.push((name.to_owned(), store.explain_list_orders(&filter, page).await?));
+        plans.push((name.to_owned(), store.explain_list_orders(&filter, p).await?));
     }
     let database = match store.db().backend() {
         creatorflow_queue::Backend::Sqlite => "sqlite".to_owned(),
@@ -349,6 +362,7 @@ async fn measure(args: &OrdersBench, console: &Console) -> anyhow::Result<Report
         search_order_id_prefix: figures(&prefix),
         deep_page_100: figures(&deep),
         deep_page_100_by_status: figures(&deep_status),
+        at_risk_first_page_100: figures(&risk),
         plans,
     })
 }
