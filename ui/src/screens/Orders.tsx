@@ -324,7 +324,7 @@ export function Orders({ api }: { api: Api }) {
               onKeyDown={onGridKey}
               aria-label="Order rows: arrow keys move, Enter opens"
             >
-              <div className="orders-spacer" style={{ height: (count + (feed.complete ? 0 : 1)) * ROW_HEIGHT }}>
+              <div className="orders-spacer" role="rowgroup" style={{ height: (count + (feed.complete ? 0 : 1)) * ROW_HEIGHT }}>
                 {rows}
               </div>
             </div>
