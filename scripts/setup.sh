@@ -52,3 +52,9 @@ if [ ! -f "$stamp" ] || ! cmp -s ui/package-lock.json "$stamp"; then
   (cd ui && npm ci --no-audit --no-fund --loglevel=error)
   cp ui/package-lock.json "$stamp"
 fi
+
+# The desktop E2E drives the app through tauri-driver (a WebDriver bridge to WebKitWebDriver).
+if [ "$mode" = test ] && ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
+  echo "setup: cargo install tauri-driver --locked"
+  cargo install tauri-driver --locked --quiet
+fi

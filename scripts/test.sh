@@ -21,7 +21,11 @@ xvfb-run -a --server-args="-screen 0 1280x800x24" cargo test --workspace --locke
 
 echo "== browser E2E: the web console (creatorflow-cli serve) in headless chromium; screenshots in docs/screenshots"
 cargo build --locked -p creatorflow-cli
-node --test ui/e2e/
+node --test ui/e2e/browser.test.mjs
+
+echo "== desktop E2E: the app in a WebKitGTK window under Xvfb, through tauri-driver; screenshots in docs/screenshots"
+cargo build --locked -p creatorflow
+xvfb-run -a --server-args="-screen 0 1280x800x24" node --test ui/e2e/desktop.test.mjs
 
 echo "== keyring: the secret store against a real Secret Service (gnome-keyring in a private D-Bus session)"
 scripts/keyring-test.sh

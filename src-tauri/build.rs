@@ -7,6 +7,15 @@
 /// Every `#[tauri::command]` the shell registers; a command missing here cannot be invoked.
 const COMMANDS: &[&str] = &[
     "overview",
+    "triage_groups",
+    "triage_jobs",
+    "triage_job",
+    "triage_preview",
+    "triage_bulk",
+    "triage_retry",
+    "triage_discard",
+    "triage_cancel",
+    "audit_log",
     "list_shops",
     "update_shop_settings",
     "settings",
@@ -18,6 +27,10 @@ const COMMANDS: &[&str] = &[
     "add_tracking",
     "import_tracking_csv",
     "export_orders_csv",
+    "live_snapshot",
+    "subscribe_live",
+    "unsubscribe_live",
+    "metric_history",
 ];
 
 fn main() {

@@ -4,10 +4,13 @@
 
 use creatorflow_engine::store::{OrderDetail, OrderPage, Shop};
 use creatorflow_engine::{
-    Backup, CsvChunk, CsvImportReport, LabelFile, OrderFacets, OrderQuery, Overview, Settings, ShopSettings, TrackingCsv,
-    TrackingEntry, TrackingResult,
+    ActionResult, AuditPage, AuditQuery, Backup, BulkPreview, BulkPreviewRequest, BulkReport, BulkRequest, CsvChunk,
+    CsvImportReport, FailureGroups, History, HistoryQuery, JobActionRequest, LabelFile, LiveSnapshot, LiveSubscription,
+    OrderFacets, OrderQuery, Overview, RetryRequest, Settings, ShopSettings, TrackingCsv, TrackingEntry, TrackingResult,
+    TriageFilter, TriageJobDetail, TriageJobsQuery, TriagePage,
 };
 use tauri::State;
+use tauri::ipc::Channel;
 
 use crate::{CommandError, ConsoleState};
 
@@ -85,4 +88,83 @@ pub async fn import_tracking_csv(console: State<'_, ConsoleState>, req: Tracking
 #[tauri::command]
 pub async fn export_orders_csv(console: State<'_, ConsoleState>, query: OrderQuery) -> Result<CsvChunk, CommandError> {
     Ok(console.get()?.export_orders_csv(&query).await?)
+}
+
+/// Failed jobs grouped by cause (fingerprint) with counts, shops and first/last seen.
+#[tauri::command]
+pub async fn triage_groups(console: State<'_, ConsoleState>, query: TriageFilter) -> Result<FailureGroups, CommandError> {
+    Ok(console.get()?.triage_groups(&query).await?)
+}
+
+/// One keyset page of failed jobs matching a filter, newest first.
+#[tauri::command]
+pub async fn triage_jobs(console: State<'_, ConsoleState>, query: TriageJobsQuery) -> Result<TriagePage, CommandError> {
+    Ok(console.get()?.triage_jobs(&query).await?)
+}
+
+/// One job: args, attempts with TikTok's request ids, audit history, the order and its timeline.
+#[tauri::command]
+pub async fn triage_job(console: State<'_, ConsoleState>, id: i64) -> Result<TriageJobDetail, CommandError> {
+    Ok(console.get()?.triage_job(id).await?)
+}
+
+/// How many jobs a bulk action would select (pass the count back to `triage_bulk`).
+#[tauri::command]
+pub async fn triage_preview(console: State<'_, ConsoleState>, req: BulkPreviewRequest) -> Result<BulkPreview, CommandError> {
+    Ok(console.get()?.triage_preview(&req).await?)
+}
+
+/// Retry, discard or cancel a selection; refuses when it no longer has the previewed count.
+#[tauri::command]
+pub async fn triage_bulk(console: State<'_, ConsoleState>, req: BulkRequest) -> Result<BulkReport, CommandError> {
+    Ok(console.get()?.triage_bulk(&req, &actor()).await?)
+}
+
+/// Retry one job now, optionally with edited args (the original args are kept).
+#[tauri::command]
+pub async fn triage_retry(console: State<'_, ConsoleState>, req: RetryRequest) -> Result<ActionResult, CommandError> {
+    Ok(console.get()?.triage_retry(&req, &actor()).await?)
+}
+
+/// Discard one unfinished job with a reason.
+#[tauri::command]
+pub async fn triage_discard(console: State<'_, ConsoleState>, req: JobActionRequest) -> Result<ActionResult, CommandError> {
+    Ok(console.get()?.triage_discard(&req, &actor()).await?)
+}
+
+/// Cancel one unfinished job.
+#[tauri::command]
+pub async fn triage_cancel(console: State<'_, ConsoleState>, req: JobActionRequest) -> Result<ActionResult, CommandError> {
+    Ok(console.get()?.triage_cancel(&req, &actor()).await?)
+}
+
+/// The audit log, newest first.
+#[tauri::command]
+pub async fn audit_log(console: State<'_, ConsoleState>, query: AuditQuery) -> Result<AuditPage, CommandError> {
+    Ok(console.get()?.audit_log(&query).await?)
+}
+
+/// The live dashboard's snapshot, once.
+#[tauri::command]
+pub async fn live_snapshot(console: State<'_, ConsoleState>) -> Result<LiveSnapshot, CommandError> {
+    Ok(console.get()?.live_snapshot().await?)
+}
+
+/// Pushes a snapshot a second over `on_snapshot` until `unsubscribe_live` or the window is gone.
+/// Async so it runs on the async runtime, where the engine spawns the subscription's task.
+#[tauri::command]
+pub async fn subscribe_live(console: State<'_, ConsoleState>, on_snapshot: Channel<LiveSnapshot>) -> Result<LiveSubscription, CommandError> {
+    Ok(console.get()?.subscribe_live(move |snapshot| on_snapshot.send(snapshot).is_ok()))
+}
+
+/// Ends a live subscription; `false` when it had already ended.
+#[tauri::command]
+pub fn unsubscribe_live(console: State<'_, ConsoleState>, id: i64) -> Result<bool, CommandError> {
+    Ok(console.get()?.unsubscribe_live(id))
+}
+
+/// Throughput and latency for the last hour, day or week, from the minute rollups.
+#[tauri::command]
+pub async fn metric_history(console: State<'_, ConsoleState>, query: HistoryQuery) -> Result<History, CommandError> {
+    Ok(console.get()?.metric_history(query).await?)
 }

@@ -9,9 +9,11 @@ mod error;
 mod tests;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use creatorflow_engine::{Console, ConsoleConfig, default_data_dir};
-use tauri::{Builder, Context, Manager, Runtime};
+use creatorflow_engine::{AlertWatch, Console, ConsoleConfig, ServiceOptions, default_data_dir};
+use tauri::{AppHandle, Builder, Context, Manager, RunEvent, Runtime};
+use tauri_plugin_notification::NotificationExt;
 
 pub use error::CommandError;
 
@@ -22,6 +24,9 @@ pub struct ShellConfig {
     pub data_dir: Option<PathBuf>,
     /// `CREATORFLOW_DATABASE_URL` (`postgres://...`); `None` means the local SQLite file in the data dir.
     pub database_url: Option<String>,
+    /// Run the pipeline in this process (`Console::launch`, the demo shop when no shop is connected);
+    /// `false` (`CREATORFLOW_NO_PIPELINE=1`) opens the database read-only, e.g. beside headless workers.
+    pub pipeline: bool,
 }
 
 impl ShellConfig {
@@ -34,6 +39,7 @@ impl ShellConfig {
             database_url: std::env::var("CREATORFLOW_DATABASE_URL")
                 .ok()
                 .filter(|value| !value.is_empty()),
+            pipeline: std::env::var("CREATORFLOW_NO_PIPELINE").as_deref() != Ok("1"),
         }
     }
 }
@@ -57,8 +63,22 @@ impl ConsoleState {
 /// Adds the shell's commands and its setup (open the engine, manage it as state) to `builder`.
 pub fn builder<R: Runtime>(builder: Builder<R>, config: ShellConfig) -> Builder<R> {
     builder
+        .plugin(tauri_plugin_notification::init())
         .invoke_handler(tauri::generate_handler![
             commands::overview,
+            commands::live_snapshot,
+            commands::subscribe_live,
+            commands::unsubscribe_live,
+            commands::metric_history,
+            commands::triage_groups,
+            commands::triage_jobs,
+            commands::triage_job,
+            commands::triage_preview,
+            commands::triage_bulk,
+            commands::triage_retry,
+            commands::triage_discard,
+            commands::triage_cancel,
+            commands::audit_log,
             commands::list_shops,
             commands::update_shop_settings,
             commands::settings,
@@ -72,12 +92,46 @@ pub fn builder<R: Runtime>(builder: Builder<R>, config: ShellConfig) -> Builder<
             commands::export_orders_csv,
         ])
         .setup(move |app| {
-            // Opening is fast (one SQLite file and its migrations) and the first command needs it, so
-            // it completes before the window loads rather than racing it.
-            let state = tauri::async_runtime::block_on(open_console(config));
+            // Opening is fast (one SQLite file and its migrations; the demo sandbox binds a loopback
+            // port) and the first command needs it, so it completes before the window loads rather
+            // than racing it.
+            let handle = app.handle().clone();
+            let state = tauri::async_runtime::block_on(async move {
+                let state = open_console(config).await;
+                // Inside the runtime: the engine spawns the notifier's subscription task on it.
+                if let ConsoleState::Ready(console) = &state {
+                    notify_alerts(handle, console);
+                }
+                state
+            });
             app.manage(state);
             Ok(())
         })
+}
+
+/// A desktop notification for every alert as it fires (once per firing, not every second).
+fn notify_alerts<R: Runtime>(app: AppHandle<R>, console: &Console) {
+    let mut watch = AlertWatch::default();
+    console.subscribe_live(move |snapshot| {
+        for alert in watch.new_firings(&snapshot.alerts) {
+            let shown = app.notification().builder().title(&alert.title).body(&alert.action).show();
+            if let Err(error) = shown {
+                tracing::warn!(%error, alert = %alert.id, "desktop notification not shown");
+            }
+        }
+        true
+    });
+}
+
+/// Stops the in-process pipeline when the app exits: running jobs get a few seconds, the metrics'
+/// last minute is written.
+pub fn on_exit<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(state) = app.try_state::<ConsoleState>()
+        && let ConsoleState::Ready(console) = state.inner()
+        && let Err(error) = tauri::async_runtime::block_on(console.shutdown(Duration::from_secs(5)))
+    {
+        tracing::error!(%error, "the pipeline did not stop cleanly");
+    }
 }
 
 /// The app's compiled-in context: tauri.conf.json, the embedded ui/dist and the resolved ACL.
@@ -89,11 +143,18 @@ pub fn context<R: Runtime>() -> Context<R> {
 pub fn run() {
     init_tracing();
     let config = ShellConfig::from_env();
-    let result = builder(tauri::Builder::default(), config).run(context());
-    if let Err(error) = result {
-        tracing::error!(%error, "the desktop shell stopped with an error");
-        std::process::exit(1);
-    }
+    let app = match builder(tauri::Builder::default(), config).build(context()) {
+        Ok(app) => app,
+        Err(error) => {
+            tracing::error!(%error, "the desktop shell did not start");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| {
+        if let RunEvent::Exit = event {
+            on_exit(handle);
+        }
+    });
 }
 
 /// Opens the engine. Without CREATORFLOW_DATA_DIR the data dir is the engine's default, the same one
@@ -107,11 +168,19 @@ async fn open_console(config: ShellConfig) -> ConsoleState {
         },
     };
     tracing::info!(data_dir = %data_dir.display(), "opening the console");
-    let config = ConsoleConfig {
+    let console_config = ConsoleConfig {
         data_dir,
         database_url: config.database_url,
     };
-    match Console::open(config).await {
+    if config.pipeline {
+        let options = ServiceOptions { demo_when_no_shop: true, ..ServiceOptions::default() };
+        match Console::launch(console_config.clone(), options).await {
+            Ok(console) => return ConsoleState::Ready(console),
+            // E.g. no keyring for a connected shop's secrets: the window still shows the cached data.
+            Err(error) => tracing::error!(kind = error.kind(), %error, "the pipeline did not start; the console opens read-only"),
+        }
+    }
+    match Console::open(console_config).await {
         Ok(console) => ConsoleState::Ready(console),
         Err(error) => unavailable(error),
     }

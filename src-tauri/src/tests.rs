@@ -83,6 +83,7 @@ fn overview_returns_the_engine_overview() {
     let app = app(ShellConfig {
         data_dir: Some(data_dir.clone()),
         database_url: None,
+        pipeline: false,
     });
     let overview = invoke(&main_window(&app), "overview", APP_ORIGIN).expect("overview succeeds");
 
@@ -110,6 +111,7 @@ fn overview_reports_a_console_that_failed_to_open_as_kind_and_message() {
     let app = app(ShellConfig {
         data_dir: Some(data_dir.clone()),
         database_url: None,
+        pipeline: false,
     });
 
     let error = invoke(&main_window(&app), "overview", APP_ORIGIN).expect_err("overview fails");
@@ -138,6 +140,7 @@ fn acl_denies_the_command_to_remote_origins() {
     let app = app(ShellConfig {
         data_dir: Some(dir.path().join("data")),
         database_url: None,
+        pipeline: false,
     });
     let window = main_window(&app);
     // The capability grants `overview` to the bundled UI only: a page from elsewhere gets nothing.
@@ -156,7 +159,7 @@ fn acl_denies_the_command_to_remote_origins() {
 #[test]
 fn order_commands_take_one_object_argument_like_the_ui_sends() {
     let dir = TempDir::new();
-    let app = app(ShellConfig { data_dir: Some(dir.path().join("data")), database_url: None });
+    let app = app(ShellConfig { data_dir: Some(dir.path().join("data")), database_url: None, pipeline: false });
     let window = main_window(&app);
     let args = |v: Value| InvokeBody::Json(v);
     // A partial query: every field of OrderQuery may be left out.
@@ -170,4 +173,25 @@ fn order_commands_take_one_object_argument_like_the_ui_sends() {
     assert_eq!(error["kind"], "not_found", "{error}");
     let error = invoke_with(&window, "label_pdf", APP_ORIGIN, args(serde_json::json!({"package": 9}))).expect_err("no label");
     assert_eq!(error["kind"], "not_found", "{error}");
+}
+
+#[test]
+fn first_launch_without_a_shop_runs_the_demo_shop_and_streams_its_snapshot() {
+    let dir = TempDir::new();
+    let app = app(ShellConfig {
+        data_dir: Some(dir.path().join("data")),
+        database_url: None,
+        pipeline: true,
+    });
+    let window = main_window(&app);
+    let overview = invoke(&window, "overview", APP_ORIGIN).expect("overview succeeds");
+    assert_eq!(overview["demo"], true, "{overview}");
+    assert_eq!(overview["pipeline_running"], true, "{overview}");
+    let snapshot = invoke(&window, "live_snapshot", APP_ORIGIN).expect("live_snapshot succeeds");
+    assert_eq!(snapshot["demo"], true);
+    assert_eq!(snapshot["source"], "in_process");
+    assert!(snapshot["queue"]["by_state"].is_array(), "{snapshot}");
+    let denied = invoke(&window, "live_snapshot", "https://example.com").expect_err("remote origin is denied");
+    assert!(denied.as_str().is_some(), "denial: {denied}");
+    crate::on_exit(app.handle());
 }

@@ -1,4 +1,6 @@
 // Entry point: mounts the console into #root.
+// First: makes navigator.language usable for Intl before any module (uPlot) reads it.
+import "./lib/locale";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";

@@ -122,7 +122,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Status { json } => status(&cli, *json).await,
         Command::Bench(cmd) => bench::run(cmd, cli.database.as_deref()).await,
-        Command::Serve(args) => serve::serve(open(&cli).await?, args).await,
+        Command::Serve(args) => serve::serve(cli.console_config()?, args).await,
         Command::Sandbox(args) => Ok(tiktok_sandbox::cli::run(args.clone()).await?),
         Command::Run(args) => pipeline::run(&open(&cli).await?, args).await,
         Command::Sync(args) => pipeline::sync(&open(&cli).await?, args).await,

@@ -4,16 +4,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Args;
 use creatorflow_engine::connection::{ClientTuning, Connections};
 use creatorflow_engine::metrics::Metrics;
 use creatorflow_engine::node::NodeIdentity;
-use creatorflow_engine::pipeline::{DemoCarrier, Pipeline, PipelineConfig};
+use creatorflow_engine::pipeline::{Pipeline, PipelineConfig};
 use creatorflow_engine::runner::{Runner, RunnerConfig};
 use creatorflow_engine::store::{DEFAULT_CREATOR_ID, Store};
 use creatorflow_engine::{Console, ConsoleConfig, demo};
-use creatorflow_queue::Db;
 
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
@@ -47,10 +46,9 @@ pub struct DemoArgs {
     pub sandbox: tiktok_sandbox::cli::SandboxArgs,
 }
 
-fn pipeline(store: Store, connections: Connections, carrier: bool) -> Pipeline {
+fn pipeline(store: Store, connections: Connections) -> Pipeline {
     let metrics = Arc::new(Metrics::new(store.clock()));
-    let carrier = carrier.then(|| Arc::new(DemoCarrier::default()) as Arc<dyn creatorflow_engine::pipeline::CarrierAdapter>);
-    Pipeline::new(store, connections, metrics, carrier, PipelineConfig::default())
+    Pipeline::new(store, connections, metrics, None, PipelineConfig::default())
 }
 
 fn runner_config(args: &RunArgs, node: &NodeIdentity) -> anyhow::Result<RunnerConfig> {
@@ -72,7 +70,7 @@ pub async fn run(console: &Console, args: &RunArgs) -> anyhow::Result<()> {
         bail!("no shop is connected: add one with `creatorflow-cli shop add` (or try `creatorflow-cli demo`)");
     }
     let node = NodeIdentity::claim(console.data_dir())?;
-    drive(pipeline(store, console.connections()?, false), args, &node).await
+    drive(pipeline(store, console.connections()?), args, &node).await
 }
 
 pub async fn sync(console: &Console, args: &SyncArgs) -> anyhow::Result<()> {
@@ -85,7 +83,7 @@ pub async fn sync(console: &Console, args: &SyncArgs) -> anyhow::Result<()> {
     if chosen.is_empty() {
         bail!("no shop {}to sync (see `creatorflow-cli shop list`)", args.shop.as_ref().map(|n| format!("named {n:?} ")).unwrap_or_default());
     }
-    let p = pipeline(store, console.connections()?, false);
+    let p = pipeline(store, console.connections()?);
     let mut failed = 0;
     for shop in &chosen {
         match p.sync_shop(shop).await {
@@ -106,18 +104,9 @@ pub async fn sync(console: &Console, args: &SyncArgs) -> anyhow::Result<()> {
 }
 
 pub async fn demo(config: ConsoleConfig, args: &DemoArgs) -> anyhow::Result<()> {
-    // The demo's orders live only as long as its in-process shop: it gets a database of its own,
-    // fresh at every start, beside (never inside) the real one.
-    let dir = config.data_dir.join("demo");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join("creatorflow-demo.db");
-    for suffix in ["", "-wal", "-shm"] {
-        let p = dir.join(format!("creatorflow-demo.db{suffix}"));
-        if p.exists() {
-            std::fs::remove_file(&p).with_context(|| format!("cannot remove the old demo database {}", p.display()))?;
-        }
-    }
-    let db = Db::connect_sqlite(&path).await.with_context(|| format!("cannot open {}", path.display()))?;
+    // The same fresh demo database (DATA_DIR/demo) and demo pipeline the desktop console's first launch uses.
+    let (db, path) = demo::fresh_database(&config.data_dir).await?;
+    let dir = config.data_dir.join(demo::DEMO_DIR);
     let store = Store::new(db);
     let (sandbox_config, _) = tiktok_sandbox::cli::config_from(&args.sandbox)?;
     let shop = demo::start(&store, sandbox_config, ClientTuning::default()).await?;
@@ -128,7 +117,8 @@ pub async fn demo(config: ConsoleConfig, args: &DemoArgs) -> anyhow::Result<()> 
         args.sandbox.orders_per_minute,
         path.display()
     );
-    let p = pipeline(store, shop.connections.clone(), true);
+    let metrics = Arc::new(Metrics::new(store.clock()));
+    let p = demo::pipeline(store, shop.connections.clone(), metrics);
     let node = NodeIdentity::claim(&dir)?;
     let result = drive(p, &args.run, &node).await;
     let stats = shop.sandbox.stats();

@@ -66,6 +66,11 @@ pub enum EngineError {
     Job(#[source] QueueError),
     #[error("authorization: {detail}")]
     Authorization { detail: String },
+    #[error(
+        "the selection changed since the preview: it had {expected} jobs, now {actual}; nothing was changed \
+         (preview again and confirm the new count)"
+    )]
+    CountChanged { expected: i64, actual: i64 },
 }
 
 impl EngineError {
@@ -91,6 +96,7 @@ impl EngineError {
                 _ => "database",
             },
             EngineError::Authorization { .. } => "authorization",
+            EngineError::CountChanged { .. } => "count_changed",
         }
     }
 }

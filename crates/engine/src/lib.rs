@@ -15,11 +15,15 @@ pub mod runner;
 pub mod store;
 pub mod sync;
 
-pub use console::{CommandError, Console, ConsoleConfig, Overview, QueueCount, default_data_dir, redact_database_url};
+pub use console::{CommandError, Console, ConsoleConfig, Overview, QueueCount, ServiceOptions, default_data_dir, redact_database_url};
 pub use console::{Backup, Settings, ShopSettings};
+pub use console::{Alert, AlertSeverity, AlertWatch, History, HistoryQuery, HistoryRange, LiveSnapshot, LiveSubscription};
 pub use console::{AddShop, AuthorizationRequest, DEFAULT_AUTHORIZE_URL, JobDetail, JobQuery, OrderQuery, PendingAuthorization, RemovedShop, RetryAllReport, RetryOutcome};
 pub use console::{
     CsvChunk, CsvImportReport, CsvLineOutcome, CsvLineReport, LabelFile, MAX_CSV_BYTES, OrderFacets, ShipJobState, TrackingCsv,
     TrackingEntry, TrackingOutcome, TrackingResult,
+    ActionResult, AuditPage, AuditQuery, BulkPreview, BulkPreviewRequest, BulkReport, BulkRequest, FailureGroup, FailureGroups,
+    JobActionRequest, JobSelection, RetryRequest, TriageAction, TriageFilter, TriageJob, TriageJobDetail, TriageJobsQuery,
+    TriagePage,
 };
 pub use error::EngineError;

@@ -14,6 +14,9 @@ use crate::pipeline::{LABEL_QUEUE, PIPELINE_QUEUE, Pipeline, QUEUES};
 use crate::store::{DEFAULT_CREATOR_ID, ShopStatus};
 use crate::sync::SyncReport;
 
+/// The label pool's ceiling: a label call is one request at 50 QPS, a few dozen in flight saturate it.
+const LABEL_MAX_WORKERS: usize = 64;
+
 /// How the runner works.
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {
@@ -94,12 +97,11 @@ impl Runner {
         };
         let db_err = |source| EngineError::Database { database: "queue".into(), source };
         let pool = WorkerPool::start(pipeline.queue().clone(), pipeline.registry(), pool_config).await.map_err(db_err)?;
-        // A label call is one request at 50 QPS: a few dozen in flight saturate the endpoint.
         let label_config = PoolConfig {
             queue: LABEL_QUEUE.to_owned(),
             node_id: format!("{}/labels", config.node_id),
             min_workers: 1,
-            max_workers: config.max_workers.clamp(1, 64),
+            max_workers: config.max_workers.clamp(1, LABEL_MAX_WORKERS),
             ..PoolConfig::default()
         };
         let label_pool = WorkerPool::start(pipeline.queue().clone(), pipeline.registry(), label_config).await.map_err(db_err)?;
@@ -127,6 +129,16 @@ impl Runner {
     /// Counters of the main pool (validate, ship, confirm, refresh).
     pub fn pool_stats(&self) -> PoolStats {
         self.pool.as_ref().map(WorkerPool::stats).unwrap_or_default()
+    }
+
+    /// Counters of the label pool.
+    pub fn label_pool_stats(&self) -> PoolStats {
+        self.label_pool.as_ref().map(WorkerPool::stats).unwrap_or_default()
+    }
+
+    /// The most workers each pool may run (its autoscaling ceiling): `(main, labels)`.
+    pub fn max_workers(&self) -> (usize, usize) {
+        (self.config.max_workers, self.config.max_workers.clamp(1, LABEL_MAX_WORKERS))
     }
 
     /// Where the pipeline's jobs stand now.

@@ -4,11 +4,13 @@
 
 use std::time::Duration;
 
-use sea_query::{Expr, ExprTrait, Query};
+use sea_query::{Expr, ExprTrait, Func, Query};
+use serde_json::Value;
 
 use crate::clock::duration_ms;
 use crate::db::DbTx;
 use crate::error::Result;
+use crate::fingerprint::fingerprint;
 use crate::hot::{self, Lease};
 use crate::model::{AttemptOutcome, JobState};
 use crate::queue::{FinishReport, Queue};
@@ -21,6 +23,8 @@ pub struct JobError {
     pub message: String,
     /// False: no point retrying (the job goes straight to `discarded`).
     pub retryable: bool,
+    /// Structured facts for triage, stored with the attempt (e.g. TikTok's `request_id`, the endpoint).
+    pub details: Option<Value>,
 }
 
 impl JobError {
@@ -29,6 +33,7 @@ impl JobError {
             kind: kind.into(),
             message: message.into(),
             retryable: true,
+            details: None,
         }
     }
     pub fn permanent(kind: impl Into<String>, message: impl Into<String>) -> Self {
@@ -36,7 +41,14 @@ impl JobError {
             kind: kind.into(),
             message: message.into(),
             retryable: false,
+            details: None,
         }
+    }
+
+    /// The same error with structured details (kept per attempt, shown in triage).
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
     }
 }
 
@@ -94,6 +106,7 @@ pub(crate) struct AttemptRecord<'a> {
     pub message: Option<&'a str>,
     pub retryable: bool,
     pub worker: Option<&'a str>,
+    pub details: Option<&'a Value>,
 }
 
 pub(crate) async fn record_attempt(tx: &mut DbTx, a: AttemptRecord<'_>) -> Result<()> {
@@ -109,6 +122,7 @@ pub(crate) async fn record_attempt(tx: &mut DbTx, a: AttemptRecord<'_>) -> Resul
             "message",
             "retryable",
             "worker",
+            "details",
         ])
         .values([
             Expr::val(a.job_id),
@@ -120,6 +134,7 @@ pub(crate) async fn record_attempt(tx: &mut DbTx, a: AttemptRecord<'_>) -> Resul
             Expr::val(a.message.map(str::to_owned)),
             Expr::val(a.retryable),
             Expr::val(a.worker.map(str::to_owned)),
+            Expr::val(a.details.cloned()),
         ])?
         .to_owned();
     tx.exec(&stmt).await?;
@@ -136,6 +151,26 @@ fn guarded_update(lease: Lease) -> sea_query::UpdateStatement {
         .and_where(Expr::col("state").eq(JobState::Running.as_str()))
         .and_where(Expr::col("lease_token").eq(lease.token))
         .to_owned()
+}
+
+/// Stamp a failure on the row `stmt` updates: the fingerprint of (job kind, error kind, message), when
+/// it happened, and since when the job has failed this way (kept while the fingerprint stays the same).
+pub(crate) fn stamp_failure(
+    stmt: &mut sea_query::UpdateStatement,
+    job_kind: &str,
+    error_kind: &str,
+    message: &str,
+    now: i64,
+) {
+    let fp = fingerprint(job_kind, error_kind, message);
+    let since = Expr::case(
+        Expr::col("error_fingerprint").eq(fp.as_str()),
+        Func::coalesce([Expr::col("error_since"), Expr::val(now)]),
+    )
+    .finally(Expr::val(now));
+    stmt.value("error_since", since)
+        .value("error_fingerprint", fp)
+        .value("last_error_at", now);
 }
 
 impl Queue {
@@ -202,6 +237,7 @@ impl Queue {
                     stmt.value("state", state.as_str())
                         .value("last_error_kind", err.kind.as_str())
                         .value("last_error_message", err.message.as_str());
+                    stamp_failure(&mut stmt, &f.kind, &err.kind, &err.message, now);
                     if state == JobState::Discarded {
                         stmt.value("finalized_at", now);
                     } else {
@@ -254,6 +290,10 @@ impl Queue {
                 message: Some(&message),
                 retryable,
                 worker: Some(&f.worker),
+                details: match &f.action {
+                    FinishAction::Fail(err) => err.details.as_ref(),
+                    _ => None,
+                },
             },
         )
         .await?;
@@ -325,6 +365,7 @@ impl Queue {
                 stmt.value("state", state.as_str())
                     .value("last_error_kind", error_kind)
                     .value("last_error_message", message);
+                stamp_failure(&mut stmt, &r.kind, error_kind, message, now);
                 if state == JobState::Discarded {
                     stmt.value("finalized_at", now);
                 } else {
@@ -344,6 +385,7 @@ impl Queue {
                             message: Some(message),
                             retryable: true,
                             worker: r.attempted_by.as_deref(),
+                            details: None,
                         },
                     )
                     .await?;
@@ -384,6 +426,7 @@ impl Queue {
                         message: Some("worker shut down before the job finished"),
                         retryable: true,
                         worker: Some(worker),
+                        details: None,
                     },
                 )
                 .await?;

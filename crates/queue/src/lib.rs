@@ -8,10 +8,12 @@
 //!   heartbeats, the rescuer, autoscaling and graceful shutdown.
 
 mod admin;
+mod admin_batch;
 mod backoff;
 mod clock;
 mod db;
 mod error;
+mod fingerprint;
 mod finish;
 mod hot;
 mod model;
@@ -20,10 +22,12 @@ mod queue;
 mod wake;
 mod worker;
 
+pub use admin::BatchOutcome;
 pub use backoff::{DEFAULT_MAX_ATTEMPTS, RetryPolicies, RetryPolicy};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use db::{Backend, Db, DbOptions, DbTx};
 pub use error::{QueueError, Result};
+pub use fingerprint::{fingerprint, normalize_error};
 pub use finish::{FinishAction, Finished, JobError};
 pub use hot::Lease;
 pub use model::{

@@ -11,7 +11,9 @@ use sqlx::types::Json;
 use crate::error::QueueError;
 
 /// The seven job states (River's names). See docs/job-states.md for who moves a job out of each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ts_rs::TS,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
     Available,
@@ -314,6 +316,9 @@ pub struct Attempt {
     pub message: Option<String>,
     pub retryable: bool,
     pub worker: Option<String>,
+    /// Structured facts of the failure (migration 0006), e.g. TikTok's `request_id`.
+    #[sqlx(json(nullable))]
+    pub details: Option<Value>,
 }
 
 /// Number of jobs in one (queue, kind, state) group.

@@ -400,6 +400,7 @@ impl Queue {
                 "message",
                 "retryable",
                 "worker",
+                "details",
             ])
             .from("job_attempts")
             .and_where(Expr::col("job_id").eq(id))
@@ -431,6 +432,25 @@ impl Queue {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Counts { rows })
+    }
+
+    /// Jobs in each state a dashboard polls every second: the unfinished ones (available, scheduled,
+    /// running, retryable) and the dead letters (discarded), over every queue. One count per state,
+    /// each answered from that state's partial index, so the cost follows the live jobs rather than
+    /// the completed ones the table keeps (`counts` groups the whole table).
+    pub async fn live_state_counts(&self) -> Result<Vec<(JobState, i64)>> {
+        let mut out = Vec::with_capacity(5);
+        for state in [JobState::Available, JobState::Scheduled, JobState::Running, JobState::Retryable, JobState::Discarded] {
+            let mut stmt = Query::select();
+            stmt.expr(Func::count(Expr::col("id"))).from("jobs").and_where(Expr::col("state").eq(state.as_str()));
+            if state == JobState::Discarded {
+                // Matches the `jobs_finalized` partial index (every finalized job has finalized_at).
+                stmt.and_where(Expr::col("finalized_at").is_not_null());
+            }
+            let row: Option<(i64,)> = self.inner.db.read_optional(&stmt.to_owned()).await?;
+            out.push((state, row.map_or(0, |(n,)| n)));
+        }
+        Ok(out)
     }
 
     /// How long the oldest available job of `queue` has been waiting (None when none waits).

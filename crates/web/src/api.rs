@@ -9,9 +9,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use creatorflow_engine::store::{OrderDetail, OrderPage, Shop};
+use creatorflow_engine::{History, HistoryQuery, LiveSnapshot};
 use creatorflow_engine::{
-    Backup, CommandError, CsvChunk, CsvImportReport, EngineError, LabelFile, OrderFacets, OrderQuery, Overview, Settings,
-    ShopSettings, TrackingCsv, TrackingEntry, TrackingResult,
+    ActionResult, AuditPage, AuditQuery, Backup, BulkPreview, BulkPreviewRequest, BulkReport, BulkRequest, CommandError,
+    CsvChunk, CsvImportReport, EngineError, FailureGroups, JobActionRequest, LabelFile, OrderFacets, OrderQuery, Overview,
+    RetryRequest, Settings, ShopSettings, TrackingCsv, TrackingEntry, TrackingResult, TriageFilter, TriageJobDetail,
+    TriageJobsQuery, TriagePage,
 };
 use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
@@ -32,7 +35,7 @@ pub(crate) fn status_of(kind: &str) -> StatusCode {
     match kind {
         "not_found" => StatusCode::NOT_FOUND,
         "invalid_input" => StatusCode::BAD_REQUEST,
-        "conflict" | "refused" => StatusCode::CONFLICT,
+        "conflict" | "refused" | "count_changed" => StatusCode::CONFLICT,
         "unauthorized" | "authorization" => StatusCode::UNAUTHORIZED,
         "credentials" | "api" | "demo" => StatusCode::BAD_GATEWAY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -82,6 +85,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Actor {
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/overview", get(overview).post(overview))
+        .route("/live", get(crate::live::stream))
+        .route("/live_snapshot", get(live_snapshot).post(live_snapshot))
+        .route("/metric_history", post(metric_history))
         .route("/list_shops", get(list_shops).post(list_shops))
         .route("/update_shop_settings", post(update_shop_settings))
         .route("/settings", get(settings).post(settings))
@@ -97,6 +103,15 @@ pub(crate) fn routes() -> Router<AppState> {
             post(import_tracking_csv).layer(axum::extract::DefaultBodyLimit::max(creatorflow_engine::MAX_CSV_BYTES * 2 + 4096)),
         )
         .route("/export_orders_csv", post(export_orders_csv))
+        .route("/triage_groups", post(triage_groups))
+        .route("/triage_jobs", post(triage_jobs))
+        .route("/triage_job", post(triage_job))
+        .route("/triage_preview", post(triage_preview))
+        .route("/triage_bulk", post(triage_bulk))
+        .route("/triage_retry", post(triage_retry))
+        .route("/triage_discard", post(triage_discard))
+        .route("/triage_cancel", post(triage_cancel))
+        .route("/audit_log", post(audit_log))
         .fallback(unknown)
 }
 
@@ -105,8 +120,26 @@ struct Req<T> {
     req: T,
 }
 
+#[derive(Deserialize)]
+struct QueryArg<T> {
+    query: T,
+}
+
+#[derive(Deserialize)]
+struct IdArg {
+    id: i64,
+}
+
 async fn overview(State(s): State<AppState>) -> Reply<Overview> {
     s.console.overview().await.into()
+}
+
+async fn live_snapshot(State(s): State<AppState>) -> Reply<LiveSnapshot> {
+    s.console.live_snapshot().await.into()
+}
+
+async fn metric_history(State(s): State<AppState>, Args(q): Args<QueryArg<HistoryQuery>>) -> Reply<History> {
+    s.console.metric_history(q.query).await.into()
 }
 
 async fn list_shops(State(s): State<AppState>) -> Reply<Vec<Shop>> {
@@ -166,6 +199,42 @@ async fn import_tracking_csv(State(s): State<AppState>, Actor(a): Actor, Args(r)
 
 async fn export_orders_csv(State(s): State<AppState>, Args(q): Args<Query>) -> Reply<CsvChunk> {
     s.console.export_orders_csv(&q.query).await.into()
+}
+
+async fn triage_groups(State(s): State<AppState>, Args(a): Args<QueryArg<TriageFilter>>) -> Reply<FailureGroups> {
+    s.console.triage_groups(&a.query).await.into()
+}
+
+async fn triage_jobs(State(s): State<AppState>, Args(a): Args<QueryArg<TriageJobsQuery>>) -> Reply<TriagePage> {
+    s.console.triage_jobs(&a.query).await.into()
+}
+
+async fn triage_job(State(s): State<AppState>, Args(a): Args<IdArg>) -> Reply<TriageJobDetail> {
+    s.console.triage_job(a.id).await.into()
+}
+
+async fn triage_preview(State(s): State<AppState>, Args(r): Args<Req<BulkPreviewRequest>>) -> Reply<BulkPreview> {
+    s.console.triage_preview(&r.req).await.into()
+}
+
+async fn triage_bulk(State(s): State<AppState>, Actor(a): Actor, Args(r): Args<Req<BulkRequest>>) -> Reply<BulkReport> {
+    s.console.triage_bulk(&r.req, &a).await.into()
+}
+
+async fn triage_retry(State(s): State<AppState>, Actor(a): Actor, Args(r): Args<Req<RetryRequest>>) -> Reply<ActionResult> {
+    s.console.triage_retry(&r.req, &a).await.into()
+}
+
+async fn triage_discard(State(s): State<AppState>, Actor(a): Actor, Args(r): Args<Req<JobActionRequest>>) -> Reply<ActionResult> {
+    s.console.triage_discard(&r.req, &a).await.into()
+}
+
+async fn triage_cancel(State(s): State<AppState>, Actor(a): Actor, Args(r): Args<Req<JobActionRequest>>) -> Reply<ActionResult> {
+    s.console.triage_cancel(&r.req, &a).await.into()
+}
+
+async fn audit_log(State(s): State<AppState>, Args(a): Args<QueryArg<AuditQuery>>) -> Reply<AuditPage> {
+    s.console.audit_log(&a.query).await.into()
 }
 
 async fn unknown(uri: axum::http::Uri) -> Response {

@@ -9,6 +9,7 @@
 mod access;
 mod api;
 mod assets;
+mod live;
 mod webhook;
 
 use std::future::Future;

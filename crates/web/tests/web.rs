@@ -233,3 +233,57 @@ async fn shop_settings_and_backups_are_audited() {
     assert_eq!(actions, ["backup", "shop_update"], "newest first");
     assert!(audit.iter().all(|e| e.actor.starts_with("web@127.0.0.1")), "{audit:?}");
 }
+
+/// Enqueue a job, claim it and fail it for good; returns its id.
+async fn failed_job(console: &Console, message: &str) -> i64 {
+    use creatorflow_queue::{FinishAction, Finished, JobError, Lease, NewJob};
+    let q = console.queue();
+    let id = q.insert(NewJob::from_value("ship", json!({"n": 1})).queue("web-test").max_attempts(1)).await.unwrap().id();
+    let job = q.claim("web-test", 1, "w", std::time::Duration::from_secs(60)).await.unwrap().remove(0);
+    q.finish(&[Finished {
+        lease: Lease { id, token: job.lease_token.unwrap() },
+        kind: job.kind.clone(),
+        attempt: job.attempt,
+        max_attempts: job.max_attempts,
+        started_at: job.attempted_at.unwrap(),
+        worker: "w".into(),
+        action: FinishAction::Fail(JobError::permanent("invalid_request", message)),
+    }])
+    .await
+    .unwrap();
+    id
+}
+
+#[tokio::test]
+async fn triage_routes_take_the_desktop_arguments_and_record_the_web_client() {
+    let s = start("127.0.0.1:0", None).await.unwrap();
+    let c = client();
+    let a = failed_job(&s.console, "order 5771 not found").await;
+    let b = failed_job(&s.console, "order 5772 not found").await;
+    let post = |command: &str, body: Value| c.post(format!("{}/api/{command}", s.base)).json(&body).send();
+
+    let r = post("triage_groups", json!({"query": {}})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let groups: Value = r.json().await.unwrap();
+    assert_eq!(groups["groups"][0]["count"], 2, "{groups}");
+    let r = post("triage_job", json!({"id": a})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // A bulk action with a stale count is refused as a conflict; with the previewed count it acts.
+    let selection = json!({"by": "ids", "ids": [a, b]});
+    let preview: Value = post("triage_preview", json!({"req": {"selection": selection, "action": "retry"}})).await.unwrap().json().await.unwrap();
+    assert_eq!(preview["count"], 2);
+    let stale = post("triage_bulk", json!({"req": {"selection": selection, "action": "retry", "expected_count": 1, "reason": null}})).await.unwrap();
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+    let e: Value = stale.json().await.unwrap();
+    assert_eq!(e["kind"], "count_changed");
+    let done = post("triage_bulk", json!({"req": {"selection": selection, "action": "retry", "expected_count": 2, "reason": null}})).await.unwrap();
+    assert_eq!(done.status(), StatusCode::OK);
+
+    // The actor is the web client, whatever the body says.
+    let r = post("triage_cancel", json!({"req": {"id": a, "reason": "test", "actor": "someone else"}})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let log: Value = post("audit_log", json!({"query": {}})).await.unwrap().json().await.unwrap();
+    let actors: Vec<&str> = log["events"].as_array().unwrap().iter().map(|e| e["actor"].as_str().unwrap()).collect();
+    assert_eq!(actors, vec!["web@127.0.0.1", "web@127.0.0.1"]);
+}

@@ -4,4 +4,12 @@ import type { QueueCount } from "./QueueCount";
 /**
  * What the console's home screen shows.
  */
-export type Overview = { product: string, version: string, database: string, queues: Array<QueueCount>, };
+export type Overview = { product: string, version: string, database: string, queues: Array<QueueCount>, 
+/**
+ * The built-in demo shop runs because no shop is connected: its orders are simulated.
+ */
+demo: boolean, 
+/**
+ * Whether the pipeline runs in this process (`false`: a read-only console over the database).
+ */
+pipeline_running: boolean, };

@@ -3,7 +3,9 @@
 import type { ComponentType } from "react";
 import type { Api } from "../api";
 import { Orders } from "./Orders";
+import { Dashboard } from "./Dashboard";
 import { Overview } from "./Overview";
+import { Triage } from "./Triage";
 import { Shops } from "./Shops";
 
 export interface Screen {
@@ -17,7 +19,9 @@ export interface Screen {
 }
 
 export const screens: Screen[] = [
+  { path: "dashboard", title: "Dashboard", key: "d", component: Dashboard },
   { path: "overview", title: "Overview", key: "o", component: Overview },
   { path: "orders", title: "Orders", key: "r", component: Orders },
+  { path: "triage", title: "Failed jobs", key: "f", component: Triage },
   { path: "shops", title: "Shops & settings", key: "s", component: Shops },
 ];

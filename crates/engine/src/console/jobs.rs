@@ -1,9 +1,7 @@
-//! Job triage for support staff: list, show (args, original args, every attempt, audit history), retry
-//! one or all failed jobs, discard one. Every retry and discard is recorded in the audit trail.
-//!
-//! The queue has no transactional variant of retry/discard yet (`Queue::retry` and `Queue::discard`
-//! commit on their own), so the audit event is written right after the change, in its own transaction.
-//! A crash between the two loses the audit row, never the change.
+//! The CLI's job commands: list, show (args, original args, every attempt, audit history), retry one or
+//! all failed jobs, discard one. Every retry and discard is recorded in the audit trail in the same
+//! transaction as the change (the queue's `retry_tx` / `retry_many_tx` / `discard_tx`), so the change
+//! and its record commit together. The console's triage screen has its own richer API (triage.rs).
 //!
 //! "Failed" for `retry_all_failed` means: every `retryable` job (it failed and waits out its back-off:
 //! retrying runs it now) and every `discarded` job except those a person discarded on purpose
@@ -14,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Console;
 use crate::error::EngineError;
-use crate::store::{AuditAction, AuditEvent, NewAuditEvent, StoreError};
+use crate::store::{AuditAction, AuditEvent, NewAuditEvent};
 
 /// The queue's error kind of a job a person discarded (crates/queue/src/admin.rs).
 const DISCARDED_BY_ADMIN: &str = "discarded_by_admin";
@@ -60,7 +58,7 @@ pub struct RetryAllReport {
     pub audit_id: Option<i64>,
 }
 
-pub(super) fn check_actor(actor: &str) -> Result<(), EngineError> {
+pub(crate) fn check_actor(actor: &str) -> Result<(), EngineError> {
     let n = actor.chars().count();
     if n == 0 || n > 256 {
         return Err(EngineError::InvalidInput {
@@ -97,8 +95,17 @@ impl Console {
     /// it. A job out of attempts gets one more.
     pub async fn retry_job(&self, id: i64, actor: &str) -> Result<Job, EngineError> {
         check_actor(actor)?;
-        let job = self.queue.retry(id, None).await.map_err(job_error)?;
-        self.audit(actor, AuditAction::JobRetry, vec![id], None).await?;
+        let mut tx = self.store.begin().await?;
+        let job = match self.queue.retry_tx(&mut tx, id, None).await {
+            Ok(job) => job,
+            Err(e) => {
+                tx.rollback().await.map_err(|e| self.db_error(e))?;
+                return Err(job_error(e));
+            }
+        };
+        self.audit_in(&mut tx, actor, AuditAction::JobRetry, vec![id], None).await?;
+        tx.commit().await.map_err(|e| self.db_error(e))?;
+        self.queue.wake();
         Ok(job)
     }
 
@@ -113,38 +120,39 @@ impl Console {
             limit: Some(1000),
             ..JobFilter::default()
         };
-        let mut retried = Vec::new();
-        let mut skipped = Vec::new();
+        let mut ids = Vec::new();
         loop {
             let page = self.queue.list(&filter).await.map_err(|e| self.db_error(e))?;
             let Some(last) = page.last() else { break };
             filter.after_id = Some(last.id);
-            for job in &page {
-                if job.state == JobState::Discarded && job.last_error_kind.as_deref() == Some(DISCARDED_BY_ADMIN) {
-                    continue;
-                }
-                match self.queue.retry(job.id, None).await {
-                    Ok(_) => retried.push(job.id),
-                    Err(e @ (QueueError::UniqueConflict(_) | QueueError::InvalidTransition { .. } | QueueError::NotFound(_))) => {
-                        let err = EngineError::Job(e);
-                        skipped.push(RetryOutcome { id: job.id, kind: err.kind(), error: err.to_string() });
-                    }
-                    Err(e) => {
-                        // Record what was already done before giving up: those retries happened.
-                        if !retried.is_empty() {
-                            self.audit(actor, AuditAction::JobRetry, retried, Some("--all-failed".into())).await?;
-                        }
-                        return Err(EngineError::Job(e));
-                    }
-                }
-            }
+            ids.extend(
+                page.iter()
+                    .filter(|j| !(j.state == JobState::Discarded && j.last_error_kind.as_deref() == Some(DISCARDED_BY_ADMIN)))
+                    .map(|j| j.id),
+            );
         }
-        let audit_id = if retried.is_empty() {
+        if ids.is_empty() {
+            return Ok(RetryAllReport { retried: Vec::new(), skipped: Vec::new(), audit_id: None });
+        }
+        // One transaction: every retry and the audit event recording them commit together.
+        let mut tx = self.store.begin().await?;
+        let out = self.queue.retry_many_tx(&mut tx, &ids).await.map_err(|e| self.db_error(e))?;
+        let skipped = out
+            .skipped
+            .into_iter()
+            .map(|(id, e)| {
+                let err = EngineError::Job(e);
+                RetryOutcome { id, kind: err.kind(), error: err.to_string() }
+            })
+            .collect();
+        let audit_id = if out.changed.is_empty() {
             None
         } else {
-            Some(self.audit(actor, AuditAction::JobRetry, retried.clone(), Some("--all-failed".into())).await?)
+            Some(self.audit_in(&mut tx, actor, AuditAction::JobRetry, out.changed.clone(), Some("--all-failed".into())).await?)
         };
-        Ok(RetryAllReport { retried, skipped, audit_id })
+        tx.commit().await.map_err(|e| self.db_error(e))?;
+        self.queue.wake();
+        Ok(RetryAllReport { retried: out.changed, skipped, audit_id })
     }
 
     /// Moves an unfinished job to the dead-letter state `discarded` with a reason, and records it.
@@ -158,25 +166,29 @@ impl Console {
                 reason: "say why the job is discarded (1 to 4096 characters)".into(),
             });
         }
-        let job = self.queue.discard(id, reason).await.map_err(job_error)?;
-        self.audit(actor, AuditAction::JobDiscard, vec![id], Some(reason.to_owned())).await?;
+        let mut tx = self.store.begin().await?;
+        let job = match self.queue.discard_tx(&mut tx, id, reason).await {
+            Ok(job) => job,
+            Err(e) => {
+                tx.rollback().await.map_err(|e| self.db_error(e))?;
+                return Err(job_error(e));
+            }
+        };
+        self.audit_in(&mut tx, actor, AuditAction::JobDiscard, vec![id], Some(reason.to_owned())).await?;
+        tx.commit().await.map_err(|e| self.db_error(e))?;
         Ok(job)
     }
 
-    async fn audit(
+    /// Append an audit event inside the action's transaction.
+    async fn audit_in(
         &self,
+        tx: &mut creatorflow_queue::DbTx,
         actor: &str,
         action: AuditAction,
         job_ids: Vec<i64>,
         reason: Option<String>,
     ) -> Result<i64, EngineError> {
-        let mut tx = self.store.begin().await?;
-        let id = self
-            .store
-            .append_audit(&mut tx, &NewAuditEvent { actor: actor.to_owned(), action, job_ids, reason, details: None })
-            .await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(id)
+        Ok(self.store.append_audit(tx, &NewAuditEvent { actor: actor.to_owned(), action, job_ids, reason, details: None }).await?)
     }
 }
 

@@ -1,18 +1,26 @@
 //! `Console`: opens the database (local SQLite by default, PostgreSQL to scale out) and answers the
-//! faces' questions. Shops (`shops.rs`), the OAuth code flow (`oauth.rs`), orders (`orders.rs`) and job
-//! triage (`jobs.rs`) are `Console` methods in their own files; `bindings.rs` exports their types to
+//! faces' questions. Shops (`shops.rs`), the OAuth code flow (`oauth.rs`), orders (`orders.rs`), the
+//! CLI's job commands (`jobs.rs`) and the console's failed-job triage (`triage.rs` reads,
+//! `triage_actions.rs` acts) are `Console` methods in their own files; `bindings.rs` exports their types to
 //! TypeScript and `error.rs` is the `{kind, message}` error every face returns.
 
+pub mod alerts;
 mod bindings;
 mod csv;
 mod error;
+mod history;
 mod jobs;
+mod live;
 mod oauth;
 mod orders;
 mod orders_csv;
+mod page_cache;
+mod service;
 mod settings;
 mod shops;
 mod tracking;
+mod triage;
+mod triage_actions;
 mod webhooks;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +47,21 @@ pub use tracking::{
 };
 pub use settings::{Backup, Settings, ShopSettings};
 pub use shops::{AddShop, RemovedShop};
+pub use triage::{
+    AttemptView, AuditEntry, FailureGroup, FailureGroups, MAX_TRIAGE_PAGE, OrderContext, ShopRef, StateCount,
+    TimelineEntry, TriageFilter, TriageJob, TriageJobDetail, TriageJobsQuery, TriagePage,
+};
+pub use triage_actions::{
+    ActionResult, AuditPage, AuditQuery, BulkPreview, BulkPreviewRequest, BulkReport, BulkRequest, JobActionRequest,
+    JobSelection, MAX_BULK, RetryRequest, SkippedJob, TriageAction,
+};
+pub use alerts::{Alert, AlertSeverity, AlertWatch};
+pub use history::{History, HistoryLatency, HistoryQuery, HistoryRange, HistoryThroughput};
+pub use live::{
+    BreakerView, CacheHitRate, DbPoolUsage, LatencyGroup, LatencyRow, LiveRates, LiveSnapshot, LiveSource,
+    LiveSubscription, OfflineState, PoolView, ProcessView, QueueDepth, DepthByState, Throughput, Workers,
+};
+pub use service::ServiceOptions;
 
 /// The keyring service (and file-store name space) CreatorFlow's secrets live under.
 pub const SECRET_SERVICE: &str = "creatorflow";
@@ -68,6 +91,10 @@ pub struct Console {
     connections: Arc<Mutex<Option<Connections>>>,
     /// Records webhook pushes (`webhooks.rs`); built on first use.
     ingestion: Arc<Mutex<Option<crate::pipeline::Pipeline>>>,
+    /// The pipeline running in this process (`Console::launch`); `None` for a read-only console.
+    service: Option<Arc<service::Service>>,
+    /// The live snapshot's cache, alert history and samplers, shared by clones.
+    live: Arc<live::LiveState>,
 }
 
 /// What the console's home screen shows.
@@ -77,6 +104,10 @@ pub struct Overview {
     pub version: String,
     pub database: String,
     pub queues: Vec<QueueCount>,
+    /// The built-in demo shop runs because no shop is connected: its orders are simulated.
+    pub demo: bool,
+    /// Whether the pipeline runs in this process (`false`: a read-only console over the database).
+    pub pipeline_running: bool,
 }
 
 /// The number of jobs of one kind in one state of one queue.
@@ -143,14 +174,30 @@ impl Console {
                 EngineError::Database { database: database.clone(), source }
             }
         })?;
-        Ok(Console {
-            queue: Queue::new(db.clone()),
+        let queue = Queue::new(db.clone());
+        // Jobs that failed before migration 0006 get their triage fingerprint (once per database).
+        queue.backfill_fingerprints().await.map_err(|source| EngineError::Database { database: database.clone(), source })?;
+        Ok(Console::over(queue, db, database, config.data_dir))
+    }
+
+    /// A read-only console over an open database (`database` is its name for display).
+    fn over(queue: Queue, db: Db, database: String, data_dir: PathBuf) -> Console {
+        Console {
+            queue,
             store: Store::new(db),
             database,
-            data_dir: config.data_dir,
+            data_dir,
             connections: Arc::default(),
             ingestion: Arc::default(),
-        })
+            service: None,
+            live: Arc::default(),
+        }
+    }
+
+    /// Whether this console shows the built-in demo shop (started by `launch` because no shop is
+    /// connected).
+    pub fn is_demo(&self) -> bool {
+        self.service.as_ref().is_some_and(|s| s.is_demo())
     }
 
     /// Use `secrets` instead of the store `CREATORFLOW_SECRET_STORE` chooses (tests, the demo shop's
@@ -213,6 +260,8 @@ impl Console {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             database: self.database.clone(),
             queues,
+            demo: self.is_demo(),
+            pipeline_running: self.service.is_some(),
         })
     }
 }

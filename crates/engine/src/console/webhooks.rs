@@ -1,6 +1,6 @@
 //! TikTok webhook pushes received by a face (the web console's `/webhooks/tiktok`): verified and
 //! recorded through the pipeline's ingestion path (`Pipeline::receive_webhook`), which turns them into
-//! `refresh` jobs for whichever process runs the workers.
+//! `refresh` jobs for whichever process runs the workers (this one's pipeline when it runs one).
 
 use std::sync::Arc;
 
@@ -17,6 +17,10 @@ impl Console {
     /// The pipeline that records pushes: built on first use, since it needs the secret store (the
     /// shops' app secrets verify the signatures) and most faces never receive a webhook.
     fn ingestion(&self) -> Result<Pipeline, WebhookError> {
+        // The pipeline running in this process, when there is one: its metrics count the pushes.
+        if let Some(p) = self.pipeline() {
+            return Ok(p.clone());
+        }
         let mut slot = self.ingestion.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(p) = slot.as_ref() {
             return Ok(p.clone());

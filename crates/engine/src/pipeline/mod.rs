@@ -25,7 +25,7 @@ macro_rules! stage_worker {
             ) -> Result<creatorflow_queue::Outcome, creatorflow_queue::JobError> {
                 let started = std::time::Instant::now();
                 let r = self.0.$method(&args).await;
-                self.0.record_stage(&ctx, started);
+                self.0.record_stage(&ctx, started, &r);
                 r
             }
         }
@@ -76,6 +76,22 @@ pub mod kinds {
     /// Re-read one order from TikTok (after a webhook, or by the reconciliation pass).
     pub const REFRESH: &str = "refresh";
     pub const ALL: [&str; 5] = [VALIDATE, SHIP, LABEL, CONFIRM, REFRESH];
+}
+
+/// Metric names the live dashboard reads (the rest are per stage or endpoint: `stage.{kind}.wait`,
+/// `stage.{kind}.run`, `api.{endpoint}`, `api.errors.{kind}`).
+pub mod metric_names {
+    pub const ORDER_TO_FULFILLMENT: &str = "order_to_fulfillment";
+    pub const ORDERS_SHIPPED: &str = "orders.shipped";
+    pub const API_CALLS: &str = "api.calls";
+    pub const API_ERRORS_PREFIX: &str = "api.errors.";
+    pub const API_TIMEOUTS: &str = "api.errors.timeout";
+    pub const WEBHOOKS: &str = "webhooks.received";
+    /// Stage attempts by how they ended (see `Pipeline::record_stage`).
+    pub const JOBS_OK: &str = "jobs.ok";
+    pub const JOBS_RETRIED: &str = "jobs.retried";
+    pub const JOBS_FAILED: &str = "jobs.failed";
+    pub const JOBS_SNOOZED: &str = "jobs.snoozed";
 }
 
 /// TikTok statuses the pipeline still has work for.
@@ -293,9 +309,9 @@ impl Pipeline {
                 Ok(Outcome::Snooze(self.config().on_hold_retry))
             }
             ErrorKind::InvalidRequest | ErrorKind::BusinessRule | ErrorKind::Config | ErrorKind::SecretStore => {
-                Err(JobError::permanent(kind_name(e.kind()), e.to_string()))
+                Err(with_call_details(JobError::permanent(kind_name(e.kind()), e.to_string()), e))
             }
-            _ => Err(JobError::retryable(kind_name(e.kind()), e.to_string())),
+            _ => Err(with_call_details(JobError::retryable(kind_name(e.kind()), e.to_string()), e)),
         }
     }
 
@@ -307,9 +323,12 @@ impl Pipeline {
         }
         self.connections().forget(shop);
         tracing::error!(shop = %shop.name, "shop authorization revoked: the shop's work is parked until it is re-authorized");
-        Err(JobError::permanent(
-            "shop_deauthorized",
-            format!("shop {:?} must be re-authorized (creatorflow-cli shop connect), then retry this job: {e}", shop.name),
+        Err(with_call_details(
+            JobError::permanent(
+                "shop_deauthorized",
+                format!("shop {:?} must be re-authorized (creatorflow-cli shop connect), then retry this job: {e}", shop.name),
+            ),
+            e,
         ))
     }
 
@@ -400,12 +419,35 @@ impl Pipeline {
         Ok(enqueued)
     }
 
-    /// Stage wait (queued → started) and run time of one job.
-    pub(crate) fn record_stage(&self, ctx: &JobContext, started: Instant) {
+    /// Stage wait (queued → started) and run time of one job, and how the attempt ended: the live
+    /// dashboard's failure and retry rates are these counters (`jobs.ok`, `jobs.retried`,
+    /// `jobs.failed`) over the sliding window. A snooze (parked offline, throttled, waiting on the
+    /// buyer) is `jobs.snoozed` and counts as neither: network-down is not a failure of the job.
+    pub(crate) fn record_stage(&self, ctx: &JobContext, started: Instant, result: &Result<Outcome, JobError>) {
         let m = self.metrics();
         m.record_ms(&format!("stage.{}.wait", ctx.kind), (ctx.attempted_at - ctx.scheduled_at).max(0) as f64);
         m.record_ms(&format!("stage.{}.run", ctx.kind), started.elapsed().as_secs_f64() * 1000.0);
+        let outcome = match result {
+            Ok(Outcome::Snooze(_)) => metric_names::JOBS_SNOOZED,
+            Ok(_) => metric_names::JOBS_OK,
+            // The last attempt's retryable error dead-letters the job like a permanent one.
+            Err(e) if e.retryable && ctx.attempt < ctx.max_attempts => metric_names::JOBS_RETRIED,
+            Err(_) => metric_names::JOBS_FAILED,
+        };
+        m.incr(outcome, 1);
     }
+}
+
+/// `err` with the call's context kept as structured attempt details, so triage shows TikTok's
+/// `request_id` (what TikTok support asks for) without parsing it out of the message.
+pub(crate) fn with_call_details(err: JobError, e: &ApiError) -> JobError {
+    let Some(ctx) = e.context() else { return err };
+    err.with_details(serde_json::json!({
+        "request_id": ctx.request_id,
+        "endpoint": ctx.endpoint,
+        "http_status": ctx.http_status,
+        "code": e.code(),
+    }))
 }
 
 /// `d` plus up to 20% so parked jobs do not wake in lockstep.

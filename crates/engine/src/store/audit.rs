@@ -4,11 +4,12 @@
 use creatorflow_queue::DbTx;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sea_query_sqlx::SqlxBinder;
 use sqlx::types::Json;
 
 use super::Store;
 use super::error::{Result, StoreError, clip};
-use super::exec::{ReadConn, exec, fetch_all, fetch_opt, tx_ex};
+use super::exec::{ReadConn, fetch_all, fetch_opt, tx_ex};
 use super::orders::Id;
 
 /// What a person did. The names are stored as given (`job_retry`, ...): scripts read them.
@@ -21,6 +22,8 @@ pub enum AuditAction {
     JobDiscard,
     /// A shop was removed; its unfinished jobs were cancelled (`shop remove`).
     ShopRemove,
+    /// One or more jobs were cancelled by a person (triage).
+    JobCancel,
     /// A shop's handover method, priority or pause switch changed (details: before and after).
     ShopUpdate,
     /// The local database was copied to a backup file (details: path and size).
@@ -33,6 +36,7 @@ impl AuditAction {
             AuditAction::JobRetry => "job_retry",
             AuditAction::JobDiscard => "job_discard",
             AuditAction::ShopRemove => "shop_remove",
+            AuditAction::JobCancel => "job_cancel",
             AuditAction::ShopUpdate => "shop_update",
             AuditAction::Backup => "backup",
         }
@@ -96,13 +100,27 @@ impl Store {
         let mut ids = ev.job_ids.clone();
         ids.sort_unstable();
         ids.dedup();
-        for job in ids {
-            exec!(
-                tx_ex(tx),
-                "INSERT INTO audit_event_jobs (audit_id, job_id) VALUES (?, ?)",
-                row.id,
-                job
-            )?;
+        // Multi-row inserts: a bulk action can touch tens of thousands of jobs, and each statement
+        // costs a thread hop on SQLite.
+        for chunk in ids.chunks(500) {
+            let mut stmt = sea_query::Query::insert();
+            stmt.into_table("audit_event_jobs").columns(["audit_id", "job_id"]);
+            for job in chunk {
+                stmt.values([row.id.into(), (*job).into()]).map_err(|e| StoreError::InvalidInput {
+                    field: "audit job ids",
+                    value: clip(&e.to_string()),
+                })?;
+            }
+            match tx {
+                DbTx::Sqlite(t) => {
+                    let (sql, values) = stmt.build_sqlx(sea_query::SqliteQueryBuilder);
+                    sqlx::query_with(sqlx::AssertSqlSafe(sql), values).execute(&mut **t).await?;
+                }
+                DbTx::Postgres(t) => {
+                    let (sql, values) = stmt.build_sqlx(sea_query::PostgresQueryBuilder);
+                    sqlx::query_with(sqlx::AssertSqlSafe(sql), values).execute(&mut **t).await?;
+                }
+            }
         }
         Ok(row.id)
     }

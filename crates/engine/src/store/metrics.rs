@@ -85,3 +85,24 @@ impl Store {
         )?)
     }
 }
+
+#[derive(sqlx::FromRow)]
+struct MetricName {
+    metric: String,
+}
+
+impl Store {
+    /// The names of the metrics with a rollup in a minute at or after `from_ms`, sorted. A scan of the
+    /// range (the key is `(metric, minute)`): callers cache the answer (the live snapshot keeps it for
+    /// a minute) or call it on demand (the history panel).
+    pub async fn metric_names_since(&self, from_ms: i64) -> Result<Vec<String>> {
+        let mut c = ReadConn::acquire(&self.db).await?;
+        let rows = fetch_all!(
+            c.ex(),
+            MetricName,
+            "SELECT DISTINCT metric FROM metric_rollups WHERE minute >= ? ORDER BY metric",
+            from_ms
+        )?;
+        Ok(rows.into_iter().map(|r| r.metric).collect())
+    }
+}

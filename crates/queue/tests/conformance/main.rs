@@ -5,6 +5,7 @@
 mod cases;
 mod cases_admin;
 mod cases_pool;
+mod cases_triage;
 mod harness;
 
 macro_rules! conformance {
@@ -58,6 +59,9 @@ macro_rules! suite {
                 cases_pool::handler_told_when_lease_lost,
                 cases_pool::autoscale_grows_and_shrinks,
                 cases_pool::idle_pickup_is_woken_by_insert,
+                cases_triage::tx_variants_commit_with_the_caller_or_not_at_all,
+                cases_triage::batch_transitions_report_what_they_skip,
+                cases_triage::failures_carry_fingerprints_and_details,
             );
         )*
     };

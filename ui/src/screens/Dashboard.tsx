@@ -1,0 +1,175 @@
+// Dashboard: the live figures (one snapshot a second over the shared subscription), throughput and
+// latency charts for the last 10 minutes or the stored hour / day / week, alerts with what to do,
+// breakers per host, latency per stage and endpoint.
+import { useEffect, useMemo, useState } from "react";
+import type { Api } from "../api";
+import { ApiError } from "../api";
+import { toApiError } from "../api/transport";
+import type { History } from "../bindings/History";
+import type { HistoryRange } from "../bindings/HistoryRange";
+import { Chart, type SeriesSpec } from "../components/Chart";
+import { AlertList, BreakerTable, LatencyTable, StatTiles } from "../components/DashboardPanels";
+import { useLive } from "../lib/live";
+import {
+  formatMs,
+  formatRate,
+  historyLatencyColumns,
+  historyThroughputColumns,
+  liveLatencyColumns,
+  liveThroughputColumns,
+} from "../lib/liveSeries";
+
+type Range = "live" | HistoryRange;
+const ranges: { value: Range; label: string }[] = [
+  { value: "live", label: "Live (10 min)" },
+  { value: "hour", label: "Hour" },
+  { value: "day", label: "Day" },
+  { value: "week", label: "Week" },
+];
+
+const throughputSeries: SeriesSpec[] = [
+  { label: "Shipped / min", color: "--accent" },
+  { label: "API calls / min", color: "--accent-2" },
+  { label: "Webhooks / min", color: "--ok", dash: [6, 4] },
+];
+const latencySeries: SeriesSpec[] = [
+  { label: "Order p50", color: "--ok" },
+  { label: "Order p95", color: "--accent" },
+  { label: "Order p99", color: "--warn" },
+  { label: "API p95", color: "--accent-2", dash: [6, 4] },
+];
+
+/** Stored minutes change once a minute: the history panel refreshes at that pace. */
+const HISTORY_REFRESH_MS = 60_000;
+
+function useHistory(api: Api, range: Range): { history: History | null; error: ApiError | null } {
+  const [state, setState] = useState<{ history: History | null; error: ApiError | null }>({ history: null, error: null });
+  useEffect(() => {
+    if (range === "live") return;
+    let cancelled = false;
+    const load = () =>
+      api.metricHistory(range).then(
+        (history) => !cancelled && setState({ history, error: null }),
+        (reason: unknown) => !cancelled && setState((prev) => ({ ...prev, error: toApiError(reason, "ui") })),
+      );
+    setState({ history: null, error: null });
+    void load();
+    const timer = setInterval(() => void load(), HISTORY_REFRESH_MS);
+    return () => {
+      cancelled = true;
+      clearInterval(timer);
+    };
+  }, [api, range]);
+  return state;
+}
+
+export function Dashboard({ api }: { api: Api }) {
+  const { snapshot: s, points, error } = useLive();
+  const [range, setRange] = useState<Range>("live");
+  const { history, error: historyError } = useHistory(api, range);
+  const throughput = useMemo(() => (range === "live" ? liveThroughputColumns(points) : history ? historyThroughputColumns(history) : null), [range, points, history]);
+  const latency = useMemo(() => (range === "live" ? liveLatencyColumns(points) : history ? historyLatencyColumns(history) : null), [range, points, history]);
+  const seconds = (v: number) => formatMs(v * 1000);
+
+  return (
+    <>
+      {s?.demo && (
+        <div className="notice notice-demo" role="note">
+          <strong>Demo shop:</strong> no shop connected yet — orders are simulated. Connect a shop with{" "}
+          <code>creatorflow-cli shop connect</code> and restart to work real orders.
+        </div>
+      )}
+      {s?.source === "database" && (
+        <div className="notice" role="note">
+          No pipeline runs in this console: the figures come from the database (job counts and the two latest stored
+          minutes). Workers, breakers and the offline state belong to the workers that run elsewhere.
+        </div>
+      )}
+      {error && (
+        <div className="error" role="alert">
+          <p className="error-title">
+            {s ? "The live stream is interrupted; the figures below are from the last snapshot" : "No live figures yet"}
+            <code className="error-kind">{error.kind}</code>
+          </p>
+          <p className="error-message">{error.message}</p>
+        </div>
+      )}
+
+      <section className="panel" aria-labelledby="alerts-heading">
+        <div className="panel-head">
+          <h2 id="alerts-heading">Alerts</h2>
+          <p className="panel-note">{s ? `${s.alerts.length} firing` : "—"}</p>
+        </div>
+        {s ? <AlertList alerts={s.alerts} /> : <p className="placeholder">Connecting…</p>}
+      </section>
+
+      {s ? <StatTiles s={s} /> : <p className="placeholder">Waiting for the first snapshot…</p>}
+
+      <section className="panel" aria-labelledby="charts-heading">
+        <div className="panel-head">
+          <h2 id="charts-heading">Throughput and latency</h2>
+          <div className="segmented" role="radiogroup" aria-label="Chart range">
+            {ranges.map((r) => (
+              <button
+                key={r.value}
+                type="button"
+                role="radio"
+                aria-checked={range === r.value}
+                className={range === r.value ? "segment segment-active" : "segment"}
+                onClick={() => setRange(r.value)}
+              >
+                {r.label}
+              </button>
+            ))}
+          </div>
+        </div>
+        {historyError && range !== "live" && (
+          <p className="placeholder" role="alert">
+            History unavailable: {historyError.message}
+          </p>
+        )}
+        <div className="charts">
+          {throughput && <Chart title="Throughput (per minute)" series={throughputSeries} data={throughput} format={formatRate} />}
+          {latency && <Chart title="Latency (order to fulfillment, slowest API endpoint)" series={latencySeries} data={latency} format={seconds} log />}
+          {!throughput && <p className="placeholder">Loading the {range}…</p>}
+        </div>
+      </section>
+
+      <div className="columns">
+        <section className="panel" aria-labelledby="breakers-heading">
+          <div className="panel-head">
+            <h2 id="breakers-heading">Remote hosts</h2>
+            <p className="panel-note">Circuit breaker per host</p>
+          </div>
+          {s ? <BreakerTable breakers={s.breakers} known={s.offline.known} /> : <p className="placeholder">Connecting…</p>}
+        </section>
+        <section className="panel" aria-labelledby="states-heading">
+          <div className="panel-head">
+            <h2 id="states-heading">Jobs by state</h2>
+            <p className="panel-note">Every queue</p>
+          </div>
+          {s ? (
+            <dl className="state-list">
+              {s.queue.by_state.map((c) => (
+                <div key={c.state} className={`state-item state-${c.state}`}>
+                  <dt>{c.state}</dt>
+                  <dd>{c.count.toLocaleString("en-US")}</dd>
+                </div>
+              ))}
+            </dl>
+          ) : (
+            <p className="placeholder">Connecting…</p>
+          )}
+        </section>
+      </div>
+
+      <section className="panel" aria-labelledby="latency-heading">
+        <div className="panel-head">
+          <h2 id="latency-heading">Latency by stage and endpoint</h2>
+          <p className="panel-note">{s ? `last ${Math.round(s.window_ms / 1000)} s` : ""}</p>
+        </div>
+        {s ? <LatencyTable rows={s.latency} /> : <p className="placeholder">Connecting…</p>}
+      </section>
+    </>
+  );
+}
