@@ -83,6 +83,13 @@ pub fn builder<R: Runtime>(builder: Builder<R>, config: ShellConfig) -> Builder<
             commands::update_shop_settings,
             commands::settings,
             commands::backup_now,
+            commands::list_orders,
+            commands::order_facets,
+            commands::show_order,
+            commands::label_pdf,
+            commands::add_tracking,
+            commands::import_tracking_csv,
+            commands::export_orders_csv,
         ])
         .setup(move |app| {
             // Opening is fast (one SQLite file and its migrations; the demo sandbox binds a loopback

@@ -54,6 +54,10 @@ fn main_window(app: &App<MockRuntime>) -> WebviewWindow<MockRuntime> {
 }
 
 fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, origin: &str) -> Result<Value, Value> {
+    invoke_with(window, cmd, origin, InvokeBody::default())
+}
+
+fn invoke_with(window: &WebviewWindow<MockRuntime>, cmd: &str, origin: &str, body: InvokeBody) -> Result<Value, Value> {
     get_ipc_response(
         window,
         InvokeRequest {
@@ -61,7 +65,7 @@ fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, origin: &str) -> Resul
             callback: CallbackFn(0),
             error: CallbackFn(1),
             url: origin.parse().expect("valid origin url"),
-            body: InvokeBody::default(),
+            body,
             headers: Default::default(),
             invoke_key: INVOKE_KEY.to_string(),
         },
@@ -150,6 +154,25 @@ fn acl_denies_the_command_to_remote_origins() {
     let unknown =
         invoke(&window, "drop_database", APP_ORIGIN).expect_err("unknown command is refused");
     assert!(unknown.as_str().is_some(), "refusal: {unknown}");
+}
+
+#[test]
+fn order_commands_take_one_object_argument_like_the_ui_sends() {
+    let dir = TempDir::new();
+    let app = app(ShellConfig { data_dir: Some(dir.path().join("data")), database_url: None, pipeline: false });
+    let window = main_window(&app);
+    let args = |v: Value| InvokeBody::Json(v);
+    // A partial query: every field of OrderQuery may be left out.
+    let page = invoke_with(&window, "list_orders", APP_ORIGIN, args(serde_json::json!({"query": {"statuses": ["AWAITING_SHIPMENT"]}})))
+        .expect("list_orders succeeds");
+    assert_eq!(page, serde_json::json!({"orders": [], "next": null}));
+    let facets = invoke_with(&window, "order_facets", APP_ORIGIN, args(serde_json::json!({}))).expect("facets");
+    assert_eq!(facets["total"], 0);
+    let entry = serde_json::json!({"req": {"order": "576000000000000001", "tracking_number": "RM1GB", "provider": "DPD"}});
+    let error = invoke_with(&window, "add_tracking", APP_ORIGIN, args(entry)).expect_err("no such order");
+    assert_eq!(error["kind"], "not_found", "{error}");
+    let error = invoke_with(&window, "label_pdf", APP_ORIGIN, args(serde_json::json!({"package": 9}))).expect_err("no label");
+    assert_eq!(error["kind"], "not_found", "{error}");
 }
 
 #[test]

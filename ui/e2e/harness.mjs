@@ -13,9 +13,8 @@ export const cli = process.env.CREATORFLOW_CLI ?? join(repo, "target/debug/creat
 export const screenshotDir = process.env.SCREENSHOT_DIR ?? join(repo, "docs/screenshots");
 const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
-/** Runs `creatorflow-cli serve ARGS` and resolves once it prints its URL. */
-export async function serve(args = [], env = {}) {
-  const dataDir = mkdtempSync(join(tmpdir(), "cf-e2e-"));
+/** Runs `creatorflow-cli serve ARGS` (on `dataDir`, default a fresh one) and resolves once it prints its URL. */
+export async function serve(args = [], env = {}, dataDir = mkdtempSync(join(tmpdir(), "cf-e2e-"))) {
   const addr = args.includes("--addr") ? [] : ["--addr", "127.0.0.1:0"];
   const child = spawn(cli, ["--data-dir", dataDir, "serve", ...addr, ...args], {
     env: { ...process.env, CREATORFLOW_SECRET_STORE: "file", ...env },

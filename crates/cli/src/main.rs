@@ -128,7 +128,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sync(args) => pipeline::sync(&open(&cli).await?, args).await,
         Command::Demo(args) => pipeline::demo(cli.console_config()?, args).await,
         Command::Shop(cmd) => shop::run(&open(&cli).await?, cmd, &prompt::actor(cli.actor.as_deref())).await,
-        Command::Orders(cmd) => orders::run(&open(&cli).await?, cmd).await,
+        Command::Orders(cmd) => orders::run(&open(&cli).await?, cmd, &prompt::actor(cli.actor.as_deref())).await,
         Command::Jobs(cmd) => jobs::run(&open(&cli).await?, cmd, &prompt::actor(cli.actor.as_deref())).await,
     }
 }

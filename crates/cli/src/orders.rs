@@ -1,8 +1,9 @@
-//! `creatorflow-cli orders list|show`: reviewing the local order cache (works offline, needs no secret).
+//! `creatorflow-cli orders list|show|export|track|import-tracking`: reviewing the local order cache and
+//! entering tracking numbers for seller-shipped orders (all offline, no secret needed).
 
 use clap::Subcommand;
 use creatorflow_engine::store::OrderDetail;
-use creatorflow_engine::{Console, OrderQuery};
+use creatorflow_engine::{Console, OrderQuery, TrackingCsv, TrackingEntry};
 
 use crate::text::{cell, opt_utc, print_json, utc, utc_ms};
 
@@ -29,6 +30,38 @@ pub enum OrdersCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write every order the filters match as CSV (newest first), read in keyset pages.
+    Export {
+        #[arg(long = "status", value_name = "S")]
+        statuses: Vec<String>,
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
+        #[arg(long, value_name = "NAME")]
+        shop: Option<String>,
+        #[arg(long)]
+        at_risk: bool,
+        /// The file to write (default: stdout).
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Record the tracking number of a seller-shipped order; the pipeline ships it with TikTok.
+    Track {
+        /// The TikTok order id, or the local id.
+        id: String,
+        #[arg(long, value_name = "NUMBER")]
+        tracking: String,
+        /// TikTok's shipping provider id, or the provider's name (e.g. "Royal Mail").
+        #[arg(long, value_name = "PROVIDER")]
+        provider: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import tracking numbers from a CSV file with the header order_id,tracking_number,provider.
+    ImportTracking {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Show one order: line items, packages (label cached or not), shipments and its timeline.
     Show {
         /// The TikTok order id, or the local id (`orders list` shows both).
@@ -39,7 +72,7 @@ pub enum OrdersCommand {
     },
 }
 
-pub async fn run(console: &Console, cmd: &OrdersCommand) -> anyhow::Result<()> {
+pub async fn run(console: &Console, cmd: &OrdersCommand, actor: &str) -> anyhow::Result<()> {
     match cmd {
         OrdersCommand::List { statuses, search, shop, at_risk, limit, json } => {
             let q = OrderQuery {
@@ -48,7 +81,7 @@ pub async fn run(console: &Console, cmd: &OrdersCommand) -> anyhow::Result<()> {
                 shop: shop.clone(),
                 at_risk: *at_risk,
                 limit: Some(*limit),
-                after: None,
+                ..OrderQuery::default()
             };
             let page = console.list_orders(&q).await?;
             if *json {
@@ -78,6 +111,50 @@ pub async fn run(console: &Console, cmd: &OrdersCommand) -> anyhow::Result<()> {
             if page.next.is_some() {
                 println!("(more orders: raise --limit or narrow the filters)");
             }
+            Ok(())
+        }
+        OrdersCommand::Export { statuses, search, shop, at_risk, output } => {
+            let q = OrderQuery {
+                statuses: statuses.clone(),
+                search: search.clone(),
+                shop: shop.clone(),
+                at_risk: *at_risk,
+                ..OrderQuery::default()
+            };
+            let n = match output {
+                Some(path) => {
+                    let file = std::fs::File::create(path)
+                        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
+                    let mut w = std::io::BufWriter::new(file);
+                    console.write_orders_csv(&q, &mut w).await?
+                }
+                None => console.write_orders_csv(&q, &mut std::io::BufWriter::new(std::io::stdout())).await?,
+            };
+            eprintln!("exported {n} orders");
+            Ok(())
+        }
+        OrdersCommand::Track { id, tracking, provider, json } => {
+            let entry = TrackingEntry { order: id.clone(), tracking_number: tracking.clone(), provider: provider.clone() };
+            let r = console.add_tracking(&entry, actor).await?;
+            if *json {
+                return print_json(&r);
+            }
+            println!(
+                "order {}: tracking {} ({}) {:?}; ship job {:?}",
+                r.tts_order_id, r.tracking_number, r.provider, r.outcome, r.ship_job
+            );
+            Ok(())
+        }
+        OrdersCommand::ImportTracking { file, json } => {
+            let csv = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let report = console.import_tracking_csv(&TrackingCsv { csv }, actor).await?;
+            if *json {
+                return print_json(&report);
+            }
+            for l in &report.lines {
+                println!("line {:>5}  {:<10} {:<22} {}", l.line, format!("{:?}", l.outcome).to_lowercase(), cell(&l.order, 22), l.reason.as_deref().unwrap_or(""));
+            }
+            println!("{} applied, {} unchanged, {} skipped", report.applied, report.unchanged, report.skipped);
             Ok(())
         }
         OrdersCommand::Show { id, json } => {

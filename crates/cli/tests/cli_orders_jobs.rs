@@ -1,4 +1,4 @@
-//! `orders list|show` and `jobs list|show|retry|discard` through the real binary, on a database seeded
+//! `orders list|show|track|import-tracking|export` and `jobs list|show|retry|discard` through the real binary, on a database seeded
 //! through the engine's store and queue; the audit rows the job commands leave.
 
 mod common;
@@ -243,5 +243,68 @@ async fn jobs_list_show_retry_discard_leave_audit_rows() -> anyhow::Result<()> {
     let missing = cli.run(&["jobs", "show", "424242"])?;
     assert_eq!(missing.code, 1);
     ensure!(missing.stderr.contains("job 424242 not found"), "{}", missing.stderr);
+    Ok(())
+}
+
+#[tokio::test]
+async fn orders_track_import_tracking_and_export() -> anyhow::Result<()> {
+    let cli = Cli::new()?;
+    {
+        let c = console(&cli).await?;
+        let store = c.store();
+        let shop = store
+            .create_shop(&NewShop {
+                creator_id: None,
+                name: "seller, ltd".into(),
+                tts_shop_id: "7494726673780148745".into(),
+                cipher: "ROW_d".into(),
+                region: "GB".into(),
+                app_key: "k".into(),
+                api_base_url: "http://127.0.0.1:9".into(),
+                auth_base_url: "http://127.0.0.1:9".into(),
+                handover_method: HandoverMethod::DropOff,
+                priority: 0,
+            })
+            .await?;
+        let now = 1_767_225_600;
+        let mut seller: Vec<Order> = (0..3)
+            .map(|i| order(shop.id, &format!("57668401960331140{i}"), "Kim \"K\" Lee", "Tote Bag", now + i * 60))
+            .collect::<anyhow::Result<_>>()?;
+        for o in &mut seller {
+            o.shipping_type = ShippingType::Seller;
+        }
+        seller.push(order(shop.id, "576684019603311499", "Tik Tok", "Phone Case", now + 600)?);
+        store.upsert_orders(&seller).await?;
+        c.queue().db().close().await;
+    }
+    let tracked = cli
+        .run(&["--actor", "ana", "orders", "track", "576684019603311400", "--tracking", "RM1GB", "--provider", "Royal Mail", "--json"])?
+        .ok()?
+        .json()?;
+    assert_eq!(tracked["outcome"], "recorded");
+    assert_eq!(tracked["ship_job"], "after_validation");
+    let again = cli.run(&["orders", "track", "576684019603311400", "--tracking", "RM1GB", "--provider", "Royal Mail"])?.ok()?;
+    ensure!(again.stdout.contains("Unchanged"), "{}", again.stdout);
+    let refused = cli.run(&["orders", "track", "576684019603311499", "--tracking", "X1", "--provider", "DPD"])?;
+    assert_eq!(refused.code, 1);
+    ensure!(refused.stderr.contains("TikTok logistics"), "{}", refused.stderr);
+    let show = cli.run(&["orders", "show", "576684019603311400"])?.ok()?;
+    ensure!(show.stdout.contains("entered by ana") && show.stdout.contains("pending"), "{}", show.stdout);
+
+    let csv = cli.data_dir().join("tracking.csv");
+    std::fs::write(&csv, "\u{feff}order_id,tracking_number,provider\r\n576684019603311401,EV1,Evri\r\n576684019603311499,X2,DPD\r\n")?;
+    let report = cli.run(&["orders", "import-tracking", csv.to_str().unwrap_or_default(), "--json"])?.ok()?.json()?;
+    assert_eq!((report["applied"].as_u64(), report["skipped"].as_u64()), (Some(1), Some(1)), "{report}");
+    assert_eq!(report["lines"][1]["line"], 3);
+
+    let out = cli.data_dir().join("orders.csv");
+    let export = cli.run(&["orders", "export", "--shop", "seller, ltd", "--output", out.to_str().unwrap_or_default()])?.ok()?;
+    ensure!(export.stderr.contains("exported 4 orders"), "{}", export.stderr);
+    let text = std::fs::read_to_string(&out)?;
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 5);
+    assert!(lines[0].starts_with("order_id,local_id,status,shop,buyer,items"));
+    let row = lines.iter().find(|l| l.starts_with("576684019603311401,")).copied().unwrap_or_default();
+    ensure!(row.contains(",\"seller, ltd\",\"Kim \"\"K\"\" Lee\",MUG-BLUE Tote Bag,1,24.50,GBP,") && row.ends_with(",EV1"), "{row}");
     Ok(())
 }

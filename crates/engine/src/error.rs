@@ -53,6 +53,15 @@ pub enum EngineError {
     OrderNotFound { id: String },
     #[error("tiktok order id {id:?} is cached for several shops (local ids {local_ids:?}): pass the local id")]
     AmbiguousOrder { id: String, local_ids: Vec<i64> },
+    #[error("no label is cached for package {package_id}: the pipeline stores it after TikTok ships the order")]
+    LabelNotCached { package_id: i64 },
+    #[error("cannot take tracking for order {order}: {reason}")]
+    TrackingRefused { order: String, reason: String },
+    #[error("writing the export: {source}")]
+    Export {
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Job(#[source] QueueError),
     #[error("authorization: {detail}")]
@@ -74,7 +83,11 @@ impl EngineError {
             EngineError::Secrets(_) | EngineError::Credentials { .. } => "credentials",
             EngineError::Api(_) => "api",
             EngineError::Demo(_) => "demo",
-            EngineError::ShopNotFound { .. } | EngineError::OrderNotFound { .. } => "not_found",
+            EngineError::ShopNotFound { .. } | EngineError::OrderNotFound { .. } | EngineError::LabelNotCached { .. } => {
+                "not_found"
+            }
+            EngineError::TrackingRefused { .. } => "refused",
+            EngineError::Export { .. } => "export",
             EngineError::ShopConflict { .. } => "conflict",
             EngineError::InvalidInput { .. } | EngineError::AmbiguousOrder { .. } => "invalid_input",
             EngineError::Job(e) => match e {

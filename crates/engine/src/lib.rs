@@ -20,6 +20,8 @@ pub use console::{Backup, Settings, ShopSettings};
 pub use console::{Alert, AlertSeverity, AlertWatch, History, HistoryQuery, HistoryRange, LiveSnapshot, LiveSubscription};
 pub use console::{AddShop, AuthorizationRequest, DEFAULT_AUTHORIZE_URL, JobDetail, JobQuery, OrderQuery, PendingAuthorization, RemovedShop, RetryAllReport, RetryOutcome};
 pub use console::{
+    CsvChunk, CsvImportReport, CsvLineOutcome, CsvLineReport, LabelFile, MAX_CSV_BYTES, OrderFacets, ShipJobState, TrackingCsv,
+    TrackingEntry, TrackingOutcome, TrackingResult,
     ActionResult, AuditPage, AuditQuery, BulkPreview, BulkPreviewRequest, BulkReport, BulkRequest, FailureGroup, FailureGroups,
     JobActionRequest, JobSelection, RetryRequest, TriageAction, TriageFilter, TriageJob, TriageJobDetail, TriageJobsQuery,
     TriagePage,

@@ -8,12 +8,13 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use creatorflow_engine::store::{OrderDetail, OrderPage, Shop};
 use creatorflow_engine::{History, HistoryQuery, LiveSnapshot};
-use creatorflow_engine::store::Shop;
 use creatorflow_engine::{
     ActionResult, AuditPage, AuditQuery, Backup, BulkPreview, BulkPreviewRequest, BulkReport, BulkRequest, CommandError,
-    EngineError, FailureGroups, JobActionRequest, Overview, RetryRequest, Settings, ShopSettings, TriageFilter,
-    TriageJobDetail, TriageJobsQuery, TriagePage,
+    CsvChunk, CsvImportReport, EngineError, FailureGroups, JobActionRequest, LabelFile, OrderFacets, OrderQuery, Overview,
+    RetryRequest, Settings, ShopSettings, TrackingCsv, TrackingEntry, TrackingResult, TriageFilter, TriageJobDetail,
+    TriageJobsQuery, TriagePage,
 };
 use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
@@ -34,7 +35,7 @@ pub(crate) fn status_of(kind: &str) -> StatusCode {
     match kind {
         "not_found" => StatusCode::NOT_FOUND,
         "invalid_input" => StatusCode::BAD_REQUEST,
-        "conflict" | "count_changed" => StatusCode::CONFLICT,
+        "conflict" | "refused" | "count_changed" => StatusCode::CONFLICT,
         "unauthorized" | "authorization" => StatusCode::UNAUTHORIZED,
         "credentials" | "api" | "demo" => StatusCode::BAD_GATEWAY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -91,6 +92,17 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/update_shop_settings", post(update_shop_settings))
         .route("/settings", get(settings).post(settings))
         .route("/backup_now", post(backup_now))
+        .route("/list_orders", post(list_orders))
+        .route("/order_facets", get(order_facets).post(order_facets))
+        .route("/show_order", post(show_order))
+        .route("/label_pdf", post(label_pdf))
+        .route("/add_tracking", post(add_tracking))
+        // A CSV import may be 2 MiB (the engine's limit) plus its JSON quoting: more than axum's 2 MB default.
+        .route(
+            "/import_tracking_csv",
+            post(import_tracking_csv).layer(axum::extract::DefaultBodyLimit::max(creatorflow_engine::MAX_CSV_BYTES * 2 + 4096)),
+        )
+        .route("/export_orders_csv", post(export_orders_csv))
         .route("/triage_groups", post(triage_groups))
         .route("/triage_jobs", post(triage_jobs))
         .route("/triage_job", post(triage_job))
@@ -144,6 +156,49 @@ async fn settings(State(s): State<AppState>) -> Reply<Settings> {
 
 async fn backup_now(State(s): State<AppState>, Actor(a): Actor) -> Reply<Backup> {
     s.console.backup_now(&a).await.into()
+}
+
+#[derive(Deserialize)]
+struct Query {
+    query: OrderQuery,
+}
+
+#[derive(Deserialize)]
+struct Id {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct PackageArg {
+    package: i64,
+}
+
+async fn list_orders(State(s): State<AppState>, Args(q): Args<Query>) -> Reply<OrderPage> {
+    s.console.list_orders(&q.query).await.into()
+}
+
+async fn order_facets(State(s): State<AppState>) -> Reply<OrderFacets> {
+    s.console.order_facets().await.into()
+}
+
+async fn show_order(State(s): State<AppState>, Args(a): Args<Id>) -> Reply<OrderDetail> {
+    s.console.show_order(&a.id).await.into()
+}
+
+async fn label_pdf(State(s): State<AppState>, Args(a): Args<PackageArg>) -> Reply<LabelFile> {
+    s.console.label_pdf(a.package).await.into()
+}
+
+async fn add_tracking(State(s): State<AppState>, Actor(a): Actor, Args(r): Args<Req<TrackingEntry>>) -> Reply<TrackingResult> {
+    s.console.add_tracking(&r.req, &a).await.into()
+}
+
+async fn import_tracking_csv(State(s): State<AppState>, Actor(a): Actor, Args(r): Args<Req<TrackingCsv>>) -> Reply<CsvImportReport> {
+    s.console.import_tracking_csv(&r.req, &a).await.into()
+}
+
+async fn export_orders_csv(State(s): State<AppState>, Args(q): Args<Query>) -> Reply<CsvChunk> {
+    s.console.export_orders_csv(&q.query).await.into()
 }
 
 async fn triage_groups(State(s): State<AppState>, Args(a): Args<QueryArg<TriageFilter>>) -> Reply<FailureGroups> {

@@ -1,10 +1,18 @@
 // The console's API as the components call it: one typed function per command, over the detected
 // transport. Add a function here when the Rust side adds a command (src-tauri/src/commands.rs) and its
-// route (crates/web/src/api.rs); both take the same JSON arguments.
+// route (crates/web/src/api.rs); both take the same JSON arguments. Commands with arguments take one
+// object (`query`, `req`, `id`, `package`).
+import type { Backup } from "../bindings/Backup";
+import type { CsvChunk } from "../bindings/CsvChunk";
+import type { CsvImportReport } from "../bindings/CsvImportReport";
+import type { LabelFile } from "../bindings/LabelFile";
+import type { OrderDetail } from "../bindings/OrderDetail";
+import type { OrderFacets } from "../bindings/OrderFacets";
+import type { OrderPage } from "../bindings/OrderPage";
+import type { OrderQuery } from "../bindings/OrderQuery";
 import type { ActionResult } from "../bindings/ActionResult";
 import type { AuditPage } from "../bindings/AuditPage";
 import type { AuditQuery } from "../bindings/AuditQuery";
-import type { Backup } from "../bindings/Backup";
 import type { BulkPreview } from "../bindings/BulkPreview";
 import type { BulkPreviewRequest } from "../bindings/BulkPreviewRequest";
 import type { BulkReport } from "../bindings/BulkReport";
@@ -16,6 +24,8 @@ import type { RetryRequest } from "../bindings/RetryRequest";
 import type { Settings } from "../bindings/Settings";
 import type { Shop } from "../bindings/Shop";
 import type { ShopSettings } from "../bindings/ShopSettings";
+import type { TrackingEntry } from "../bindings/TrackingEntry";
+import type { TrackingResult } from "../bindings/TrackingResult";
 import type { TriageFilter } from "../bindings/TriageFilter";
 import type { TriageJobDetail } from "../bindings/TriageJobDetail";
 import type { TriageJobsQuery } from "../bindings/TriageJobsQuery";
@@ -47,6 +57,20 @@ export interface Api {
   updateShopSettings(req: ShopSettings): Promise<Shop>;
   settings(): Promise<Settings>;
   backupNow(): Promise<Backup>;
+  /** One keyset page of cached orders, newest first. */
+  listOrders(query: OrderQuery): Promise<OrderPage>;
+  /** Shops and per-status counts for the order filters. */
+  orderFacets(): Promise<OrderFacets>;
+  /** One order in full; `id` is a TikTok order id or a local id. */
+  showOrder(id: string): Promise<OrderDetail>;
+  /** A cached label PDF (base64) by local package id. */
+  labelPdf(packageId: number): Promise<LabelFile>;
+  /** Records a tracking number for a seller-shipped order and wakes its ship job. */
+  addTracking(req: TrackingEntry): Promise<TrackingResult>;
+  /** Imports `order_id,tracking_number,provider` CSV text; reports every line. */
+  importTrackingCsv(csv: string): Promise<CsvImportReport>;
+  /** One chunk of the CSV export of `query`; continue with `query.after = chunk.next`. */
+  exportOrdersCsv(query: OrderQuery): Promise<CsvChunk>;
   /** One live snapshot (the stream below is what dashboards use). */
   liveSnapshot(): Promise<LiveSnapshot>;
   /** The last hour / day / week from the minute rollups. */
@@ -73,6 +97,13 @@ export function createApi(transport: Transport = detectTransport(), live?: LiveS
     updateShopSettings: (req) => transport.call<Shop>("update_shop_settings", { req }),
     settings: () => transport.call<Settings>("settings"),
     backupNow: () => transport.call<Backup>("backup_now", {}),
+    listOrders: (query) => transport.call<OrderPage>("list_orders", { query }),
+    orderFacets: () => transport.call<OrderFacets>("order_facets", {}),
+    showOrder: (id) => transport.call<OrderDetail>("show_order", { id }),
+    labelPdf: (packageId) => transport.call<LabelFile>("label_pdf", { package: packageId }),
+    addTracking: (req) => transport.call<TrackingResult>("add_tracking", { req }),
+    importTrackingCsv: (csv) => transport.call<CsvImportReport>("import_tracking_csv", { req: { csv } }),
+    exportOrdersCsv: (query) => transport.call<CsvChunk>("export_orders_csv", { query }),
     liveSnapshot: () => transport.call<LiveSnapshot>("live_snapshot"),
     metricHistory: (range) => transport.call<History>("metric_history", { query: { range } }),
     subscribeLive: (onSnapshot, onError) => stream.subscribe(onSnapshot, onError),

@@ -2,6 +2,7 @@
 // and it gets a tab and a route (`#/<path>`).
 import type { ComponentType } from "react";
 import type { Api } from "../api";
+import { Orders } from "./Orders";
 import { Dashboard } from "./Dashboard";
 import { Overview } from "./Overview";
 import { Triage } from "./Triage";
@@ -20,6 +21,7 @@ export interface Screen {
 export const screens: Screen[] = [
   { path: "dashboard", title: "Dashboard", key: "d", component: Dashboard },
   { path: "overview", title: "Overview", key: "o", component: Overview },
+  { path: "orders", title: "Orders", key: "r", component: Orders },
   { path: "triage", title: "Failed jobs", key: "f", component: Triage },
   { path: "shops", title: "Shops & settings", key: "s", component: Shops },
 ];

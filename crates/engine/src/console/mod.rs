@@ -6,16 +6,19 @@
 
 pub mod alerts;
 mod bindings;
+mod csv;
 mod error;
 mod history;
 mod jobs;
 mod live;
 mod oauth;
 mod orders;
+mod orders_csv;
 mod page_cache;
 mod service;
 mod settings;
 mod shops;
+mod tracking;
 mod triage;
 mod triage_actions;
 mod webhooks;
@@ -36,7 +39,12 @@ pub use bindings::typescript_bindings;
 pub use error::CommandError;
 pub use jobs::{JobDetail, JobQuery, RetryAllReport, RetryOutcome};
 pub use oauth::{AuthorizationRequest, DEFAULT_AUTHORIZE_URL, PendingAuthorization};
-pub use orders::OrderQuery;
+pub use orders::{LabelFile, OrderFacets, OrderQuery, ShopChoice};
+pub use orders_csv::{CsvChunk, EXPORT_CHUNK_ROWS, EXPORT_HEADER};
+pub use tracking::{
+    CsvImportReport, CsvLineOutcome, CsvLineReport, MAX_CSV_BYTES, MAX_CSV_LINES, ShipJobState, TrackingCsv,
+    TrackingEntry, TrackingOutcome, TrackingResult,
+};
 pub use settings::{Backup, Settings, ShopSettings};
 pub use shops::{AddShop, RemovedShop};
 pub use triage::{

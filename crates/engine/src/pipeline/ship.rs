@@ -2,7 +2,8 @@
 //! that finds it set without a recorded shipment (a timeout, a reset, a crash between the call and our
 //! commit) reads the remote package state first and records a shipment TikTok already has instead of
 //! shipping again. TikTok shipping goes through the shop's batcher (batch endpoint, ≤ 50 packages);
-//! seller shipping books a tracking number with the carrier adapter and marks the package shipped.
+//! seller shipping takes the tracking number a person entered (manual entry, CSV import) or else books
+//! one with the carrier adapter, and marks the package shipped.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -80,10 +81,11 @@ impl Pipeline {
         }
         let booking = match order.shipping_type {
             ShippingType::Tiktok => None,
-            ShippingType::Seller => match self.book(&shop, &client, &order).await {
+            ShippingType::Seller => match self.seller_booking(&shop, &client, &order).await {
                 Ok(Some(b)) => Some(b),
+                // Nobody entered a tracking number yet: manual entry and CSV import wake this job.
                 Ok(None) => return Ok(Outcome::Snooze(self.config().wait_outside)),
-                Err(failure) => return self.job_outcome(&shop, &failure).await,
+                Err(stop) => return stop,
             },
         };
         let mut tx = self.store().begin().await.map_err(store_error)?;
@@ -186,16 +188,66 @@ impl Pipeline {
         Attempted::Shipped { tracking_number: Some(b.tracking_number.clone()), provider_id: Some(b.shipping_provider_id.clone()) }
     }
 
-    /// A tracking number for a seller-shipped order from the carrier adapter (`None`: wait for a person).
-    async fn book(&self, shop: &Shop, client: &ShopClient, order: &WorkOrder) -> Result<Option<super::Booking>, CallFailure> {
-        let Some(carrier) = self.carrier() else { return Ok(None) };
-        let raw = self.store().get_order(order.id).await.ok().map(|d| d.raw);
-        let option = raw
-            .as_ref()
+    /// The tracking number a seller-shipped order ships with: one a person entered (manual entry or CSV
+    /// import) wins over the carrier adapter, because that person chose how this parcel travels.
+    /// `Ok(None)`: wait for a person. `Err(stop)`: what the job returns instead.
+    async fn seller_booking(
+        &self,
+        shop: &Shop,
+        client: &ShopClient,
+        order: &WorkOrder,
+    ) -> Result<Option<super::Booking>, Result<Outcome, JobError>> {
+        let manual = self.store().pending_manual_tracking(order.id).await.map_err(|e| Err(store_error(e)))?;
+        let Some(manual) = manual else {
+            return match self.book(shop, client, order).await {
+                Ok(b) => Ok(b),
+                Err(failure) => Err(self.job_outcome(shop, &failure).await),
+            };
+        };
+        if let Some(id) = manual.shipping_provider_id.clone() {
+            return Ok(Some(super::Booking { tracking_number: manual.tracking_number, shipping_provider_id: id }));
+        }
+        // A provider given by name (entered offline, where TikTok's list cannot be read) is resolved
+        // against the providers of the order's delivery option now.
+        let name = manual.shipping_provider.clone().unwrap_or_default();
+        let option = self.delivery_option(order.id).await;
+        let endpoint = "GET /logistics/202309/delivery_options/{delivery_option_id}/shipping_providers";
+        let providers = match self.call(shop, endpoint, client.shipping_providers(&option)).await {
+            Ok(p) => p,
+            Err(failure) => return Err(self.job_outcome(shop, &failure).await),
+        };
+        match providers.iter().find(|p| p.name.trim().eq_ignore_ascii_case(name.trim()) || p.id == name.trim()) {
+            Some(p) => Ok(Some(super::Booking { tracking_number: manual.tracking_number, shipping_provider_id: p.id.clone() })),
+            None => {
+                let known: Vec<&str> = providers.iter().map(|p| p.name.as_str()).collect();
+                Err(Err(JobError::permanent(
+                    "unknown_shipping_provider",
+                    format!(
+                        "order {}: shipping provider {name:?} of tracking {} is not one TikTok offers for this \
+                         order ({}); enter the tracking number again with one of these",
+                        order.tts_order_id,
+                        manual.tracking_number,
+                        known.join(", ")
+                    ),
+                )))
+            }
+        }
+    }
+
+    /// The order's delivery option (its shipping providers depend on it).
+    async fn delivery_option(&self, order_id: i64) -> String {
+        let raw = self.store().get_order(order_id).await.ok().map(|d| d.raw);
+        raw.as_ref()
             .and_then(|r| r.get("delivery_option_id"))
             .and_then(|v| v.as_str())
             .unwrap_or("default")
-            .to_owned();
+            .to_owned()
+    }
+
+    /// A tracking number for a seller-shipped order from the carrier adapter (`None`: wait for a person).
+    async fn book(&self, shop: &Shop, client: &ShopClient, order: &WorkOrder) -> Result<Option<super::Booking>, CallFailure> {
+        let Some(carrier) = self.carrier() else { return Ok(None) };
+        let option = self.delivery_option(order.id).await;
         let started = Instant::now();
         self.breakers().admit(&shop.api_base_url).map_err(CallFailure::Offline)?;
         let r = carrier.book(client, order, &option).await;
@@ -251,7 +303,27 @@ impl Pipeline {
                     self.store().consume(&mut tx, shop.creator_id, sku, qty).await.map_err(store_error)?;
                 }
             }
-            if let Some(t) = &tracking_number {
+            let settled = self
+                .store()
+                .settle_manual_tracking(&mut tx, order.id, tracking_number.as_deref(), provider_id.as_deref())
+                .await
+                .map_err(store_error)?;
+            if !settled.superseded.is_empty() {
+                let ev = NewOrderEvent {
+                    source: EventSource::Pipeline,
+                    kind: "manual_tracking_superseded".into(),
+                    message: format!(
+                        "tracking {} was entered while a ship call was under way; tiktok has {}",
+                        settled.superseded.join(", "),
+                        tracking_number.as_deref().unwrap_or("its own number")
+                    ),
+                    data: Some(json!({ "superseded": settled.superseded })),
+                };
+                self.store().append_event(&mut tx, order.id, &ev).await.map_err(store_error)?;
+            }
+            if let Some(t) = &tracking_number
+                && !settled.manual
+            {
                 let shipment = NewShipment {
                     order_id: order.id,
                     package_id: None,

@@ -19,6 +19,7 @@ mod records;
 mod search;
 mod shop_admin;
 mod shops;
+mod tracking;
 
 use std::sync::Arc;
 
@@ -29,8 +30,9 @@ pub use error::{Result, StoreError};
 pub(crate) use error::clip;
 pub use fulfillments::{Fulfillment, WorkOrder};
 pub use shop_admin::Purged;
-pub use list::{OrderFilter, OrderPage, PageCursor, PageRequest};
+pub use list::{MAX_PAGE, OrderFilter, OrderPage, PageCursor, PageRequest};
 pub use metrics::MetricRollup;
+pub use tracking::{Settled, TrackingTarget};
 pub use model::{
     Amount, EventSource, HandoverMethod, InventoryItem, Label, LineItem, NewOrderEvent,
     NewShipment, NewShop, Order, OrderDetail, OrderEvent, OrderSummary, Package, PackageRecord,

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use ts_rs::TS;
 
 use super::error::{StoreError, clip};
 
@@ -67,8 +68,9 @@ text_enum!(
 
 /// An exact decimal amount as a string (`"12.50"`, `"-3"`): never a float, so no rounding ever happens
 /// between TikTok, the cache and the screen.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(try_from = "String", into = "String")]
+#[ts(type = "string")]
 pub struct Amount(String);
 
 impl Amount {
@@ -190,7 +192,7 @@ pub struct Order {
 }
 
 /// One line item (one unit: TikTok has no quantity).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow, TS)]
 pub struct LineItem {
     pub tts_line_item_id: String,
     pub product_id: String,
@@ -239,7 +241,7 @@ impl UpsertOutcome {
 }
 
 /// An order row, as the list and the detail view show it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, TS)]
 pub struct OrderSummary {
     pub id: i64,
     pub creator_id: i64,
@@ -267,7 +269,7 @@ pub struct OrderSummary {
 }
 
 /// A package as stored, with whether a label PDF is cached for it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow, TS)]
 pub struct PackageRecord {
     pub id: i64,
     pub order_id: i64,
@@ -293,7 +295,7 @@ pub struct NewShipment {
 }
 
 /// A shipment as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow, TS)]
 pub struct Shipment {
     pub id: i64,
     pub order_id: i64,
@@ -319,7 +321,7 @@ pub struct NewOrderEvent {
 }
 
 /// A timeline entry as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, TS)]
 pub struct OrderEvent {
     pub id: i64,
     pub order_id: i64,
@@ -329,14 +331,19 @@ pub struct OrderEvent {
     pub kind: String,
     pub message: String,
     #[sqlx(json(nullable))]
+    #[ts(type = "unknown")]
     pub data: Option<Value>,
 }
 
 /// Everything the order detail view shows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct OrderDetail {
     pub order: OrderSummary,
+    /// TikTok's address object as given (JSON; the UI reads the fields it knows).
+    #[ts(type = "Record<string, unknown> | null")]
     pub recipient_address: Option<Value>,
+    /// The remote order verbatim.
+    #[ts(type = "unknown")]
     pub raw: Value,
     pub line_items: Vec<LineItem>,
     pub packages: Vec<PackageRecord>,
@@ -391,7 +398,7 @@ pub struct WebhookReceipt {
 }
 
 /// Orders count by TikTok status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow, TS)]
 pub struct StatusCount {
     pub status: String,
     pub count: i64,

@@ -19,11 +19,22 @@ pub struct HarnessConfig {
     pub access_token_ttl_secs: i64,
     /// New orders per minute while the test runs (Poisson, with bursts).
     pub orders_per_minute: f64,
+    /// Share of orders TikTok ships (the rest are seller-shipped).
+    pub tiktok_shipping_share: f64,
+    /// Book seller-shipped parcels with the demo carrier; without it they wait for a person's tracking.
+    pub carrier: bool,
 }
 
 impl Default for HarnessConfig {
     fn default() -> Self {
-        Self { orders: 100, faults: FaultSettings::default(), access_token_ttl_secs: 3600, orders_per_minute: 0.0 }
+        Self {
+            orders: 100,
+            faults: FaultSettings::default(),
+            access_token_ttl_secs: 3600,
+            orders_per_minute: 0.0,
+            tiktok_shipping_share: SandboxConfig::with_seed(42).tiktok_shipping_share,
+            carrier: true,
+        }
     }
 }
 
@@ -31,7 +42,7 @@ pub struct Harness {
     pub demo: DemoShop,
     pub store: Store,
     pub runner: Option<Runner>,
-    _dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
 }
 
 impl Harness {
@@ -47,6 +58,7 @@ impl Harness {
         sc.cancel_window_secs = 3;
         sc.access_token_ttl_secs = c.access_token_ttl_secs;
         sc.faults = c.faults;
+        sc.tiktok_shipping_share = c.tiktok_shipping_share;
         let tuning = ClientTuning {
             request_timeout: Duration::from_millis(2_500),
             connect_timeout: Duration::from_millis(1_000),
@@ -60,14 +72,16 @@ impl Harness {
             on_hold_retry: Duration::from_secs(1),
             ..PipelineConfig::default()
         };
-        let pipeline = Pipeline::new(store.clone(), demo.connections.clone(), metrics, Some(Arc::new(DemoCarrier::default())), config);
+        let carrier: Option<Arc<dyn creatorflow_engine::pipeline::CarrierAdapter>> =
+            if c.carrier { Some(Arc::new(DemoCarrier::default())) } else { None };
+        let pipeline = Pipeline::new(store.clone(), demo.connections.clone(), metrics, carrier, config);
         let runner = Runner::start(
             pipeline,
             RunnerConfig { poll_interval: Duration::from_millis(300), idle_horizon: Duration::from_secs(10), ..RunnerConfig::default() },
         )
         .await
         .unwrap();
-        Harness { demo, store, runner: Some(runner), _dir: dir }
+        Harness { demo, store, runner: Some(runner), dir }
     }
 
     pub fn pipeline(&self) -> &Pipeline {

@@ -2,6 +2,7 @@
 //! (batched), label, confirm — with injected faults, expiring tokens and outages. SQLite in a temp dir.
 
 mod harness;
+mod manual_tracking;
 mod webhooks;
 
 use std::time::Duration;

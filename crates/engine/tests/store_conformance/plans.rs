@@ -47,7 +47,8 @@ async fn sqlite_plans_use_indexes() -> anyhow::Result<()> {
                 text: Some("p1".into()),
                 ..OrderFilter::default()
             },
-            "order_fts VIRTUAL TABLE INDEX",
+            // Few matches (111 of 200): looked up by id, not found by walking the table.
+            "USING INTEGER PRIMARY KEY",
         ),
     ];
     let at_risk = OrderFilter {
