@@ -20,7 +20,7 @@ test("orders: search, detail, manual tracking, deep scroll, CSV export", async (
   const dataDir = mkdtempSync(join(tmpdir(), "cf-e2e-orders-"));
   const seeded = await runCli(["--database", `sqlite://${join(dataDir, "creatorflow.db")}`, "bench", "orders", "--orders", "5000", "--samples", "10"]);
   assert.equal(seeded.code, 0, seeded.output);
-  const s = await serve([], {}, dataDir);
+  const s = await serve(["--read-only"], {}, dataDir);
   try {
     const { page, errors } = await openPage(b);
     await page.goto(`${s.url}#/orders`);

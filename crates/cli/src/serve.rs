@@ -45,12 +45,17 @@ pub async fn serve(config: ConsoleConfig, args: &ServeArgs) -> anyhow::Result<()
     let addr = server.local_addr();
     println!("serve: CreatorFlow Console at {}", server.url());
     println!("serve: TikTok webhooks at http://{addr}{WEBHOOK_PATH} (put it behind your HTTPS endpoint)");
+    // On Ctrl-C the pipeline stops first, which also ends every live stream: the server's graceful
+    // shutdown waits for open requests, and an open dashboard's event stream never ends on its own.
+    let stopping = console.clone();
     server
-        .run(async {
+        .run(async move {
             let _ = tokio::signal::ctrl_c().await;
+            if let Err(e) = stopping.shutdown(Duration::from_secs(10)).await {
+                eprintln!("serve: the pipeline did not stop cleanly: {e}");
+            }
         })
         .await?;
-    console.shutdown(Duration::from_secs(10)).await?;
     eprintln!("serve: stopped");
     Ok(())
 }
