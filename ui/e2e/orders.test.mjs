@@ -40,9 +40,13 @@ test("orders: search, detail, manual tracking, deep scroll, CSV export", async (
     await page.getByLabel("Status").selectOption("AWAITING_SHIPMENT");
     await page.waitForTimeout(600);
     let form = false;
-    for (let i = 0; i < 20 && !form; i++) {
+    for (let i = 0; i < 40 && !form; i++) {
+      // Wait for this row's order in the pane, not the previous one's (the pane stays up between clicks).
+      const id = ((await rows.nth(i).locator("[role=gridcell]").first().textContent()) ?? "").trim();
       await rows.nth(i).click();
-      await page.getByRole("complementary").getByRole("heading", { name: "Timeline" }).first().waitFor();
+      const pane = page.getByRole("complementary");
+      if (id) await pane.getByText(id).first().waitFor();
+      await pane.getByRole("heading", { name: "Timeline" }).first().waitFor();
       form = (await page.getByRole("heading", { name: "Enter tracking" }).count()) > 0;
     }
     assert.ok(form, "a seller-shipped order offers the tracking form");
