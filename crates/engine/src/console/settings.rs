@@ -128,21 +128,10 @@ impl Console {
     }
 }
 
-/// `20261201-184813` for a Unix-millisecond time (UTC), without a date library.
+/// `20261201-184813` for a Unix-millisecond time (UTC): the export's ISO date, without its separators.
 fn utc_stamp(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}{m:02}{d:02}-{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+    let iso = super::orders_csv::iso_utc(ms.div_euclid(1000));
+    iso.replace(['-', ':', 'Z'], "").replace('T', "-")
 }
 
 #[cfg(test)]
