@@ -4,12 +4,15 @@
 
 use creatorflow_engine::store::{OrderDetail, OrderPage, Shop};
 use creatorflow_engine::{
-    ActionResult, AuditPage, AuditQuery, Backup, BulkPreview, BulkPreviewRequest, BulkReport, BulkRequest, CsvChunk,
+    ActionResult, AuditPage, AuditQuery, Backup, BulkPreview, BulkPreviewRequest, BulkReport, BulkRequest, ConnectRequest,
+    ConnectSession, CsvChunk, DemoFaultChange, DemoFaults,
     CsvImportReport, FailureGroups, History, HistoryQuery, JobActionRequest, LabelFile, LiveSnapshot, LiveSubscription,
     OrderFacets, OrderQuery, Overview, RetryRequest, Settings, ShopSettings, TrackingCsv, TrackingEntry, TrackingResult,
     TriageFilter, TriageJobDetail, TriageJobsQuery, TriagePage,
 };
-use tauri::State;
+use std::time::Duration;
+
+use tauri::{AppHandle, Runtime, State};
 use tauri::ipc::Channel;
 
 use crate::{CommandError, ConsoleState};
@@ -36,6 +39,49 @@ pub async fn list_shops(console: State<'_, ConsoleState>) -> Result<Vec<Shop>, C
 #[tauri::command]
 pub async fn update_shop_settings(console: State<'_, ConsoleState>, req: ShopSettings) -> Result<Shop, CommandError> {
     Ok(console.get()?.update_shop_settings(&req, &actor()).await?)
+}
+
+/// Starts connecting a shop (OAuth): the session with the link to open; poll `connect_status`.
+#[tauri::command]
+pub async fn begin_connect(console: State<'_, ConsoleState>, req: ConnectRequest) -> Result<ConnectSession, CommandError> {
+    Ok(console.get()?.begin_connect(req).await?)
+}
+
+#[tauri::command]
+pub async fn connect_status(console: State<'_, ConsoleState>, id: String) -> Result<ConnectSession, CommandError> {
+    Ok(console.get()?.connect_status(&id)?)
+}
+
+/// Completes a connect session with a pasted code or redirect URL.
+#[tauri::command]
+pub async fn connect_with_code(console: State<'_, ConsoleState>, id: String, code: String) -> Result<ConnectSession, CommandError> {
+    Ok(console.get()?.connect_with_code(&id, &code).await?)
+}
+
+#[tauri::command]
+pub async fn cancel_connect(console: State<'_, ConsoleState>, id: String) -> Result<ConnectSession, CommandError> {
+    Ok(console.get()?.cancel_connect(&id).await?)
+}
+
+#[tauri::command]
+pub async fn demo_faults(console: State<'_, ConsoleState>) -> Result<DemoFaults, CommandError> {
+    Ok(console.get()?.demo_faults()?)
+}
+
+/// The demo shop's fault controls (an outage, a throttle storm, failure rates, clear).
+#[tauri::command]
+pub async fn change_demo_faults(console: State<'_, ConsoleState>, change: DemoFaultChange) -> Result<DemoFaults, CommandError> {
+    Ok(console.get()?.change_demo_faults(&change)?)
+}
+
+/// Stops the pipeline (running jobs get a few seconds) and starts the app again: how the window
+/// leaves the demo once a shop is connected.
+#[tauri::command]
+pub async fn restart_app<R: Runtime>(app: AppHandle<R>, console: State<'_, ConsoleState>) -> Result<(), CommandError> {
+    if let Ok(c) = console.get() {
+        c.shutdown(Duration::from_secs(5)).await?;
+    }
+    app.restart()
 }
 
 #[tauri::command]

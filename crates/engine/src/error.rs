@@ -42,6 +42,8 @@ pub enum EngineError {
     Api(#[source] tiktok_shop::Error),
     #[error("demo shop: {0}")]
     Demo(String),
+    #[error("the demo shop is not running in this console; its fault controls exist only while it runs")]
+    NotDemo,
     // Console commands (console/shops.rs, orders.rs, jobs.rs, oauth.rs).
     #[error("no shop named {name:?}; `creatorflow-cli shop list` shows the shops")]
     ShopNotFound { name: String },
@@ -83,6 +85,7 @@ impl EngineError {
             EngineError::Secrets(_) | EngineError::Credentials { .. } => "credentials",
             EngineError::Api(_) => "api",
             EngineError::Demo(_) => "demo",
+            EngineError::NotDemo => "not_demo",
             EngineError::ShopNotFound { .. } | EngineError::OrderNotFound { .. } | EngineError::LabelNotCached { .. } => {
                 "not_found"
             }

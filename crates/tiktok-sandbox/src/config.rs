@@ -24,6 +24,10 @@ pub struct SandboxConfig {
     pub refresh_token_ttl_secs: i64,
     /// Orders present at start.
     pub initial_orders: usize,
+    /// The initial orders were created over this many seconds before the start (two days by default:
+    /// a shop that was left alone; the demo uses seconds: a burst that just came in).
+    #[serde(default = "default_initial_span")]
+    pub initial_orders_span_secs: i64,
     /// Mean new orders per minute (0 = no generator).
     pub orders_per_minute: f64,
     /// Chance that an arrival is a burst instead of one order.
@@ -63,6 +67,10 @@ pub struct SandboxConfig {
     pub faults: FaultSettings,
 }
 
+fn default_initial_span() -> i64 {
+    2 * 86_400
+}
+
 impl Default for SandboxConfig {
     fn default() -> Self {
         Self::with_seed(42)
@@ -96,6 +104,7 @@ impl SandboxConfig {
             access_token_ttl_secs: 7 * 24 * 3600,
             refresh_token_ttl_secs: 365 * 24 * 3600,
             initial_orders: 120,
+            initial_orders_span_secs: default_initial_span(),
             orders_per_minute: 0.0,
             burst_probability: 0.1,
             burst_size: 20,

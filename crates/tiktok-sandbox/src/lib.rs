@@ -185,6 +185,17 @@ impl SandboxHandle {
         lock(&self.state.faults).outages.push(w);
         w
     }
+    /// Adds a throttle storm (every call answered 429 / 36009002) starting now on the sandbox clock.
+    pub fn add_throttle_storm(&self, duration_ms: i64) -> Window {
+        let start_ms = self.state.now_ms();
+        let w = Window { start_ms, end_ms: start_ms + duration_ms };
+        lock(&self.state.faults).throttle_storms.push(w);
+        w
+    }
+    /// Now on the sandbox clock (ms since the epoch), the time base of fault windows.
+    pub fn now_ms(&self) -> i64 {
+        self.state.now_ms()
+    }
     /// Creates one order now and returns its id.
     pub fn create_order(&self, spec: OrderSpec) -> String {
         self.state.shop_now().create_order(spec)

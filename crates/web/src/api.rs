@@ -12,7 +12,7 @@ use creatorflow_engine::store::{OrderDetail, OrderPage, Shop};
 use creatorflow_engine::{History, HistoryQuery, LiveSnapshot};
 use creatorflow_engine::{
     ActionResult, AuditPage, AuditQuery, Backup, BulkPreview, BulkPreviewRequest, BulkReport, BulkRequest, CommandError,
-    CsvChunk, CsvImportReport, EngineError, FailureGroups, JobActionRequest, LabelFile, OrderFacets, OrderQuery, Overview,
+    ConnectRequest, ConnectSession, CsvChunk, DemoFaultChange, DemoFaults, CsvImportReport, EngineError, FailureGroups, JobActionRequest, LabelFile, OrderFacets, OrderQuery, Overview,
     RetryRequest, Settings, ShopSettings, TrackingCsv, TrackingEntry, TrackingResult, TriageFilter, TriageJobDetail,
     TriageJobsQuery, TriagePage,
 };
@@ -35,7 +35,7 @@ pub(crate) fn status_of(kind: &str) -> StatusCode {
     match kind {
         "not_found" => StatusCode::NOT_FOUND,
         "invalid_input" => StatusCode::BAD_REQUEST,
-        "conflict" | "refused" | "count_changed" => StatusCode::CONFLICT,
+        "conflict" | "refused" | "count_changed" | "not_demo" => StatusCode::CONFLICT,
         "unauthorized" | "authorization" => StatusCode::UNAUTHORIZED,
         "credentials" | "api" | "demo" => StatusCode::BAD_GATEWAY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -90,6 +90,12 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/metric_history", post(metric_history))
         .route("/list_shops", get(list_shops).post(list_shops))
         .route("/update_shop_settings", post(update_shop_settings))
+        .route("/begin_connect", post(begin_connect))
+        .route("/connect_status", post(connect_status))
+        .route("/connect_with_code", post(connect_with_code))
+        .route("/cancel_connect", post(cancel_connect))
+        .route("/demo_faults", get(demo_faults).post(demo_faults))
+        .route("/change_demo_faults", post(change_demo_faults))
         .route("/settings", get(settings).post(settings))
         .route("/backup_now", post(backup_now))
         .route("/list_orders", post(list_orders))
@@ -148,6 +154,46 @@ async fn list_shops(State(s): State<AppState>) -> Reply<Vec<Shop>> {
 
 async fn update_shop_settings(State(s): State<AppState>, Actor(a): Actor, Args(r): Args<Req<ShopSettings>>) -> Reply<Shop> {
     s.console.update_shop_settings(&r.req, &a).await.into()
+}
+
+#[derive(Deserialize)]
+struct SessionArg {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct CodeArg {
+    id: String,
+    code: String,
+}
+
+#[derive(Deserialize)]
+struct ChangeArg {
+    change: DemoFaultChange,
+}
+
+async fn begin_connect(State(s): State<AppState>, Args(r): Args<Req<ConnectRequest>>) -> Reply<ConnectSession> {
+    s.console.begin_connect(r.req).await.into()
+}
+
+async fn connect_status(State(s): State<AppState>, Args(a): Args<SessionArg>) -> Reply<ConnectSession> {
+    s.console.connect_status(&a.id).into()
+}
+
+async fn connect_with_code(State(s): State<AppState>, Args(a): Args<CodeArg>) -> Reply<ConnectSession> {
+    s.console.connect_with_code(&a.id, &a.code).await.into()
+}
+
+async fn cancel_connect(State(s): State<AppState>, Args(a): Args<SessionArg>) -> Reply<ConnectSession> {
+    s.console.cancel_connect(&a.id).await.into()
+}
+
+async fn demo_faults(State(s): State<AppState>) -> Reply<DemoFaults> {
+    s.console.demo_faults().into()
+}
+
+async fn change_demo_faults(State(s): State<AppState>, Args(a): Args<ChangeArg>) -> Reply<DemoFaults> {
+    s.console.change_demo_faults(&a.change).into()
 }
 
 async fn settings(State(s): State<AppState>) -> Reply<Settings> {

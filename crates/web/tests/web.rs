@@ -310,3 +310,36 @@ async fn the_live_stream_sends_a_snapshot_event() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn connect_and_demo_fault_routes_take_the_desktop_arguments() {
+    let s = start("127.0.0.1:0", None).await.unwrap();
+    let c = client();
+    let post = |path: &str, body: Value| c.post(format!("{}/api/{path}", s.base)).json(&body).send();
+    // No demo runs in this console: the fault controls say so with a conflict, not a server error.
+    let r = post("demo_faults", json!({})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(r.json::<Value>().await.unwrap()["kind"], "not_demo");
+    let r = post("change_demo_faults", json!({"change": {"action": "outage", "seconds": 30}})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let r = post("change_demo_faults", json!({"change": {"action": "meteor"}})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "an unknown action is the caller's mistake");
+
+    // A connect session: begun, read back, cancelled; an unknown id is a bad request.
+    let req = json!({"req": {"app_key": "app1", "app_secret": "s3cret", "authorize_url": "http://127.0.0.1:9/authorize"}});
+    let r = post("begin_connect", req).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let session: Value = r.json().await.unwrap();
+    assert_eq!(session["state"], "waiting");
+    assert!(session["url"].as_str().unwrap().starts_with("http://127.0.0.1:9/authorize?app_key=app1"));
+    assert!(!session.to_string().contains("s3cret"), "the secret never comes back");
+    let id = session["id"].as_str().unwrap().to_owned();
+    let r = post("connect_status", json!({"id": id})).await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["state"], "waiting");
+    let r = post("connect_with_code", json!({"id": id, "code": "has spaces"})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = post("cancel_connect", json!({"id": id})).await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["state"], "cancelled");
+    let r = post("connect_status", json!({"id": "nope"})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}

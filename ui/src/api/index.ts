@@ -3,6 +3,10 @@
 // route (crates/web/src/api.rs); both take the same JSON arguments. Commands with arguments take one
 // object (`query`, `req`, `id`, `package`).
 import type { Backup } from "../bindings/Backup";
+import type { ConnectRequest } from "../bindings/ConnectRequest";
+import type { ConnectSession } from "../bindings/ConnectSession";
+import type { DemoFaultChange } from "../bindings/DemoFaultChange";
+import type { DemoFaults } from "../bindings/DemoFaults";
 import type { CsvChunk } from "../bindings/CsvChunk";
 import type { CsvImportReport } from "../bindings/CsvImportReport";
 import type { LabelFile } from "../bindings/LabelFile";
@@ -57,6 +61,17 @@ export interface Api {
   updateShopSettings(req: ShopSettings): Promise<Shop>;
   settings(): Promise<Settings>;
   backupNow(): Promise<Backup>;
+  /** Starts connecting a shop (OAuth): the link to open; poll `connectStatus` (crates/engine/src/console/connect.rs). */
+  beginConnect(req: ConnectRequest): Promise<ConnectSession>;
+  connectStatus(id: string): Promise<ConnectSession>;
+  /** Completes a session with a pasted code or the whole redirect URL. */
+  connectWithCode(id: string, code: string): Promise<ConnectSession>;
+  cancelConnect(id: string): Promise<ConnectSession>;
+  /** The demo shop's faults; fails with kind `not_demo` when the demo does not run. */
+  demoFaults(): Promise<DemoFaults>;
+  changeDemoFaults(change: DemoFaultChange): Promise<DemoFaults>;
+  /** Desktop only: stops the pipeline and starts the app again (to leave the demo). */
+  restartApp(): Promise<void>;
   /** One keyset page of cached orders, newest first. */
   listOrders(query: OrderQuery): Promise<OrderPage>;
   /** Shops and per-status counts for the order filters. */
@@ -97,6 +112,13 @@ export function createApi(transport: Transport = detectTransport(), live?: LiveS
     updateShopSettings: (req) => transport.call<Shop>("update_shop_settings", { req }),
     settings: () => transport.call<Settings>("settings"),
     backupNow: () => transport.call<Backup>("backup_now", {}),
+    beginConnect: (req) => transport.call<ConnectSession>("begin_connect", { req }),
+    connectStatus: (id) => transport.call<ConnectSession>("connect_status", { id }),
+    connectWithCode: (id, code) => transport.call<ConnectSession>("connect_with_code", { id, code }),
+    cancelConnect: (id) => transport.call<ConnectSession>("cancel_connect", { id }),
+    demoFaults: () => transport.call<DemoFaults>("demo_faults"),
+    changeDemoFaults: (change) => transport.call<DemoFaults>("change_demo_faults", { change }),
+    restartApp: () => transport.call<void>("restart_app", {}),
     listOrders: (query) => transport.call<OrderPage>("list_orders", { query }),
     orderFacets: () => transport.call<OrderFacets>("order_facets", {}),
     showOrder: (id) => transport.call<OrderDetail>("show_order", { id }),

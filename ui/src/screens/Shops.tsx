@@ -1,7 +1,10 @@
 // Shops & settings: each connected shop's handover method, priority and pause switch (changes are
-// audited by the engine), how to connect another shop, where the data lives, and "backup now".
+// audited by the engine), connecting another shop (components/ConnectShop.tsx), the demo shop's fault
+// controls (components/DemoFaultControls.tsx), where the data lives, and "backup now".
 import { useCallback, useEffect, useState } from "react";
 import type { Api } from "../api";
+import { ConnectShop } from "../components/ConnectShop";
+import { DemoFaultControls } from "../components/DemoFaultControls";
 import { toApiError, type ApiError } from "../api/transport";
 import type { Backup } from "../bindings/Backup";
 import type { HandoverMethod } from "../bindings/HandoverMethod";
@@ -173,17 +176,10 @@ export function Shops({ api }: { api: Api }) {
         <div className="panel-head">
           <h2 id="connect-heading">Connect a shop</h2>
         </div>
-        <div className="panel-body">
-          <p>
-            Authorize CreatorFlow in TikTok Shop Seller Center with your app key; the authorization link opens in your
-            browser and the shop is stored with its tokens in the system keyring:
-          </p>
-          <pre className="code">creatorflow-cli shop connect --app-key YOUR_APP_KEY</pre>
-          <p className="muted">
-            For scripted set-ups, <code>creatorflow-cli shop add</code> takes the credentials from the environment.
-          </p>
-        </div>
+        <ConnectShop api={api} onConnected={() => void load()} />
       </section>
+
+      <DemoFaultControls api={api} />
 
       <section className="panel" aria-labelledby="data-heading">
         <div className="panel-head">

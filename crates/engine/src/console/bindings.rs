@@ -23,6 +23,12 @@ pub fn typescript_bindings() -> Vec<(String, String)> {
     export![
         super::CommandError,
         super::Overview,
+        // Shops & settings: connecting a shop, the demo's fault controls.
+        super::ConnectRequest,
+        super::ConnectSession,
+        super::ConnectState,
+        super::DemoFaults,
+        super::DemoFaultChange,
         super::QueueCount,
         super::OrderQuery,
         super::OrderFacets,

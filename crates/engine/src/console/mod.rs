@@ -6,7 +6,9 @@
 
 pub mod alerts;
 mod bindings;
+mod connect;
 mod csv;
+mod demo_faults;
 mod error;
 mod history;
 mod jobs;
@@ -36,6 +38,8 @@ use crate::error::EngineError;
 use crate::store::Store;
 
 pub use bindings::typescript_bindings;
+pub use connect::{ConnectRequest, ConnectSession, ConnectState};
+pub use demo_faults::{DemoFaultChange, DemoFaults};
 pub use error::CommandError;
 pub use jobs::{JobDetail, JobQuery, RetryAllReport, RetryOutcome};
 pub use oauth::{AuthorizationRequest, DEFAULT_AUTHORIZE_URL, PendingAuthorization};
@@ -95,6 +99,8 @@ pub struct Console {
     service: Option<Arc<service::Service>>,
     /// The live snapshot's cache, alert history and samplers, shared by clones.
     live: Arc<live::LiveState>,
+    /// Shops being connected from the console (`connect.rs`), shared by clones.
+    connects: Arc<connect::ConnectSessions>,
 }
 
 /// What the console's home screen shows.
@@ -191,6 +197,7 @@ impl Console {
             ingestion: Arc::default(),
             service: None,
             live: Arc::default(),
+            connects: Arc::default(),
         }
     }
 
@@ -198,6 +205,12 @@ impl Console {
     /// connected).
     pub fn is_demo(&self) -> bool {
         self.service.as_ref().is_some_and(|s| s.is_demo())
+    }
+
+    /// The console over the real database: this one, or in demo mode the one the demo took over
+    /// from, where shops connected meanwhile are stored.
+    pub fn home(&self) -> Console {
+        self.service.as_ref().and_then(|s| s.home().cloned()).unwrap_or_else(|| self.clone())
     }
 
     /// Use `secrets` instead of the store `CREATORFLOW_SECRET_STORE` chooses (tests, the demo shop's

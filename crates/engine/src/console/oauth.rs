@@ -70,7 +70,7 @@ fn auth_error(detail: impl Into<String>) -> EngineError {
 }
 
 /// 128 bits from the OS's CSPRNG, hex: the `state` must not be guessable (it is the CSRF check).
-fn random_state() -> Result<String, EngineError> {
+pub(super) fn random_state() -> Result<String, EngineError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| auth_error(format!("no randomness for the state: {e}")))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
@@ -111,10 +111,19 @@ impl PendingAuthorization {
 
     /// Waits for the redirect on the loopback listener and returns its code; the listener is closed
     /// afterwards (single use). Requests with a wrong state or path get an error page and are ignored.
+    /// Cancel safe: dropping the wait (e.g. because a person pasted the code meanwhile) keeps the
+    /// listener for the next wait.
     pub async fn wait_for_code(&mut self, timeout: Duration) -> Result<String, EngineError> {
+        let result = self.wait_on_listener(timeout).await;
+        // A code or a refusal ends the authorization; a timeout leaves nothing worth listening for either.
+        self.listener = None;
+        result
+    }
+
+    async fn wait_on_listener(&self, timeout: Duration) -> Result<String, EngineError> {
         let listener = self
             .listener
-            .take()
+            .as_ref()
             .ok_or_else(|| auth_error("no redirect listener (it was not started or was already used); paste the code"))?;
         let wait = async {
             loop {

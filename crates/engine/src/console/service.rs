@@ -36,7 +36,16 @@ pub struct ServiceOptions {
 impl Default for ServiceOptions {
     fn default() -> Self {
         // A demo that shows a living shop: a backlog to work through at start, then a steady stream.
-        let demo_sandbox = SandboxConfig { initial_orders: 120, orders_per_minute: 60.0, ..SandboxConfig::default() };
+        // The backlog is a burst that just came in, and holds are short: the demo's order-to-fulfillment
+        // figures then show the pipeline, not a shop left alone for two days (which would fire the
+        // order-latency alert at every start).
+        let demo_sandbox = SandboxConfig {
+            initial_orders: 120,
+            initial_orders_span_secs: 10,
+            on_hold_secs: 10,
+            orders_per_minute: 60.0,
+            ..SandboxConfig::default()
+        };
         ServiceOptions { demo_when_no_shop: false, max_workers: 64, poll_interval: Duration::from_secs(5), demo_sandbox }
     }
 }
@@ -51,6 +60,8 @@ pub(crate) struct Service {
     /// The demo shop's sandbox (taken at shutdown); `is_demo` stays true after.
     demo: std::sync::Mutex<Option<SandboxHandle>>,
     is_demo: bool,
+    /// In demo mode, the console over the real database the demo stands in for.
+    home: Option<Console>,
     /// The worker slot: held for as long as the service lives.
     _node: NodeIdentity,
 }
@@ -75,6 +86,15 @@ impl Service {
 
     pub(crate) fn pipeline(&self) -> &Pipeline {
         &self.pipeline
+    }
+
+    pub(crate) fn home(&self) -> Option<&Console> {
+        self.home.as_ref()
+    }
+
+    /// The demo shop's sandbox while it runs (its fault controls, `demo_faults.rs`).
+    pub(crate) fn with_demo<T>(&self, f: impl FnOnce(&SandboxHandle) -> T) -> Option<T> {
+        self.demo.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(f)
     }
 
     /// The worker pools now. `try_lock`: a snapshot taken while `shutdown` holds the runner reports
@@ -116,9 +136,8 @@ impl Console {
         }
         let has_shop = !self.store.list_shops(DEFAULT_CREATOR_ID).await?.is_empty();
         if !has_shop && options.demo_when_no_shop {
-            self.store.db().close().await;
-            let config = ConsoleConfig { data_dir: self.data_dir.clone(), database_url: None };
-            return Self::launch_demo(config, options).await;
+            // The real database stays open: shops connected from the demo go there (`connect.rs`).
+            return Self::launch_demo(self, options).await;
         }
         let node = NodeIdentity::claim(&self.data_dir)?;
         let metrics = Arc::new(Metrics::new(self.store.clock()));
@@ -127,10 +146,10 @@ impl Console {
         self.start(pipeline, node, None, &options).await
     }
 
-    async fn launch_demo(config: ConsoleConfig, options: ServiceOptions) -> Result<Console, EngineError> {
-        let (db, path) = demo::fresh_database(&config.data_dir).await?;
-        let dir = config.data_dir.join(demo::DEMO_DIR);
-        let mut console = Console::over(Queue::new(db.clone()), db, format!("sqlite://{}", path.display()), config.data_dir);
+    async fn launch_demo(home: Console, options: ServiceOptions) -> Result<Console, EngineError> {
+        let (db, path) = demo::fresh_database(&home.data_dir).await?;
+        let dir = home.data_dir.join(demo::DEMO_DIR);
+        let mut console = Console::over(Queue::new(db.clone()), db, format!("sqlite://{}", path.display()), home.data_dir.clone());
         let shop = demo::start(&console.store, options.demo_sandbox.clone(), ClientTuning::default()).await?;
         tracing::info!(sandbox = shop.sandbox.base_url(), database = %path.display(), "no shop is connected: the demo shop runs");
         // The demo's credentials are in memory; the console's shop commands see the same store.
@@ -138,14 +157,14 @@ impl Console {
         let node = NodeIdentity::claim(&dir)?;
         let metrics = Arc::new(Metrics::new(console.store.clock()));
         let pipeline = demo::pipeline(console.store.clone(), shop.connections.clone(), metrics);
-        console.start(pipeline, node, Some(shop.sandbox), &options).await
+        console.start(pipeline, node, Some((shop.sandbox, home)), &options).await
     }
 
     async fn start(
         mut self,
         pipeline: Pipeline,
         node: NodeIdentity,
-        demo: Option<SandboxHandle>,
+        demo: Option<(SandboxHandle, Console)>,
         options: &ServiceOptions,
     ) -> Result<Console, EngineError> {
         let workers = options.max_workers.max(1);
@@ -159,18 +178,20 @@ impl Console {
         let runner = match Runner::start(pipeline.clone(), config).await {
             Ok(r) => r,
             Err(e) => {
-                if let Some(sandbox) = demo {
+                if let Some((sandbox, _)) = demo {
                     sandbox.shutdown().await.ok();
                 }
                 return Err(e);
             }
         };
+        let (demo, home) = demo.unzip();
         self.service = Some(Arc::new(Service {
             pipeline,
             runner: tokio::sync::Mutex::new(Some(runner)),
             pools: std::sync::Mutex::default(),
             is_demo: demo.is_some(),
             demo: std::sync::Mutex::new(demo),
+            home,
             _node: node,
         }));
         Ok(self)

@@ -86,10 +86,11 @@ impl Shop {
             duplicate_ships: 0,
             now_ms,
         };
-        // Initial orders are spread over the past two days, created in time order, and their
-        // lifecycle events that already fell due are replayed without webhooks (history, not news).
+        // Initial orders are spread over the configured past (two days by default), created in time
+        // order, and their lifecycle events that already fell due are replayed without webhooks
+        // (history, not news).
         let n = shop.cfg.initial_orders;
-        let start = now_ms - 2 * 86_400_000;
+        let start = now_ms - shop.cfg.initial_orders_span_secs.max(0) * 1000;
         let mut times: Vec<i64> = (0..n)
             .map(|_| shop.rng.i64(start..now_ms.max(start + 1)))
             .collect();
