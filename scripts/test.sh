@@ -21,7 +21,7 @@ xvfb-run -a --server-args="-screen 0 1280x800x24" cargo test --workspace --locke
 
 echo "== browser E2E: the web console (creatorflow-cli serve) in headless chromium; screenshots in docs/screenshots"
 cargo build --locked -p creatorflow-cli
-node --test ui/e2e/browser.test.mjs ui/e2e/triage.test.mjs ui/e2e/orders.test.mjs
+node --test ui/e2e/browser.test.mjs ui/e2e/triage.test.mjs ui/e2e/orders.test.mjs ui/e2e/shops.test.mjs
 
 echo "== desktop E2E: the app in a WebKitGTK window under Xvfb, through tauri-driver; screenshots in docs/screenshots"
 cargo build --locked -p creatorflow
