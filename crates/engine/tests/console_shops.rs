@@ -80,7 +80,11 @@ async fn add_looks_up_the_shop_stores_secrets_outside_the_db_and_updates_by_name
     // Secrets are in the secret store, and nowhere in the database.
     let app = e.secrets.get(&app_secret_name(&c.app_key))?.context("app secret stored")?;
     assert_eq!(app.expose(), c.app_secret);
-    let tokens = e.secrets.get(&shop_tokens_name(shop.id))?.context("tokens stored")?;
+    // The shop's slot points at its authorization's pair (the lookup's refresh learnt the open_id).
+    let (name, _) = e.console.connections()?.stored_tokens(&shop)?.context("tokens stored")?;
+    ensure!(name.starts_with("tokens/auth/"), "{name}");
+    ensure!(e.secrets.get(&shop_tokens_name(shop.id))?.context("slot")?.expose().contains(&name));
+    let tokens = e.secrets.get(&name)?.context("tokens stored")?;
     let bytes = db_bytes(&e)?;
     for secret in [c.app_secret.as_str(), c.access_token.as_str(), c.refresh_token.as_str(), tokens.expose()] {
         ensure!(!contains(&bytes, secret), "a secret is in the database file");
@@ -97,8 +101,8 @@ async fn add_looks_up_the_shop_stores_secrets_outside_the_db_and_updates_by_name
     // The same name again updates the shop (same row), with the settings given.
     let mut again = add_request(&e, "main");
     again.shop_id = Some(c.shop_id.clone());
-    again.access_token = tokens_of(&e, shop.id)?.0;
-    again.refresh_token = tokens_of(&e, shop.id)?.1;
+    again.access_token = tokens_of(&e, &shop)?.0;
+    again.refresh_token = tokens_of(&e, &shop)?.1;
     again.priority = Some(7);
     // The pipeline marked the shop deauthorized (105001); adding it with new credentials re-activates it.
     ensure!(e.console.store().mark_shop_deauthorized(shop.id).await?);
@@ -120,8 +124,8 @@ async fn add_looks_up_the_shop_stores_secrets_outside_the_db_and_updates_by_name
     Ok(())
 }
 
-fn tokens_of(e: &Env, shop_id: i64) -> anyhow::Result<(Secret, Secret)> {
-    let t = tiktok_shop::load_tokens(e.secrets.as_ref(), &shop_tokens_name(shop_id))?.context("tokens")?;
+fn tokens_of(e: &Env, shop: &creatorflow_engine::store::Shop) -> anyhow::Result<(Secret, Secret)> {
+    let (_, t) = e.console.connections()?.stored_tokens(shop)?.context("tokens")?;
     Ok((t.access_token, t.refresh_token))
 }
 
@@ -211,6 +215,7 @@ async fn remove_cancels_the_shops_jobs_and_deletes_its_orders_and_secrets() -> a
     assert!(e.console.store().search(1, "Alex", 10).await?.is_empty(), "search entries go too");
     assert!(e.secrets.get(&shop_tokens_name(shop.id))?.is_none());
     assert!(e.secrets.get(&app_secret_name(&c.app_key))?.is_none(), "no shop of the app is left");
+    assert!(e.secrets.list_names().is_empty(), "no token pair is left either: {:?}", e.secrets.list_names());
 
     let audit = e.console.show_job(by_order).await?.audit;
     assert_eq!(audit.len(), 1);
@@ -378,4 +383,54 @@ async fn console_commands_on_postgres() -> anyhow::Result<()> {
     .await;
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&mut admin).await?;
     result
+}
+
+/// One seller's authorization covers two shops: `shop add` gives the second the same pair without an
+/// open_id. TikTok rotates the refresh token on every refresh, so copies would lock each other out; the
+/// shops end up sharing the authorization's one pair, in this process (one manager) and in another
+/// process over the same secret store (it adopts the newer pair instead of spending a dead token).
+#[tokio::test]
+async fn shops_of_one_authorization_share_its_pair_across_refreshes_and_processes() -> anyhow::Result<()> {
+    let e = env().await?;
+    let a = e.console.add_shop(add_request(&e, "main")).await?;
+    let (name, pair) = e.console.connections()?.stored_tokens(&a)?.context("tokens")?;
+    ensure!(name.starts_with("tokens/auth/"), "the lookup's refresh learnt the authorization: {name}");
+    let mut second = add_request(&e, "second");
+    second.shop_id = Some("7494726673780140002".into());
+    second.region = Some("GB".into());
+    second.access_token = pair.access_token.clone();
+    second.refresh_token = pair.refresh_token.clone();
+    let b = e.console.add_shop(second).await?;
+    let filter = tiktok_shop::models::order::OrderSearchFilter::default();
+    let page = tiktok_shop::models::order::OrderSearchPage::first(5);
+
+    // a's client holds the pair now; b's pair has no known expiry, so its first call refreshes,
+    // rotating the authorization's refresh token under a's feet.
+    let conns = e.console.connections()?;
+    let a_client = conns.client(&a)?;
+    conns.client(&b)?.search_orders(&filter, &page).await?;
+    let (b_name, _) = conns.stored_tokens(&b)?.context("b tokens")?;
+    ensure!(b_name == name, "b's refresh moved its pair to the authorization: {b_name}");
+    // a still works: its manager adopts the pair b's refresh stored instead of spending the dead token.
+    a_client.tokens().refresh_now().await.context("a refreshes with the newest refresh token")?;
+    a_client.search_orders(&filter, &page).await?;
+
+    // Another process (fresh connections over the same store) refreshes; this one then adopts that pair.
+    let other = creatorflow_engine::connection::Connections::new(e.secrets.clone());
+    other.client(&b)?.tokens().refresh_now().await.context("the other process refreshes")?;
+    let before = conns.client(&b)?.tokens().snapshot().await;
+    let stale = before.access_token.clone();
+    let fresh = conns.client(&b)?.tokens().refresh_if_current(&stale).await.context("adopted, not refreshed")?;
+    ensure!(fresh != stale, "the newer pair from the store is in use");
+    let stored = conns.stored_tokens(&b)?.context("tokens")?.1;
+    ensure!(stored.access_token == fresh, "adopting spent no refresh: the stored pair is the one in use");
+    conns.client(&a)?.search_orders(&filter, &page).await?;
+
+    // Removing one shop keeps the shared pair for the other; removing both leaves no pair behind.
+    e.console.remove_shop("second", "alice").await?;
+    ensure!(e.secrets.get(&name)?.is_some(), "a still uses the authorization's pair");
+    e.console.connections()?.client(&a)?.search_orders(&filter, &page).await?;
+    e.console.remove_shop("main", "alice").await?;
+    ensure!(e.secrets.list_names().is_empty(), "{:?}", e.secrets.list_names());
+    Ok(())
 }

@@ -246,6 +246,11 @@ impl MemoryStore {
         Self::default()
     }
 
+    /// The names stored (tests check what is left behind).
+    pub fn list_names(&self) -> Vec<String> {
+        self.map().keys().cloned().collect()
+    }
+
     fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Secret>> {
         // A panic while holding this lock cannot leave the map half-written (single insert/remove).
         self.map.lock().unwrap_or_else(|p| p.into_inner())
@@ -333,6 +338,10 @@ impl TokenSink for StoreTokenSink {
             detail: format!("cannot encode: {e}"),
         })?;
         self.store.set(&self.name, &Secret::new(json))
+    }
+
+    fn load(&self) -> Result<Option<TokenSet>, Error> {
+        load_tokens(self.store.as_ref(), &self.name)
     }
 }
 

@@ -16,6 +16,13 @@ use tokio::sync::Mutex;
 /// Where the newest token pair goes (the keyring, a file). Called from a blocking thread.
 pub trait TokenSink: Send + Sync + fmt::Debug {
     fn save(&self, tokens: &TokenSet) -> Result<(), Error>;
+
+    /// The pair stored now, when the sink can read it back. Another process on this machine (the CLI
+    /// beside the desktop app) may have refreshed meanwhile; TikTok rotates the refresh token, so the
+    /// manager adopts a newer stored pair instead of spending its own, already dead, refresh token.
+    fn load(&self) -> Result<Option<TokenSet>, Error> {
+        Ok(None)
+    }
 }
 
 struct State {
@@ -82,10 +89,9 @@ impl TokenManager {
         if st.unsaved {
             self.persist(&mut st).await?;
         }
-        let deadline = st.tokens.access_token_expire_in - self.margin.as_secs() as i64;
-        if self.clock.now_unix() >= deadline {
+        if self.near_expiry(&st.tokens) {
             tracing::info!(open_id = ?st.tokens.open_id, "access token near expiry: refreshing proactively");
-            self.refresh_locked(&mut st).await?;
+            self.refresh_locked(&mut st, false).await?;
         }
         Ok(st.tokens.access_token.clone())
     }
@@ -94,7 +100,7 @@ impl TokenManager {
     pub async fn refresh_if_current(&self, stale: &Secret) -> Result<Secret, Error> {
         let mut st = self.state.lock().await;
         if st.tokens.access_token == *stale {
-            self.refresh_locked(&mut st).await?;
+            self.refresh_locked(&mut st, false).await?;
         }
         Ok(st.tokens.access_token.clone())
     }
@@ -102,12 +108,25 @@ impl TokenManager {
     /// Refreshes now, whatever the expiry.
     pub async fn refresh_now(&self) -> Result<TokenSet, Error> {
         let mut st = self.state.lock().await;
-        self.refresh_locked(&mut st).await?;
+        self.refresh_locked(&mut st, true).await?;
         Ok(st.tokens.clone())
     }
 
-    async fn refresh_locked(&self, st: &mut State) -> Result<(), Error> {
-        let new = self.auth.refresh(&st.tokens.refresh_token).await?;
+    /// Refreshes the pair, unless (without `force`) the sink already holds a newer one. A refresh that
+    /// fails is forgiven when a newer pair turned up meanwhile (two processes refreshed at once).
+    async fn refresh_locked(&self, st: &mut State, force: bool) -> Result<(), Error> {
+        // An adopted pair that is itself about to lapse is refreshed (with its live refresh token).
+        if self.adopt_stored(st).await && !force && !self.near_expiry(&st.tokens) {
+            return Ok(());
+        }
+        let new = match self.auth.refresh(&st.tokens.refresh_token).await {
+            Ok(new) => new,
+            Err(e) if self.adopt_stored(st).await => {
+                tracing::info!(error = %e, "another process refreshed the token pair first; using its pair");
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
         self.refreshes.fetch_add(1, Ordering::Relaxed);
         // Keep identity fields the refresh response may omit.
         let merged = TokenSet {
@@ -129,6 +148,34 @@ impl TokenManager {
         st.tokens = merged;
         st.unsaved = true;
         self.persist(st).await
+    }
+
+    fn near_expiry(&self, tokens: &TokenSet) -> bool {
+        self.clock.now_unix() >= tokens.access_token_expire_in - self.margin.as_secs() as i64
+    }
+
+    /// Takes the sink's pair when it is newer than ours: another refresh token (ours is then spent)
+    /// and an access token that lasts at least as long. An unsaved pair of ours is the newest by
+    /// definition; a sink that cannot be read changes nothing.
+    async fn adopt_stored(&self, st: &mut State) -> bool {
+        let Some(sink) = self.sink.clone() else { return false };
+        if st.unsaved {
+            return false;
+        }
+        let stored = match tokio::task::spawn_blocking(move || sink.load()).await {
+            Ok(Ok(Some(t))) => t,
+            Ok(Ok(None)) => return false,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot read the stored token pair back");
+                return false;
+            }
+            Err(_) => return false,
+        };
+        if stored.refresh_token == st.tokens.refresh_token || stored.access_token_expire_in < st.tokens.access_token_expire_in {
+            return false;
+        }
+        st.tokens = stored;
+        true
     }
 
     async fn persist(&self, st: &mut State) -> Result<(), Error> {

@@ -142,3 +142,44 @@ async fn unknown_refresh_token_is_no_auth_record() {
     let text = format!("{err} {err:?}");
     assert!(!text.contains(&cfg.app_secret) && !text.contains("ROW_rt_never_issued"));
 }
+
+/// Two processes on one machine (the desktop app and `creatorflow-cli run`) each hold a manager over
+/// the same stored pair. TikTok rotates the refresh token, so after one refreshes, the other's is dead:
+/// it adopts the stored, newer pair instead of failing (before refreshing, or after a refresh fails).
+#[tokio::test]
+async fn a_second_manager_over_the_same_store_adopts_the_newer_pair() {
+    let mut cfg = quiet_config(35);
+    cfg.access_token_ttl_secs = 3600;
+    let h = start(cfg).await;
+    let id = h.sb.create_order(OrderSpec::default());
+    let store: Arc<dyn tiktok_shop::SecretStore> = Arc::new(tiktok_shop::MemoryStore::new());
+    let sink = Arc::new(tiktok_shop::StoreTokenSink::new(store.clone(), "tokens/shop/1"));
+    let first = h.tokens.snapshot().await;
+    tiktok_shop::TokenSink::save(sink.as_ref(), &first).unwrap();
+    let desktop = h.client.token_manager(first.clone(), Some(sink.clone()));
+    let cli = h.client.token_manager(first.clone(), Some(sink.clone()));
+
+    h.advance_secs(1800).await;
+    cli.refresh_now().await.expect("the cli refreshes");
+    // The desktop's token expired (the cli's lasts another half hour): its proactive refresh finds the
+    // cli's pair and spends nothing.
+    h.advance_secs(1801).await;
+    let shop = h.client.shop(desktop.clone(), h.sb.config().shop_cipher.clone());
+    shop.get_orders(&[id.clone()]).await.expect("adopted the cli's pair");
+    assert_eq!(desktop.refresh_count(), 0, "no refresh of its own");
+    let (d, c) = (desktop.snapshot().await, cli.snapshot().await);
+    assert!(d.access_token == c.access_token && d.refresh_token == c.refresh_token, "one pair in both");
+    assert_eq!(h.stats().token_refreshes, 1);
+
+    // Both refresh at once from one pair: the loser's refresh fails on the spent token, then it
+    // adopts the winner's pair.
+    let before = h.stats().token_refreshes;
+    let (a, b) = tokio::join!(desktop.refresh_now(), cli.refresh_now());
+    a.expect("desktop");
+    b.expect("cli");
+    assert!(h.stats().token_refreshes > before);
+    let stored = tiktok_shop::load_tokens(store.as_ref(), "tokens/shop/1").unwrap().unwrap();
+    let in_use = [desktop.snapshot().await.refresh_token, cli.snapshot().await.refresh_token];
+    assert!(in_use.contains(&stored.refresh_token), "the stored pair is one in use");
+    shop.get_orders(&[id]).await.expect("still works");
+}

@@ -320,7 +320,8 @@ impl Console {
             )
             .await?;
         tx.commit().await.map_err(StoreError::from)?;
-        connections.delete_credentials(&shop).map_err(|e| EngineError::Credentials {
+        let remaining = self.store.list_shops(DEFAULT_CREATOR_ID).await?;
+        connections.delete_credentials(&shop, &remaining).map_err(|e| EngineError::Credentials {
             shop: shop.name.clone(),
             detail: format!("the shop was removed but its token pair could not be deleted from the secret store: {e}"),
         })?;
