@@ -31,6 +31,10 @@ export async function startDriver(env = {}, { timeoutMs = 60_000 } = {}) {
   const driver = spawn(driverBin, ["--port", String(port), "--native-port", String(nativePort)], {
     env: { ...process.env, WEBKIT_DISABLE_COMPOSITING_MODE: "1", CREATORFLOW_SECRET_STORE: "file", ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    // A process group of its own (tauri-driver, WebKitWebDriver, the app), ended as one by `stop`: an
+    // app that outlives its session (seen when a session is closed while the app is still starting)
+    // would otherwise be orphaned, still holding the pipes below and keeping node from exiting.
+    detached: true,
   });
   // Kept, not printed: tauri-driver logs a backtrace for every request WebKitWebDriver is not up for
   // yet (the /status polls below). The tail is in the error when a session does not start.
@@ -41,8 +45,14 @@ export async function startDriver(env = {}, { timeoutMs = 60_000 } = {}) {
   const exited = new Promise((r) => driver.once("exit", r));
   const base = `http://127.0.0.1:${port}`;
   const stop = async () => {
-    if (driver.exitCode === null) driver.kill();
-    await exited;
+    try {
+      process.kill(-driver.pid, "SIGTERM");
+    } catch {
+      // The group is gone already.
+    }
+    if (driver.exitCode === null && driver.signalCode === null) await exited;
+    driver.stdout.destroy();
+    driver.stderr.destroy();
   };
   const deadline = Date.now() + timeoutMs;
   for (;;) {
