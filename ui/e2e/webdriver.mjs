@@ -52,12 +52,74 @@ export class WebDriver {
     }
   }
 
+  /** Elements matching `css` inside `el`. */
+  async findAllIn(el, css) {
+    const value = await this.cmd("POST", `/element/${el}/elements`, { using: "css selector", value: css });
+    return value.map(elementId);
+  }
+
+  /**
+   * Polls `probe` (an async function) until it returns a truthy value, and returns that value. Errors
+   * thrown by the probe count as "not yet": React replaces elements as it re-renders, so a reference
+   * found a moment ago can be stale by the time it is read. `detail()` adds what was seen last to the
+   * timeout's message.
+   */
+  async until(probe, { timeoutMs = 30_000, intervalMs = 250, what = "a condition", detail } = {}) {
+    const deadline = Date.now() + timeoutMs;
+    let lastError;
+    for (;;) {
+      try {
+        const value = await probe();
+        if (value) return value;
+      } catch (e) {
+        lastError = e;
+      }
+      if (Date.now() > deadline) {
+        const seen = detail ? `; ${detail()}` : "";
+        throw new Error(`timed out waiting for ${what}${seen}${lastError ? ` (last error: ${lastError.message})` : ""}`);
+      }
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  }
+
+  /**
+   * Clicks the first element matching `css` (whose text passes `predicate`, when given), finding it
+   * again if React replaced it between the find and the click.
+   */
+  clickOn(css, { timeoutMs = 30_000, predicate } = {}) {
+    return this.until(
+      async () => {
+        for (const el of await this.findAll(css)) {
+          if (!predicate || predicate(await this.text(el))) {
+            await this.click(el);
+            return true;
+          }
+        }
+        return false;
+      },
+      { timeoutMs, what: `${css} to click` },
+    );
+  }
+
   text(el) {
     return this.cmd("GET", `/element/${el}/text`);
   }
 
+  /**
+   * A DOM property, e.g. "textContent": unlike `text` (the rendered text), it does not depend on the
+   * driver judging the element visible, which WebKitWebDriver gets wrong for absolutely positioned
+   * rows inside a scroller (the virtualized tables).
+   */
+  property(el, name) {
+    return this.cmd("GET", `/element/${el}/property/${name}`);
+  }
+
   click(el) {
     return this.cmd("POST", `/element/${el}/click`, {});
+  }
+
+  clear(el) {
+    return this.cmd("POST", `/element/${el}/clear`, {});
   }
 
   type(el, text) {

@@ -1,7 +1,7 @@
 // Dashboard: the live figures (one snapshot a second over the shared subscription), throughput and
 // latency charts for the last 10 minutes or the stored hour / day / week, alerts with what to do,
 // breakers per host, latency per stage and endpoint.
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import type { Api } from "../api";
 import { ApiError } from "../api";
 import { toApiError } from "../api/transport";
@@ -10,6 +10,7 @@ import type { HistoryRange } from "../bindings/HistoryRange";
 import { Chart, type SeriesSpec } from "../components/Chart";
 import { AlertList, BreakerTable, LatencyTable, StatTiles } from "../components/DashboardPanels";
 import { useLive } from "../lib/live";
+import { markOnce } from "../lib/marks";
 import {
   formatMs,
   formatRate,
@@ -67,9 +68,29 @@ export function Dashboard({ api }: { api: Api }) {
   const { snapshot: s, points, error } = useLive();
   const [range, setRange] = useState<Range>("live");
   const { history, error: historyError } = useHistory(api, range);
-  const throughput = useMemo(() => (range === "live" ? liveThroughputColumns(points) : history ? historyThroughputColumns(history) : null), [range, points, history]);
-  const latency = useMemo(() => (range === "live" ? liveLatencyColumns(points) : history ? historyLatencyColumns(history) : null), [range, points, history]);
+  // The first snapshot's figures go on screen alone, the live charts one paint later: building the two
+  // uPlot canvases costs a forced layout each (~100 ms together in WebKitGTK on a loaded machine), which
+  // would otherwise come between the first snapshot and the paint that shows its figures.
+  // (ui/e2e/bench-cold-start.mjs measures it; BENCHMARKS.md.)
+  const [figuresPainted, setFiguresPainted] = useState(false);
+  const live = range === "live" && figuresPainted;
+  const throughput = useMemo(() => (live ? liveThroughputColumns(points) : range !== "live" && history ? historyThroughputColumns(history) : null), [live, range, points, history]);
+  const latency = useMemo(() => (live ? liveLatencyColumns(points) : range !== "live" && history ? historyLatencyColumns(history) : null), [live, range, points, history]);
   const seconds = (v: number) => formatMs(v * 1000);
+  // The first snapshot's tiles: in the DOM (this layout effect, before the browser paints them), then
+  // painted (a task queued from the next animation frame runs after that frame's paint).
+  const figuresMarked = useRef(false);
+  useLayoutEffect(() => {
+    if (!s || figuresMarked.current) return;
+    figuresMarked.current = true;
+    markOnce("cf:first-figures");
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        markOnce("cf:figures-painted");
+        setFiguresPainted(true);
+      }, 0),
+    );
+  }, [s]);
 
   return (
     <>
@@ -131,7 +152,7 @@ export function Dashboard({ api }: { api: Api }) {
         <div className="charts">
           {throughput && <Chart title="Throughput (per minute)" series={throughputSeries} data={throughput} format={formatRate} />}
           {latency && <Chart title="Latency (order to fulfillment, slowest API endpoint)" series={latencySeries} data={latency} format={seconds} log />}
-          {!throughput && <p className="placeholder">Loading the {range}…</p>}
+          {!throughput && <p className="placeholder">{range === "live" ? "Waiting for the first snapshot…" : `Loading the ${range}…`}</p>}
         </div>
       </section>
 

@@ -171,7 +171,7 @@ export function Orders({ api }: { api: Api }) {
       a.click();
       a.remove();
       setTimeout(() => URL.revokeObjectURL(url), 60_000);
-      setNotice({ error: null, text: `Exported ${number.format(rows)} orders to ${a.download}.` });
+      setNotice({ error: null, text: `Exported ${number.format(rows)} ${rows === 1 ? "order" : "orders"} to ${a.download}.` });
     } catch (reason) {
       if (!abort.signal.aborted) setNotice({ error: toApiError(reason, "ui"), text: "The export failed" });
       else setNotice({ error: null, text: "Export cancelled." });
@@ -283,7 +283,7 @@ export function Orders({ api }: { api: Api }) {
       </section>
 
       {notice && (
-        <div className={notice.error ? "error" : "notice"} role={notice.error ? "alert" : "status"}>
+        <div className={notice.error ? "error" : "notice notice-bar"} role={notice.error ? "alert" : "status"}>
           <p className={notice.error ? "error-title" : undefined}>
             {notice.text}
             {notice.error && <code className="error-kind">{notice.error.kind}</code>}
@@ -307,7 +307,7 @@ export function Orders({ api }: { api: Api }) {
             {count === 0 && feed.complete
               ? "No orders match these filters."
               : feed.complete
-                ? `${number.format(count)} orders`
+                ? `${number.format(count)} ${count === 1 ? "order" : "orders"}`
                 : `${number.format(count)}+ orders, newest first — more load as you scroll`}
           </p>
           <div className="orders-grid" role="grid" aria-label="Orders, newest first" aria-rowcount={feed.complete ? count + 1 : -1}>
