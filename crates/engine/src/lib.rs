@@ -15,7 +15,7 @@ pub mod runner;
 pub mod store;
 pub mod sync;
 
-pub use console::{CommandError, Console, ConsoleConfig, Overview, QueueCount, ServiceOptions, default_data_dir, redact_database_url};
+pub use console::{CommandError, Console, ConsoleConfig, iso_utc, Overview, QueueCount, ServiceOptions, default_data_dir, redact_database_url};
 pub use console::{Backup, ConnectRequest, ConnectSession, ConnectState, DemoFaultChange, DemoFaults, Settings, ShopSettings};
 pub use console::{Alert, AlertSeverity, AlertWatch, History, HistoryQuery, HistoryRange, LiveSnapshot, LiveSubscription};
 pub use console::{AddShop, AuthorizationRequest, DEFAULT_AUTHORIZE_URL, JobDetail, JobQuery, OrderQuery, PendingAuthorization, RemovedShop, RetryAllReport, RetryOutcome};

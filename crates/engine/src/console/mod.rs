@@ -44,7 +44,7 @@ pub use error::CommandError;
 pub use jobs::{JobDetail, JobQuery, RetryAllReport, RetryOutcome};
 pub use oauth::{AuthorizationRequest, DEFAULT_AUTHORIZE_URL, PendingAuthorization};
 pub use orders::{LabelFile, OrderFacets, OrderQuery, ShopChoice};
-pub use orders_csv::{CsvChunk, EXPORT_CHUNK_ROWS, EXPORT_HEADER};
+pub use orders_csv::{CsvChunk, EXPORT_CHUNK_ROWS, EXPORT_HEADER, iso_utc};
 pub use tracking::{
     CsvImportReport, CsvLineOutcome, CsvLineReport, MAX_CSV_BYTES, MAX_CSV_LINES, ShipJobState, TrackingCsv,
     TrackingEntry, TrackingOutcome, TrackingResult,

@@ -30,7 +30,7 @@ pub struct CsvChunk {
 }
 
 /// `secs` (Unix seconds) as `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian, UTC).
-pub(crate) fn iso_utc(secs: i64) -> String {
+pub fn iso_utc(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     // Howard Hinnant's days-from-civil inverse: exact for every i64 day count we can meet.
