@@ -350,6 +350,7 @@ async fn measure(args: &OrdersBench, console: &Console) -> anyhow::Result<Report
         ("deep page", OrderFilter::default(), page),
         ("deep page by status", OrderFilter { statuses: vec!["COMPLETED".into()], ..OrderFilter::default() }, page),
         ("search, first page", OrderFilter { text: Some("maria gar".into()), ..OrderFilter::default() }, first_page),
+        ("search, few matches", OrderFilter { text: Some("mug-123".into()), ..OrderFilter::default() }, first_page),
         ("at risk, first page", OrderFilter { at_risk: true, ..OrderFilter::default() }, first_page),
         ("at risk, deep page", OrderFilter { at_risk: true, ..OrderFilter::default() }, page),
     ] {

@@ -20,11 +20,12 @@ pub const MAX_PAGE: u32 = 500;
 
 /// A search matching at most this many orders is served from its matches (sorted on the 0007 index
 /// `orders_id_created`, then only the page's rows read) rather than by walking the newest-first index;
-/// see `Store::few_matches`. Measured at a million orders (BENCHMARKS.md): sorting N matches on the
-/// index costs ~1 µs each, the walk ~0.25 µs per index step and ~50 × 1,000,000 / N steps for a page,
-/// and reading the first N + 1 matches to count them ~1 µs each; the slowest search either side of
-/// the threshold is lowest near 3,000.
-const FEW_MATCHES: usize = 3_000;
+/// see `Store::few_matches`. Measured at a million orders (`bench orders`, BENCHMARKS.md): sorting on
+/// the index costs ~1 µs a match against the walk's ~50 × 1,000,000 / N index steps, so on CPU alone
+/// the crossover is near 3,000; but buyer-name searches (~1,750 matches) had the same p50 either way
+/// and a longer tail when sorted (p99 38–62 ms against 26–31 ms on the loaded 2-core machine: one
+/// page read per match), so the threshold stays at 1,000.
+const FEW_MATCHES: usize = 1_000;
 
 /// The SQLite index the few-matches path sorts on (migration 0007): (id, creator_id, create_time).
 const SORT_INDEX: &str = "orders_id_created";
@@ -257,8 +258,11 @@ impl Store {
             q.and_where(Expr::cust_with_values("id IN (SELECT value FROM json_each(?))", [ids]));
         } else if !tokens.is_empty() {
             q.and_where(match self.backend() {
+                // `+id`: a filter, never the driver. With 0007's index present the planner would
+                // otherwise look every match up by rowid and sort them all (42k rows for `maria`)
+                // instead of walking newest first to the page.
                 creatorflow_queue::Backend::Sqlite => Expr::cust_with_values(
-                    "id IN (SELECT rowid FROM order_fts WHERE order_fts MATCH ?)",
+                    "+id IN (SELECT rowid FROM order_fts WHERE order_fts MATCH ?)",
                     [fts5_query(&tokens)],
                 ),
                 // sea-query numbers custom PostgreSQL placeholders `$n` within the fragment.
