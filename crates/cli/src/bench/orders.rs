@@ -1,9 +1,9 @@
 //! `bench orders`: the order review at scale. Seeds N realistic orders (names, SKUs, tracking numbers,
 //! statuses, a year of create times, three shops) through the store's own upsert in bulk
 //! transactions, then measures through the `Console` — what the faces call — the latency of: an order
-//! looked up by its TikTok id (the full detail), search-as-you-type (buyer names, SKUs, tracking
-//! numbers, order-id prefixes; first page of 50), and keyset pages deep in the list (unfiltered and
-//! by status). Prints the query plans it relies on.
+//! looked up by its TikTok id (the full detail, and the lean status), search-as-you-type (buyer
+//! names, SKUs, tracking numbers, order-id prefixes; first page of 50), and keyset pages deep in the
+//! list (unfiltered and by status). Prints the query plans it relies on.
 
 use std::time::Instant;
 
@@ -48,6 +48,7 @@ struct Report {
     seed_s: f64,
     seed_orders_per_s: f64,
     lookup_by_tiktok_id: Figures,
+    status_by_tiktok_id: Figures,
     search_first_page_50: Figures,
     search_buyer: Figures,
     search_sku: Figures,
@@ -218,6 +219,7 @@ pub async fn run(args: &OrdersBench, database: Option<&str>) -> anyhow::Result<(
         report.orders, report.database, report.seeded, report.seed_s, report.seed_orders_per_s
     );
     line("lookup by tiktok id (full detail)", &report.lookup_by_tiktok_id);
+    line("order status by tiktok id (lean)", &report.status_by_tiktok_id);
     line("search, first page of 50 (mix)", &report.search_first_page_50);
     line("  buyer name", &report.search_buyer);
     line("  seller sku", &report.search_sku);
@@ -266,7 +268,7 @@ async fn measure(args: &OrdersBench, console: &Console) -> anyhow::Result<Report
             store.upsert_orders(&batch).await?;
             seeded += end - i;
             i = end;
-            if i % 100_000 == 0 {
+            if i.is_multiple_of(100_000) {
                 eprintln!("seeded {i} orders ({:.0}/s)", seeded as f64 / started.elapsed().as_secs_f64());
             }
         }
@@ -283,6 +285,15 @@ async fn measure(args: &OrdersBench, console: &Console) -> anyhow::Result<Report
         let d = console.show_order(&id).await?;
         lookup.record(t.elapsed().as_micros() as u64)?;
         std::hint::black_box(d);
+    }
+    // The lean read support staff need ("where is order X"): status, ship-by, tracking.
+    let mut status = hist()?;
+    for _ in 0..args.samples {
+        let id = tts_id(rng.u64(0..n));
+        let t = Instant::now();
+        let s = console.order_status(&id).await?;
+        status.record(t.elapsed().as_micros() as u64)?;
+        std::hint::black_box(s);
     }
 
     let (mut all, mut buyer, mut sku, mut tracking, mut prefix) = (hist()?, hist()?, hist()?, hist()?, hist()?);
@@ -339,6 +350,7 @@ async fn measure(args: &OrdersBench, console: &Console) -> anyhow::Result<Report
         ("deep page", OrderFilter::default(), page),
         ("deep page by status", OrderFilter { statuses: vec!["COMPLETED".into()], ..OrderFilter::default() }, page),
         ("search, first page", OrderFilter { text: Some("maria gar".into()), ..OrderFilter::default() }, first_page),
+        ("search, few matches", OrderFilter { text: Some("mug-123".into()), ..OrderFilter::default() }, first_page),
         ("at risk, first page", OrderFilter { at_risk: true, ..OrderFilter::default() }, first_page),
         ("at risk, deep page", OrderFilter { at_risk: true, ..OrderFilter::default() }, page),
     ] {
@@ -355,6 +367,7 @@ async fn measure(args: &OrdersBench, console: &Console) -> anyhow::Result<Report
         seed_s,
         seed_orders_per_s: if seed_s > 0.0 { seeded as f64 / seed_s } else { 0.0 },
         lookup_by_tiktok_id: figures(&lookup),
+        status_by_tiktok_id: figures(&status),
         search_first_page_50: figures(&all),
         search_buyer: figures(&buyer),
         search_sku: figures(&sku),

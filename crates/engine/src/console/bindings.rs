@@ -47,6 +47,8 @@ pub fn typescript_bindings() -> Vec<(String, String)> {
         crate::store::PageCursor,
         crate::store::OrderSummary,
         crate::store::OrderDetail,
+        crate::store::OrderStatusView,
+        crate::store::TrackingInfo,
         crate::store::LineItem,
         crate::store::PackageRecord,
         crate::store::Shipment,

@@ -1,7 +1,7 @@
 //! Reviewing orders offline: the filtered order list, the filters' choices (shops, status counts), one
-//! order in full (line items, address, packages, shipments, whether a label is cached, timeline) and a
-//! cached label's PDF. Reads only the local cache. Manual tracking is in `tracking.rs`, CSV in
-//! `orders_csv.rs`.
+//! order in full (line items, address, packages, shipments, whether a label is cached, timeline) or its
+//! lean status ("where is order X"), and a cached label's PDF. Reads only the local cache. Manual
+//! tracking is in `tracking.rs`, CSV in `orders_csv.rs`.
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -9,7 +9,8 @@ use ts_rs::TS;
 use super::Console;
 use crate::error::EngineError;
 use crate::store::{
-    DEFAULT_CREATOR_ID, OrderDetail, OrderFilter, OrderPage, PageCursor, PageRequest, StatusCount, StoreError,
+    DEFAULT_CREATOR_ID, OrderDetail, OrderFilter, OrderPage, OrderStatusView, PageCursor, PageRequest, StatusCount,
+    StoreError,
 };
 
 /// Which orders to list; every filter is optional and they combine with AND. Every field may be left
@@ -138,31 +139,43 @@ impl Console {
 
     /// One order in full. `id` is a TikTok order id or a local id: a TikTok id is tried first (support
     /// staff paste those from buyer messages; TikTok ids are 18+ digits, local ids small, so the two
-    /// never meet in practice), then a local id.
+    /// never meet in practice), then a local id. One statement when the TikTok id is cached
+    /// (`store/lookup.rs`).
     pub async fn show_order(&self, id: &str) -> Result<OrderDetail, EngineError> {
-        let local = self.resolve_order(id).await?;
-        match self.store.get_order(local).await {
-            Ok(d) => Ok(d),
-            Err(StoreError::OrderNotFound(_)) => Err(EngineError::OrderNotFound { id: id.trim().to_owned() }),
-            Err(e) => Err(e.into()),
+        let id = checked_order_id(id)?;
+        let found = self.store.order_details_by_remote(DEFAULT_CREATOR_ID, id).await?;
+        match one_order(id, found, |d| d.order.id)? {
+            Some(d) => Ok(d),
+            None => match self.store.get_order(local_order_id(id)?).await {
+                Ok(d) => Ok(d),
+                Err(StoreError::OrderNotFound(_)) => Err(EngineError::OrderNotFound { id: id.to_owned() }),
+                Err(e) => Err(e.into()),
+            },
+        }
+    }
+
+    /// "Where is order X": the order's status, last update, ship-by time and tracking, without the rest
+    /// of the detail — one indexed statement. `id` as for [`Console::show_order`].
+    pub async fn order_status(&self, id: &str) -> Result<OrderStatusView, EngineError> {
+        let id = checked_order_id(id)?;
+        let found = self.store.order_status_by_remote(DEFAULT_CREATOR_ID, id).await?;
+        match one_order(id, found, |s| s.id)? {
+            Some(s) => Ok(s),
+            None => self
+                .store
+                .order_status(local_order_id(id)?)
+                .await?
+                .ok_or_else(|| EngineError::OrderNotFound { id: id.to_owned() }),
         }
     }
 
     /// The local id of the order `id` names (a TikTok order id first, then a local id).
     pub(super) async fn resolve_order(&self, id: &str) -> Result<i64, EngineError> {
-        let id = id.trim();
-        if id.is_empty() || id.chars().count() > 64 {
-            return Err(EngineError::InvalidInput {
-                field: "order id",
-                value: id.chars().take(64).collect(),
-                reason: "must be a local order id or a TikTok order id".into(),
-            });
-        }
+        let id = checked_order_id(id)?;
         let remote = self.store.order_ids_by_remote(DEFAULT_CREATOR_ID, id).await?;
-        match remote.as_slice() {
-            [one] => Ok(*one),
-            [] => id.parse::<i64>().map_err(|_| EngineError::OrderNotFound { id: id.to_owned() }),
-            many => Err(EngineError::AmbiguousOrder { id: id.to_owned(), local_ids: many.to_vec() }),
+        match one_order(id, remote, |l| *l)? {
+            Some(local) => Ok(local),
+            None => local_order_id(id),
         }
     }
 
@@ -180,6 +193,33 @@ impl Console {
             pdf_base64: base64(&label.pdf),
         })
     }
+}
+
+/// An order id as typed (trimmed), refused when empty or longer than any id.
+fn checked_order_id(id: &str) -> Result<&str, EngineError> {
+    let id = id.trim();
+    if id.is_empty() || id.chars().count() > 64 {
+        return Err(EngineError::InvalidInput {
+            field: "order id",
+            value: id.chars().take(64).collect(),
+            reason: "must be a local order id or a TikTok order id".into(),
+        });
+    }
+    Ok(id)
+}
+
+/// The orders found by TikTok id: the one, none (then `id` may be a local id), or an error naming
+/// every local id when several shops have that TikTok id.
+fn one_order<T>(id: &str, mut found: Vec<T>, local_id: impl Fn(&T) -> i64) -> Result<Option<T>, EngineError> {
+    match found.len() {
+        0 | 1 => Ok(found.pop()),
+        _ => Err(EngineError::AmbiguousOrder { id: id.to_owned(), local_ids: found.iter().map(local_id).collect() }),
+    }
+}
+
+/// `id` as a local order id (it matched no TikTok id).
+fn local_order_id(id: &str) -> Result<i64, EngineError> {
+    id.parse::<i64>().map_err(|_| EngineError::OrderNotFound { id: id.to_owned() })
 }
 
 /// Standard base64 with padding (RFC 4648 §4); a label is a few kB, so a table walk is plenty.

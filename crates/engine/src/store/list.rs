@@ -4,7 +4,7 @@
 use sea_query::{
     Expr, ExprTrait, Order as SortOrder, PostgresQueryBuilder, Query, SqliteQueryBuilder,
 };
-use sea_query_sqlx::SqlxBinder;
+use sea_query_sqlx::{SqlxBinder, SqlxValues};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -18,11 +18,17 @@ use super::{DEFAULT_CREATOR_ID, Store};
 /// Most rows one page may ask for.
 pub const MAX_PAGE: u32 = 500;
 
-/// A search matching at most this many orders is served from its matches (fetched by id and sorted)
-/// rather than by walking the newest-first index; see `Store::few_matches`. The crossover measured at
-/// a million orders (`bench orders`): fetching N matches costs ~10 µs each, the walk ~50/density index
-/// steps, equal near N ≈ 1,000.
+/// A search matching at most this many orders is served from its matches (sorted on the 0007 index
+/// `orders_id_created`, then only the page's rows read) rather than by walking the newest-first index;
+/// see `Store::few_matches`. Measured at a million orders (`bench orders`, BENCHMARKS.md): sorting on
+/// the index costs ~1 µs a match against the walk's ~50 × 1,000,000 / N index steps, so on CPU alone
+/// the crossover is near 3,000; but buyer-name searches (~1,750 matches) had the same p50 either way
+/// and a longer tail when sorted (p99 38–62 ms against 26–31 ms on the loaded 2-core machine: one
+/// page read per match), so the threshold stays at 1,000.
 const FEW_MATCHES: usize = 1_000;
+
+/// The SQLite index the few-matches path sorts on (migration 0007): (id, creator_id, create_time).
+const SORT_INDEX: &str = "orders_id_created";
 
 /// Which orders to list. Every filter is optional and they combine with AND.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,28 +92,21 @@ pub struct OrderPage {
     pub next: Option<PageCursor>,
 }
 
-/// The SQLite statement for a few search matches: `NOT INDEXED` keeps the planner on rowid lookups of
-/// the matched ids (then a sort of those few), where it would otherwise walk a newest-first index
-/// across the whole table testing each row against the list.
-fn by_id(sql: String, few: bool) -> String {
-    if few { sql.replacen("FROM \"orders\"", "FROM \"orders\" NOT INDEXED", 1) } else { sql }
-}
-
 impl Store {
     /// One keyset page of orders, newest first.
     pub async fn list_orders(&self, filter: &OrderFilter, page: PageRequest) -> Result<OrderPage> {
         let limit = page.limit.clamp(1, MAX_PAGE);
         let mut c = ReadConn::acquire(&self.db).await?;
         let few = self.few_matches(&mut c, filter).await?;
-        let q = self.list_query(filter, page, limit, few.as_deref());
         let mut orders: Vec<OrderSummary> = match c.ex() {
             Ex::Sqlite(conn) => {
-                let (sql, values) = q.build_sqlx(SqliteQueryBuilder);
-                sqlx::query_as_with(sqlx::AssertSqlSafe(by_id(sql, few.is_some())), values)
+                let (sql, values) = self.sqlite_list_sql(filter, page, limit, few.as_deref());
+                sqlx::query_as_with(sqlx::AssertSqlSafe(sql), values)
                     .fetch_all(&mut *conn)
                     .await?
             }
             Ex::Pg(conn) => {
+                let q = self.list_query(filter, page, limit, None, SUMMARY_COLUMNS);
                 let (sql, values) = q.build_sqlx(PostgresQueryBuilder);
                 sqlx::query_as_with(sqlx::AssertSqlSafe(sql), values)
                     .fetch_all(&mut *conn)
@@ -136,12 +135,12 @@ impl Store {
     ) -> Result<Vec<String>> {
         let mut c = ReadConn::acquire(&self.db).await?;
         let few = self.few_matches(&mut c, filter).await?;
-        let q = self.list_query(filter, page, page.limit.clamp(1, MAX_PAGE), few.as_deref());
+        let limit = page.limit.clamp(1, MAX_PAGE);
         Ok(match c.ex() {
             Ex::Sqlite(conn) => {
-                let (sql, values) = q.build_sqlx(SqliteQueryBuilder);
+                let (sql, values) = self.sqlite_list_sql(filter, page, limit, few.as_deref());
                 let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as_with(
-                    sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {}", by_id(sql, few.is_some()))),
+                    sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")),
                     values,
                 )
                 .fetch_all(&mut *conn)
@@ -149,6 +148,7 @@ impl Store {
                 rows.into_iter().map(|r| r.3).collect()
             }
             Ex::Pg(conn) => {
+                let q = self.list_query(filter, page, limit, None, SUMMARY_COLUMNS);
                 let (sql, values) = q.build_sqlx(PostgresQueryBuilder);
                 let rows: Vec<(String,)> =
                     sqlx::query_as_with(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}")), values)
@@ -159,35 +159,66 @@ impl Store {
         })
     }
 
-    /// SQLite search: the ids of every order the text matches when there are at most
-    /// [`FEW_MATCHES`] (`None` when there are more, no text, or on PostgreSQL). Newest-first over the
-    /// whole index would otherwise be the plan for every search: fine when matches are dense (a buyer's
-    /// first name), but a tracking number or an order id matches one order, and finding it walked all
-    /// million rows (~75 ms). Few matches are fetched by id and sorted instead (~0.5 ms); many keep the
-    /// walk, which meets its first page of matches early.
-    async fn few_matches(&self, c: &mut ReadConn, filter: &OrderFilter) -> Result<Option<Vec<i64>>> {
+    /// The SQLite statement of a page. With few search matches (`few`: their ids as a JSON array) it
+    /// is a deferred join: the inner query sorts the matches on `orders_id_created` — (id,
+    /// creator_id, create_time), a few MB that stay cached — and keeps the page's ids; only those rows
+    /// are read from the table. Reading every match's row to sort them (the table is ~300 MB at a
+    /// million orders) made a search's time depend on the page cache: p99 103 ms at 550 matches.
+    fn sqlite_list_sql(
+        &self,
+        filter: &OrderFilter,
+        page: PageRequest,
+        limit: u32,
+        few: Option<&str>,
+    ) -> (String, SqlxValues) {
+        let Some(ids) = few else {
+            return self.list_query(filter, page, limit, None, SUMMARY_COLUMNS).build_sqlx(SqliteQueryBuilder);
+        };
+        let (inner, values) = self.list_query(filter, page, limit, Some(ids), "id").build_sqlx(SqliteQueryBuilder);
+        // INDEXED BY: the planner would otherwise walk a newest-first index across the whole table,
+        // testing each row against the matches (what many matches want, see `few_matches`).
+        let inner = inner.replacen("FROM \"orders\"", &format!("FROM \"orders\" INDEXED BY {SORT_INDEX}"), 1);
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM orders WHERE id IN ({inner}) ORDER BY create_time DESC, id DESC"
+        );
+        (sql, values)
+    }
+
+    /// SQLite search: the ids of every order the text matches, as a JSON array, when there are at
+    /// most [`FEW_MATCHES`] (`None` when there are more, no text, or on PostgreSQL). Newest-first over
+    /// the whole index would otherwise be the plan for every search: fine when matches are dense (a
+    /// buyer's first name), but a tracking number or an order id matches one order, and finding it
+    /// walked all million rows (~75 ms). Few matches are sorted on an index instead (see
+    /// `sqlite_list_sql`); many keep the walk, which meets its first page of matches early. One row
+    /// comes back (the ids as one JSON text, passed on to `json_each`), not one message per id.
+    async fn few_matches(&self, c: &mut ReadConn, filter: &OrderFilter) -> Result<Option<String>> {
         let tokens = filter.text.as_deref().map(query_tokens).unwrap_or_default();
         let Ex::Sqlite(conn) = c.ex() else { return Ok(None) };
         if tokens.is_empty() {
             return Ok(None);
         }
-        let ids: Vec<(i64,)> = sqlx::query_as("SELECT rowid FROM order_fts WHERE order_fts MATCH ? LIMIT ?")
-            .bind(fts5_query(&tokens))
-            .bind(FEW_MATCHES as i64 + 1)
-            .fetch_all(&mut *conn)
-            .await?;
-        Ok((ids.len() <= FEW_MATCHES).then(|| ids.into_iter().map(|r| r.0).collect()))
+        let (n, ids): (i64, String) = sqlx::query_as(
+            "SELECT count(*), json_group_array(rowid) FROM \
+             (SELECT rowid FROM order_fts WHERE order_fts MATCH ? LIMIT ?)",
+        )
+        .bind(fts5_query(&tokens))
+        .bind(FEW_MATCHES as i64 + 1)
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok((n <= FEW_MATCHES as i64).then_some(ids))
     }
 
+    /// The page's query selecting `columns`. `few_matches` (SQLite): the matching ids as a JSON array.
     fn list_query(
         &self,
         filter: &OrderFilter,
         page: PageRequest,
         limit: u32,
-        few_matches: Option<&[i64]>,
+        few_matches: Option<&str>,
+        columns: &'static str,
     ) -> sea_query::SelectStatement {
         let mut q = Query::select();
-        q.expr(Expr::cust(SUMMARY_COLUMNS))
+        q.expr(Expr::cust(columns))
             .from("orders")
             .and_where(Expr::col("creator_id").eq(filter.creator_id));
         if !filter.statuses.is_empty() {
@@ -223,12 +254,15 @@ impl Store {
         }
         let tokens = filter.text.as_deref().map(query_tokens).unwrap_or_default();
         if let Some(ids) = few_matches {
-            // Also for an empty list: no order matches, and `IN ()` says so without a scan.
-            q.and_where(Expr::col("id").is_in(ids.iter().copied()));
+            // One bound JSON text whatever the count: one statement text, prepared once and cached.
+            q.and_where(Expr::cust_with_values("id IN (SELECT value FROM json_each(?))", [ids]));
         } else if !tokens.is_empty() {
             q.and_where(match self.backend() {
+                // `+id`: a filter, never the driver. With 0007's index present the planner would
+                // otherwise look every match up by rowid and sort them all (42k rows for `maria`)
+                // instead of walking newest first to the page.
                 creatorflow_queue::Backend::Sqlite => Expr::cust_with_values(
-                    "id IN (SELECT rowid FROM order_fts WHERE order_fts MATCH ?)",
+                    "+id IN (SELECT rowid FROM order_fts WHERE order_fts MATCH ?)",
                     [fts5_query(&tokens)],
                 ),
                 // sea-query numbers custom PostgreSQL placeholders `$n` within the fragment.

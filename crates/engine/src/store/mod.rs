@@ -12,6 +12,7 @@ mod exec;
 mod fulfillments;
 mod inventory;
 mod list;
+mod lookup;
 mod metrics;
 mod model;
 mod orders;
@@ -31,6 +32,7 @@ pub(crate) use error::clip;
 pub use fulfillments::{Fulfillment, WorkOrder};
 pub use shop_admin::Purged;
 pub use list::{MAX_PAGE, OrderFilter, OrderPage, PageCursor, PageRequest};
+pub use lookup::{OrderStatusView, TrackingInfo};
 pub use metrics::MetricRollup;
 pub use tracking::{Settled, TrackingTarget};
 pub use model::{

@@ -1,14 +1,13 @@
-//! Orders: version-guarded upsert (with line items, packages and search kept in step) and the detail read.
+//! Orders: version-guarded upsert (with line items, packages and search kept in step); reads of one
+//! order are in `lookup.rs`.
 
 use creatorflow_queue::DbTx;
 use sqlx::types::Json;
 
 use super::Store;
 use super::error::{Result, StoreError, clip};
-use super::exec::{Ex, ReadConn, exec, fetch_all, fetch_opt, tx_ex};
-use super::model::{
-    LineItem, Order, OrderDetail, OrderEvent, OrderSummary, PackageRecord, Shipment, UpsertOutcome,
-};
+use super::exec::{Ex, exec, fetch_all, fetch_opt, tx_ex};
+use super::model::{LineItem, Order, OrderSummary, UpsertOutcome};
 use super::search::search_text;
 
 /// Statuses in which the seller still has to ship: only these orders can be "at risk".
@@ -41,14 +40,6 @@ pub(crate) struct Id {
 #[derive(sqlx::FromRow)]
 struct Text {
     value: String,
-}
-
-#[derive(sqlx::FromRow)]
-struct Payload {
-    #[sqlx(json(nullable))]
-    recipient_address: Option<serde_json::Value>,
-    #[sqlx(json)]
-    raw: serde_json::Value,
 }
 
 fn validate(order: &Order) -> Result<()> {
@@ -389,81 +380,6 @@ impl Store {
             order_id
         )?;
         fts_replace(tx_ex(tx), order_id, Some(&old.value), &text).await
-    }
-
-    /// An order with everything the detail view shows.
-    pub async fn get_order(&self, id: i64) -> Result<OrderDetail> {
-        let mut c = ReadConn::acquire(&self.db).await?;
-        let sql = format!("SELECT {SUMMARY_COLUMNS} FROM orders WHERE id = ?");
-        let order =
-            fetch_opt!(c.ex(), OrderSummary, &sql, id)?.ok_or(StoreError::OrderNotFound(id))?;
-        self.detail(&mut c, order).await
-    }
-
-    /// An order by its shop and TikTok order id, if cached.
-    pub async fn get_order_by_remote(
-        &self,
-        shop_id: i64,
-        tts_order_id: &str,
-    ) -> Result<Option<OrderDetail>> {
-        let mut c = ReadConn::acquire(&self.db).await?;
-        let sql =
-            format!("SELECT {SUMMARY_COLUMNS} FROM orders WHERE shop_id = ? AND tts_order_id = ?");
-        match fetch_opt!(c.ex(), OrderSummary, &sql, shop_id, tts_order_id)? {
-            Some(o) => Ok(Some(self.detail(&mut c, o).await?)),
-            None => Ok(None),
-        }
-    }
-
-    async fn detail(&self, c: &mut ReadConn, mut order: OrderSummary) -> Result<OrderDetail> {
-        let id = order.id;
-        self.mark_at_risk(std::slice::from_mut(&mut order));
-        let payload = fetch_opt!(
-            c.ex(),
-            Payload,
-            "SELECT recipient_address, raw FROM orders WHERE id = ?",
-            id
-        )?
-        .ok_or(StoreError::OrderNotFound(id))?;
-        let line_items = fetch_all!(
-            c.ex(),
-            LineItem,
-            "SELECT tts_line_item_id, product_id, product_name, sku_id, sku_name, seller_sku, \
-             CAST(sale_price AS TEXT) AS sale_price, currency, display_status, tts_package_id \
-             FROM line_items WHERE order_id = ? ORDER BY id",
-            id
-        )?;
-        let packages = fetch_all!(
-            c.ex(),
-            PackageRecord,
-            "SELECT p.id, p.order_id, p.tts_package_id, p.status, p.tracking_number, p.shipping_provider_id, \
-             p.shipping_provider, EXISTS (SELECT 1 FROM labels l WHERE l.package_id = p.id) AS has_label \
-             FROM packages p WHERE p.order_id = ? ORDER BY p.id",
-            id
-        )?;
-        let shipments = fetch_all!(
-            c.ex(),
-            Shipment,
-            "SELECT id, order_id, package_id, tracking_number, shipping_provider_id, shipping_provider, \
-             status, source, shipped_at, created_at FROM shipments WHERE order_id = ? ORDER BY id",
-            id
-        )?;
-        let timeline = fetch_all!(
-            c.ex(),
-            OrderEvent,
-            "SELECT id, order_id, at, source, kind, message, data FROM order_events \
-             WHERE order_id = ? ORDER BY at, id",
-            id
-        )?;
-        Ok(OrderDetail {
-            order,
-            recipient_address: payload.recipient_address,
-            raw: payload.raw,
-            line_items,
-            packages,
-            shipments,
-            timeline,
-        })
     }
 
     /// Fill `at_risk` from the clock and the risk window.

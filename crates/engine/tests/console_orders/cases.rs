@@ -251,3 +251,93 @@ pub async fn label_bytes_and_facets(e: &Env) -> anyhow::Result<()> {
     ensure!(f.statuses.len() == 1 && f.statuses[0].count == 2);
     Ok(())
 }
+
+/// `show_order` and `order_status` read an order in one statement each (`store/lookup.rs`): every child
+/// list comes back complete, in order, with its types (money as text, JSON data, the label flag, enums),
+/// empty lists as empty, and TikTok ids shared by two shops are refused with both local ids.
+pub async fn one_statement_detail_and_status(e: &Env) -> anyhow::Result<()> {
+    use creatorflow_engine::store::{NewOrderEvent, NewShipment, TrackingInfo};
+    let s = shop(e, "lookup").await?;
+    let other = shop(e, "lookup-other").await?;
+    let mut o = order(s.id, "D1", 100, 3600, ShippingType::Seller);
+    let mut second = o.line_items[0].clone();
+    second.tts_line_item_id = "D1-li2".into();
+    second.seller_sku = "MUG-BLUE".into();
+    second.sale_price = creatorflow_engine::store::Amount::parse("0.10")?;
+    o.line_items.push(second);
+    let mut pkg2 = o.packages[0].clone();
+    pkg2.tts_package_id = "D1-pkg2".into();
+    pkg2.status = "PROCESSING".into();
+    pkg2.tracking_number = Some("TT-2".into());
+    pkg2.shipping_provider = Some("Royal Mail".into());
+    o.packages.push(pkg2);
+    let bare = order(s.id, "D2", 50, 3 * 86_400, ShippingType::Tiktok);
+    let store = e.console.store();
+    let out = store
+        .upsert_orders(&[o, bare, order(s.id, "SAME", 10, 86_400, ShippingType::Seller), order(other.id, "SAME", 10, 86_400, ShippingType::Seller)])
+        .await?;
+    let id = out[0].id();
+
+    let d = e.console.show_order("D1").await?;
+    store.store_label(d.packages[1].id, "SHIPPING_LABEL", b"%PDF").await?;
+    let mut tx = store.begin().await?;
+    store
+        .append_event(&mut tx, id, &NewOrderEvent { source: EventSource::Sync, kind: "first".into(), message: "a".into(), data: Some(serde_json::json!({"n": [1, 2]})) })
+        .await?;
+    store.append_event(&mut tx, id, &NewOrderEvent { source: EventSource::User, kind: "second".into(), message: "b".into(), data: None }).await?;
+    store
+        .record_shipment(
+            &mut tx,
+            &NewShipment {
+                order_id: id,
+                package_id: Some(d.packages[0].id),
+                tracking_number: "RM-1".into(),
+                shipping_provider_id: None,
+                shipping_provider: Some("DPD".into()),
+                status: ShipmentStatus::Pending,
+                source: EventSource::User,
+                shipped_at: Some(1_234),
+            },
+        )
+        .await?;
+    tx.commit().await?;
+
+    let d = e.console.show_order("D1").await?;
+    ensure!(d.order.id == id && d.order.tts_order_id == "D1" && d.order.at_risk, "{:?}", d.order);
+    ensure!(d.raw == serde_json::json!({"id": "D1"}) && d.recipient_address.as_ref().is_some_and(|a| a["postal_code"] == "N1 1AA"));
+    let skus: Vec<_> = d.line_items.iter().map(|l| (l.seller_sku.as_str(), l.sale_price.as_str())).collect();
+    ensure!(skus == [("MUG-RED", "19.99"), ("MUG-BLUE", "0.10")], "{skus:?}");
+    let pkgs: Vec<_> = d.packages.iter().map(|p| (p.tts_package_id.as_str(), p.tracking_number.as_deref(), p.has_label)).collect();
+    ensure!(pkgs == [("D1-pkg", None, false), ("D1-pkg2", Some("TT-2"), true)], "{pkgs:?}");
+    ensure!(d.shipments.len() == 1 && d.shipments[0].status == ShipmentStatus::Pending && d.shipments[0].source == EventSource::User);
+    ensure!(d.shipments[0].package_id == Some(d.packages[0].id) && d.shipments[0].shipped_at == Some(1_234));
+    let kinds: Vec<_> = d.timeline.iter().map(|t| (t.kind.as_str(), t.data.clone())).collect();
+    ensure!(kinds == [("first", Some(serde_json::json!({"n": [1, 2]}))), ("second", None)], "{kinds:?}");
+    // By local id: the same detail.
+    ensure!(e.console.show_order(&id.to_string()).await? == d);
+
+    let st = e.console.order_status(" D1 ").await?;
+    ensure!(st.id == id && st.shop_name == "lookup" && st.status == "AWAITING_SHIPMENT" && st.at_risk && st.awaiting_shipment);
+    ensure!(st.update_time == d.order.update_time && st.ship_by_time == d.order.ship_by_time && st.shipping_type == "SELLER");
+    ensure!(st.synced_at == d.order.synced_at && st.create_time == d.order.create_time);
+    let tiktok = TrackingInfo { tracking_number: "TT-2".into(), shipping_provider: Some("Royal Mail".into()), source: "tiktok".into(), status: "PROCESSING".into(), shipped_at: None };
+    let local = TrackingInfo { tracking_number: "RM-1".into(), shipping_provider: Some("DPD".into()), source: "user".into(), status: "pending".into(), shipped_at: Some(1_234) };
+    ensure!(st.tracking == [tiktok, local], "packages with a number first, then shipments: {:?}", st.tracking);
+    ensure!(e.console.order_status(&id.to_string()).await? == st);
+
+    // An order with nothing attached: empty lists, not nulls.
+    let bare = e.console.show_order("D2").await?;
+    ensure!(bare.shipments.is_empty() && bare.timeline.is_empty() && bare.packages.len() == 1 && !bare.packages[0].has_label);
+    let bare_status = e.console.order_status("D2").await?;
+    ensure!(bare_status.tracking.is_empty() && !bare_status.at_risk && bare_status.shipping_type == "TIKTOK");
+
+    for r in [e.console.show_order("SAME").await.map(|_| ()), e.console.order_status("SAME").await.map(|_| ())] {
+        ensure!(matches!(&r, Err(EngineError::AmbiguousOrder { local_ids, .. }) if *local_ids == [out[2].id(), out[3].id()]), "{r:?}");
+    }
+    for missing in ["NOPE", "999999"] {
+        ensure!(matches!(e.console.show_order(missing).await, Err(EngineError::OrderNotFound { .. })));
+        ensure!(matches!(e.console.order_status(missing).await, Err(EngineError::OrderNotFound { .. })));
+    }
+    ensure!(matches!(e.console.order_status("  ").await, Err(EngineError::InvalidInput { .. })));
+    Ok(())
+}

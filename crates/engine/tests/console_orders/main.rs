@@ -147,4 +147,5 @@ cases!(
     csv_import_reports_every_line,
     csv_export_streams_every_matching_order,
     label_bytes_and_facets,
+    one_statement_detail_and_status,
 );

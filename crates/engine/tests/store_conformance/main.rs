@@ -3,11 +3,13 @@
 
 mod cases_orders;
 mod cases_records;
+mod cases_search;
 mod harness;
 mod plans;
 
 use cases_orders::*;
 use cases_records::*;
+use cases_search::*;
 
 macro_rules! cases {
     ($($name:ident),* $(,)?) => {
@@ -48,4 +50,5 @@ cases!(
     hostile_input,
     money_is_exact,
     metric_rollups,
+    search_pages_agree_either_side_of_few_matches,
 );
