@@ -30,6 +30,7 @@ const COMMANDS: &[&str] = &[
     "list_orders",
     "order_facets",
     "show_order",
+    "order_status",
     "label_pdf",
     "add_tracking",
     "import_tracking_csv",

@@ -2,7 +2,7 @@
 //! Loops, SQL and retries belong in the engine, never here. Names and arguments match the web console's
 //! `/api/<command>` routes (crates/web/src/api.rs), so the UI calls both the same way.
 
-use creatorflow_engine::store::{OrderDetail, OrderPage, Shop};
+use creatorflow_engine::store::{OrderDetail, OrderPage, OrderStatusView, Shop};
 use creatorflow_engine::{
     ActionResult, AuditPage, AuditQuery, Backup, BulkPreview, BulkPreviewRequest, BulkReport, BulkRequest, ConnectRequest,
     ConnectSession, CsvChunk, DemoFaultChange, DemoFaults,
@@ -110,6 +110,12 @@ pub async fn order_facets(console: State<'_, ConsoleState>) -> Result<OrderFacet
 #[tauri::command]
 pub async fn show_order(console: State<'_, ConsoleState>, id: String) -> Result<OrderDetail, CommandError> {
     Ok(console.get()?.show_order(&id).await?)
+}
+
+/// Where an order is (status, ship-by, tracking) in one indexed read: "where is order X?".
+#[tauri::command]
+pub async fn order_status(console: State<'_, ConsoleState>, id: String) -> Result<OrderStatusView, CommandError> {
+    Ok(console.get()?.order_status(&id).await?)
 }
 
 /// The cached label PDF of a package (`package`: its local id), base64.

@@ -93,6 +93,7 @@ pub fn builder<R: Runtime>(builder: Builder<R>, config: ShellConfig) -> Builder<
             commands::list_orders,
             commands::order_facets,
             commands::show_order,
+            commands::order_status,
             commands::label_pdf,
             commands::add_tracking,
             commands::import_tracking_csv,

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use creatorflow_engine::store::{OrderDetail, OrderPage, Shop};
+use creatorflow_engine::store::{OrderDetail, OrderPage, OrderStatusView, Shop};
 use creatorflow_engine::{History, HistoryQuery, LiveSnapshot};
 use creatorflow_engine::{
     ActionResult, AuditPage, AuditQuery, Backup, BulkPreview, BulkPreviewRequest, BulkReport, BulkRequest, CommandError,
@@ -101,6 +101,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/list_orders", post(list_orders))
         .route("/order_facets", get(order_facets).post(order_facets))
         .route("/show_order", post(show_order))
+        .route("/order_status", post(order_status))
         .route("/label_pdf", post(label_pdf))
         .route("/add_tracking", post(add_tracking))
         // A CSV import may be 2 MiB (the engine's limit) plus its JSON quoting: more than axum's 2 MB default.
@@ -229,6 +230,10 @@ async fn order_facets(State(s): State<AppState>) -> Reply<OrderFacets> {
 
 async fn show_order(State(s): State<AppState>, Args(a): Args<Id>) -> Reply<OrderDetail> {
     s.console.show_order(&a.id).await.into()
+}
+
+async fn order_status(State(s): State<AppState>, Args(a): Args<Id>) -> Reply<OrderStatusView> {
+    s.console.order_status(&a.id).await.into()
 }
 
 async fn label_pdf(State(s): State<AppState>, Args(a): Args<PackageArg>) -> Reply<LabelFile> {

@@ -312,7 +312,7 @@ async fn the_live_stream_sends_a_snapshot_event() {
 }
 
 #[tokio::test]
-async fn connect_and_demo_fault_routes_take_the_desktop_arguments() {
+async fn connect_demo_fault_and_status_routes_take_the_desktop_arguments() {
     let s = start("127.0.0.1:0", None).await.unwrap();
     let c = client();
     let post = |path: &str, body: Value| c.post(format!("{}/api/{path}", s.base)).json(&body).send();
@@ -342,4 +342,9 @@ async fn connect_and_demo_fault_routes_take_the_desktop_arguments() {
     assert_eq!(r.json::<Value>().await.unwrap()["state"], "cancelled");
     let r = post("connect_status", json!({"id": "nope"})).await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // The lean status read answers like show_order: an order not cached is not found.
+    let r = post("order_status", json!({"id": "576000000000009999"})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.json::<Value>().await.unwrap()["kind"], "not_found");
 }

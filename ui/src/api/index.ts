@@ -14,6 +14,7 @@ import type { OrderDetail } from "../bindings/OrderDetail";
 import type { OrderFacets } from "../bindings/OrderFacets";
 import type { OrderPage } from "../bindings/OrderPage";
 import type { OrderQuery } from "../bindings/OrderQuery";
+import type { OrderStatusView } from "../bindings/OrderStatusView";
 import type { ActionResult } from "../bindings/ActionResult";
 import type { AuditPage } from "../bindings/AuditPage";
 import type { AuditQuery } from "../bindings/AuditQuery";
@@ -78,6 +79,8 @@ export interface Api {
   orderFacets(): Promise<OrderFacets>;
   /** One order in full; `id` is a TikTok order id or a local id. */
   showOrder(id: string): Promise<OrderDetail>;
+  /** Where an order is (status, ship-by, tracking) in one indexed read. */
+  orderStatus(id: string): Promise<OrderStatusView>;
   /** A cached label PDF (base64) by local package id. */
   labelPdf(packageId: number): Promise<LabelFile>;
   /** Records a tracking number for a seller-shipped order and wakes its ship job. */
@@ -122,6 +125,7 @@ export function createApi(transport: Transport = detectTransport(), live?: LiveS
     listOrders: (query) => transport.call<OrderPage>("list_orders", { query }),
     orderFacets: () => transport.call<OrderFacets>("order_facets", {}),
     showOrder: (id) => transport.call<OrderDetail>("show_order", { id }),
+    orderStatus: (id) => transport.call<OrderStatusView>("order_status", { id }),
     labelPdf: (packageId) => transport.call<LabelFile>("label_pdf", { package: packageId }),
     addTracking: (req) => transport.call<TrackingResult>("add_tracking", { req }),
     importTrackingCsv: (csv) => transport.call<CsvImportReport>("import_tracking_csv", { req: { csv } }),
