@@ -121,7 +121,7 @@ pub enum Error {
         message: String,
     },
 
-    #[error("tiktok shop server error (code {code:?}: {message}) ({ctx})")]
+    #[error("tiktok shop server error ({}: {message}) ({ctx})", code.map_or_else(|| "no code".to_owned(), |c| format!("code {c}")))]
     Server {
         ctx: CallContext,
         code: Option<i64>,
