@@ -96,8 +96,8 @@ export function Dashboard({ api }: { api: Api }) {
     <>
       {s?.demo && (
         <div className="notice notice-demo" role="note">
-          <strong>Demo shop:</strong> no shop connected yet — orders are simulated. Connect a shop with{" "}
-          <code>creatorflow-cli shop connect</code> and restart to work real orders.
+          <strong>Demo shop:</strong> no shop connected yet — orders are simulated. Connect a shop under{" "}
+          <a href="#/shops">Shops &amp; settings</a> to work real orders; the demo's fault controls are there too.
         </div>
       )}
       {s?.source === "database" && (
