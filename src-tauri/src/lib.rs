@@ -44,19 +44,31 @@ impl ShellConfig {
     }
 }
 
-/// The engine as the commands see it. When it cannot be opened the app still starts and every command
+/// The engine as the commands see it. It opens in the background while the window starts (the two
+/// overlap instead of the window waiting for the database, the migrations and the demo shop), and
+/// commands wait until it is open. When it cannot be opened the app still starts and every command
 /// returns the reason, so the window can show it instead of the process dying before a window exists.
-pub enum ConsoleState {
-    Ready(Console),
-    Unavailable(CommandError),
+pub struct ConsoleState {
+    opened: tokio::sync::watch::Receiver<Option<Result<Console, CommandError>>>,
 }
 
 impl ConsoleState {
-    pub fn get(&self) -> Result<&Console, CommandError> {
-        match self {
-            ConsoleState::Ready(console) => Ok(console),
-            ConsoleState::Unavailable(error) => Err(error.clone()),
+    /// The console, once open (a clone: cheap, and every clone shares the engine).
+    pub async fn get(&self) -> Result<Console, CommandError> {
+        let mut opened = self.opened.clone();
+        let state = opened
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| CommandError::new("unavailable", "the console stopped before it opened"))?;
+        match state.as_ref() {
+            Some(result) => result.clone(),
+            None => Err(CommandError::new("unavailable", "the console is not open")),
         }
+    }
+
+    /// The console if it is open by now (the exit handler does not wait for one still opening).
+    fn now(&self) -> Option<Console> {
+        self.opened.borrow().as_ref().and_then(|r| r.as_ref().ok().cloned())
     }
 }
 
@@ -100,19 +112,17 @@ pub fn builder<R: Runtime>(builder: Builder<R>, config: ShellConfig) -> Builder<
             commands::export_orders_csv,
         ])
         .setup(move |app| {
-            // Opening is fast (one SQLite file and its migrations; the demo sandbox binds a loopback
-            // port) and the first command needs it, so it completes before the window loads rather
-            // than racing it.
+            let (opened, ready) = tokio::sync::watch::channel(None);
+            app.manage(ConsoleState { opened: ready });
             let handle = app.handle().clone();
-            let state = tauri::async_runtime::block_on(async move {
+            tauri::async_runtime::spawn(async move {
                 let state = open_console(config).await;
-                // Inside the runtime: the engine spawns the notifier's subscription task on it.
-                if let ConsoleState::Ready(console) = &state {
+                if let Ok(console) = &state {
                     notify_alerts(handle, console);
                 }
-                state
+                // Nobody may be waiting yet; the value stays for the first command.
+                opened.send_replace(Some(state));
             });
-            app.manage(state);
             Ok(())
         })
 }
@@ -135,7 +145,7 @@ fn notify_alerts<R: Runtime>(app: AppHandle<R>, console: &Console) {
 /// last minute is written.
 pub fn on_exit<R: Runtime>(app: &AppHandle<R>) {
     if let Some(state) = app.try_state::<ConsoleState>()
-        && let ConsoleState::Ready(console) = state.inner()
+        && let Some(console) = state.now()
         && let Err(error) = tauri::async_runtime::block_on(console.shutdown(Duration::from_secs(5)))
     {
         tracing::error!(%error, "the pipeline did not stop cleanly");
@@ -167,7 +177,7 @@ pub fn run() {
 
 /// Opens the engine. Without CREATORFLOW_DATA_DIR the data dir is the engine's default, the same one
 /// `creatorflow-cli` uses, so both faces see one local database.
-async fn open_console(config: ShellConfig) -> ConsoleState {
+async fn open_console(config: ShellConfig) -> Result<Console, CommandError> {
     let data_dir = match config.data_dir {
         Some(dir) => dir,
         None => match default_data_dir() {
@@ -183,20 +193,20 @@ async fn open_console(config: ShellConfig) -> ConsoleState {
     if config.pipeline {
         let options = ServiceOptions { demo_when_no_shop: true, ..ServiceOptions::default() };
         match Console::launch(console_config.clone(), options).await {
-            Ok(console) => return ConsoleState::Ready(console),
+            Ok(console) => return Ok(console),
             // E.g. no keyring for a connected shop's secrets: the window still shows the cached data.
             Err(error) => tracing::error!(kind = error.kind(), %error, "the pipeline did not start; the console opens read-only"),
         }
     }
     match Console::open(console_config).await {
-        Ok(console) => ConsoleState::Ready(console),
+        Ok(console) => Ok(console),
         Err(error) => unavailable(error),
     }
 }
 
-fn unavailable(error: creatorflow_engine::EngineError) -> ConsoleState {
+fn unavailable(error: creatorflow_engine::EngineError) -> Result<Console, CommandError> {
     tracing::error!(kind = error.kind(), %error, "the console could not be opened");
-    ConsoleState::Unavailable(error.into())
+    Err(error.into())
 }
 
 fn init_tracing() {
