@@ -6,6 +6,7 @@ import { useEffect, useState } from "react";
 import type { Api } from "../api";
 import { toApiError, type ApiError } from "../api/transport";
 import type { ConnectSession } from "../bindings/ConnectSession";
+import { ErrorNote } from "./ErrorNote";
 import { connectRequest, emptyConnectForm, formatRemaining, type ConnectForm } from "../lib/shops";
 
 const POLL_MS = 1000;
@@ -137,14 +138,7 @@ export function ConnectShop({ api, onConnected }: { api: Api; onConnected: () =>
     }
   };
 
-  const errorNote = (error || session?.error) && (
-    <div className="error" role="alert">
-      <p className="error-title">
-        That did not work <code className="error-kind">{(error ?? session?.error)?.kind}</code>
-      </p>
-      <p className="error-message">{(error ?? session?.error)?.message}</p>
-    </div>
-  );
+  const errorNote = <ErrorNote error={error ?? session?.error} />;
 
   if (session && session.state !== "cancelled" && session.state !== "failed") {
     return (

@@ -7,6 +7,7 @@ import { toApiError, type ApiError } from "../api/transport";
 import type { DemoFaultChange } from "../bindings/DemoFaultChange";
 import type { DemoFaults } from "../bindings/DemoFaults";
 import { activeFaults } from "../lib/shops";
+import { ErrorNote } from "./ErrorNote";
 
 const POLL_MS = 1000;
 const percents = (values: number[]) => values.map((v) => ({ value: v, label: v === 0 ? "none" : `${Math.round(v * 100)} %` }));
@@ -77,14 +78,7 @@ export function DemoFaultControls({ api }: { api: Api }) {
         <p className="panel-note">Make the simulated TikTok misbehave, then watch the Dashboard</p>
       </div>
       <div className="panel-body">
-        {error && (
-          <div className="error" role="alert">
-            <p className="error-title">
-              That did not work <code className="error-kind">{error.kind}</code>
-            </p>
-            <p className="error-message">{error.message}</p>
-          </div>
-        )}
+        <ErrorNote error={error} />
         <p role="status" className={active.length ? "faults-active" : "ok-note"}>
           {faults === null ? "Loading…" : active.length ? active.join(" · ") : "The demo shop is healthy."}
         </p>

@@ -6,6 +6,7 @@ import type { Api, ApiError } from "../api";
 import { toApiError } from "../api/transport";
 import type { OrderDetail } from "../bindings/OrderDetail";
 import type { TrackingResult } from "../bindings/TrackingResult";
+import { ErrorNote } from "./ErrorNote";
 import { addressLines, base64ToBytes, formatTime, formatTimeMs, statusLabel } from "../lib/orders";
 
 /** Statuses in which a seller-shipped order can still take a tracking number. */
@@ -80,14 +81,7 @@ export function OrderDetailPane({
           Close
         </button>
       </div>
-      {error && (
-        <div className="error" role="alert">
-          <p className="error-title">
-            That did not work<code className="error-kind">{error.kind}</code>
-          </p>
-          <p className="error-message">{error.message}</p>
-        </div>
-      )}
+      <ErrorNote error={error} />
       {!detail && !error && <p className="placeholder">Loading…</p>}
       {detail && o && (
         <div className="order-detail-body">

@@ -9,6 +9,7 @@ import type { History } from "../bindings/History";
 import type { HistoryRange } from "../bindings/HistoryRange";
 import { Chart, type SeriesSpec } from "../components/Chart";
 import { AlertList, BreakerTable, LatencyTable, StatTiles } from "../components/DashboardPanels";
+import { ErrorNote } from "../components/ErrorNote";
 import { useLive } from "../lib/live";
 import { markOnce } from "../lib/marks";
 import {
@@ -106,15 +107,10 @@ export function Dashboard({ api }: { api: Api }) {
           minutes). Workers, breakers and the offline state belong to the workers that run elsewhere.
         </div>
       )}
-      {error && (
-        <div className="error" role="alert">
-          <p className="error-title">
-            {s ? "The live stream is interrupted; the figures below are from the last snapshot" : "No live figures yet"}
-            <code className="error-kind">{error.kind}</code>
-          </p>
-          <p className="error-message">{error.message}</p>
-        </div>
-      )}
+      <ErrorNote
+        error={error}
+        title={s ? "The live stream is interrupted; the figures below are from the last snapshot" : "No live figures yet"}
+      />
 
       <section className="panel" aria-labelledby="alerts-heading">
         <div className="panel-head">

@@ -9,6 +9,7 @@ import { toApiError } from "../api/transport";
 import type { ApiError } from "../api";
 import type { CsvImportReport } from "../bindings/CsvImportReport";
 import type { OrderFacets } from "../bindings/OrderFacets";
+import { ErrorNote } from "../components/ErrorNote";
 import { OrderDetailPane } from "../components/OrderDetailPane";
 import {
   MAX_CSV_BYTES,
@@ -293,13 +294,9 @@ export function Orders({ api }: { api: Api }) {
         </div>
       )}
       {report && <ImportReport report={report} onClose={() => setReport(null)} />}
-      {feed.error && (
-        <div className="error" role="alert">
-          <p className="error-title">Loading orders failed<code className="error-kind">{toApiError(feed.error, "ui").kind}</code></p>
-          <p className="error-message">{feed.error.message}</p>
-          <button type="button" className="btn" onClick={() => feed.retry()}>Retry</button>
-        </div>
-      )}
+      <ErrorNote error={feed.error && toApiError(feed.error, "ui")} title="Loading orders failed">
+        <button type="button" className="btn" onClick={() => feed.retry()}>Retry</button>
+      </ErrorNote>
 
       <div className={selected === null ? "orders-main" : "orders-main orders-main-split"}>
         <section className="panel orders-table" aria-label="Orders">

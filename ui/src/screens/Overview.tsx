@@ -1,5 +1,6 @@
 // Overview: which database this console uses, and the jobs by queue and state, refreshed every second.
 import type { Api } from "../api";
+import { ErrorNote } from "../components/ErrorNote";
 import { QueueTable } from "../components/QueueTable";
 import { useOverview } from "../lib/useOverview";
 
@@ -7,15 +8,7 @@ export function Overview({ api }: { api: Api }) {
   const { data, error } = useOverview(api);
   return (
     <>
-      {error && (
-        <div className="error" role="alert">
-          <p className="error-title">
-            {data ? "Refreshing the overview failed" : "The console is not available"}
-            <code className="error-kind">{error.kind}</code>
-          </p>
-          <p className="error-message">{error.message}</p>
-        </div>
-      )}
+      <ErrorNote error={error} title={data ? "Refreshing the overview failed" : "The console is not available"} />
 
       <section className="facts" aria-labelledby="facts-heading">
         <h2 id="facts-heading" className="visually-hidden">

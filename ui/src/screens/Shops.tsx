@@ -5,6 +5,7 @@ import { useCallback, useEffect, useState } from "react";
 import type { Api } from "../api";
 import { ConnectShop } from "../components/ConnectShop";
 import { DemoFaultControls } from "../components/DemoFaultControls";
+import { ErrorNote } from "../components/ErrorNote";
 import { toApiError, type ApiError } from "../api/transport";
 import type { Backup } from "../bindings/Backup";
 import type { HandoverMethod } from "../bindings/HandoverMethod";
@@ -22,18 +23,6 @@ export function formatBytes(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
   return `${(n / 1024 / 1024 / 1024).toFixed(2)} GiB`;
-}
-
-function ErrorNote({ error }: { error: ApiError | null }) {
-  if (!error) return null;
-  return (
-    <div className="error" role="alert">
-      <p className="error-title">
-        That did not work <code className="error-kind">{error.kind}</code>
-      </p>
-      <p className="error-message">{error.message}</p>
-    </div>
-  );
 }
 
 function ShopRow({ shop, onChange }: { shop: Shop; onChange: (req: ShopSettings) => Promise<void> }) {
