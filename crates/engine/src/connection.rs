@@ -205,13 +205,9 @@ impl Connections {
         self.forget(shop);
         self.secrets.delete(&shop_tokens_name(shop.id)).map_err(EngineError::Secrets)?;
         if let Ok(Some(Slot::Points(name))) = slot {
-            let mut shared = false;
-            for other in remaining.iter().filter(|o| o.id != shop.id) {
-                if matches!(read_slot(self.secrets.as_ref(), other.id), Ok(Some(Slot::Points(n))) if n == name) {
-                    shared = true;
-                    break;
-                }
-            }
+            let shared = remaining.iter().filter(|o| o.id != shop.id).any(|other| {
+                matches!(read_slot(self.secrets.as_ref(), other.id), Ok(Some(Slot::Points(n))) if n == name)
+            });
             if !shared {
                 self.cache().managers.remove(&name);
                 self.secrets.delete(&name).map_err(EngineError::Secrets)?;

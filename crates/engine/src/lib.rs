@@ -27,3 +27,10 @@ pub use console::{
     TriagePage,
 };
 pub use error::EngineError;
+
+/// Locks `m`, taking the data even if another thread panicked while holding it. Used only for locks
+/// over plain figures and maps updated in single steps, which a panic elsewhere cannot leave half
+/// written; refusing them would turn one panic into many.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}

@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use ts_rs::TS;
 
 use super::{CommandError, Console};
+use crate::lock;
 use super::oauth::{AuthorizationRequest, PendingAuthorization, random_state};
 use crate::error::EngineError;
 use crate::store::{HandoverMethod, Shop};
@@ -93,7 +94,8 @@ struct Paste {
 
 enum Command {
     Paste(Paste),
-    Cancel,
+    /// Answered once the session is marked cancelled.
+    Cancel(oneshot::Sender<()>),
 }
 
 struct Entry {
@@ -145,11 +147,6 @@ impl ConnectSessions {
             reason: "no such session (it finished more than 10 minutes ago, or the console restarted); start again".into(),
         })
     }
-}
-
-/// Poisoning only means another thread panicked mid-update of plain data; the data is still usable.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Console {
@@ -233,13 +230,10 @@ impl Console {
     /// Stops waiting (the listener closes); a session already finished is returned as it is.
     pub async fn cancel_connect(&self, id: &str) -> Result<ConnectSession, EngineError> {
         let entry = self.connects.get(id)?;
-        // A finished driver has dropped its receiver: nothing to cancel.
-        let _ = entry.commands.send(Command::Cancel).await;
-        for _ in 0..50 {
-            if lock(&entry.session).state != ConnectState::Waiting {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        let (done, cancelled) = oneshot::channel();
+        // A finished driver has dropped its receiver (and the reply): nothing to cancel.
+        if entry.commands.send(Command::Cancel(done)).await.is_ok() {
+            let _ = cancelled.await;
         }
         Ok(entry.snapshot())
     }
@@ -274,9 +268,12 @@ async fn drive(home: Console, mut pending: PendingAuthorization, mut commands: m
                         let _ = p.reply.send(Err(e));
                     }
                 },
-                Some(Command::Cancel) | None => {
-                    return entry.update(|s| s.state = ConnectState::Cancelled);
+                Some(Command::Cancel(done)) => {
+                    entry.update(|s| s.state = ConnectState::Cancelled);
+                    let _ = done.send(());
+                    return;
                 }
+                None => return entry.update(|s| s.state = ConnectState::Cancelled),
             },
         }
     };

@@ -48,10 +48,6 @@ pub enum DemoFaultChange {
     Clear,
 }
 
-fn not_demo() -> EngineError {
-    EngineError::NotDemo
-}
-
 fn invalid(field: &'static str, value: impl ToString, reason: &str) -> EngineError {
     EngineError::InvalidInput { field, value: value.to_string(), reason: reason.into() }
 }
@@ -101,14 +97,14 @@ fn view(faults: &FaultSettings, now_ms: i64) -> DemoFaults {
 impl Console {
     /// The demo shop's faults, when the demo runs in this console.
     pub fn demo_faults(&self) -> Result<DemoFaults, EngineError> {
-        let service = self.service().ok_or_else(not_demo)?;
-        service.with_demo(|sandbox| view(&sandbox.faults(), sandbox.now_ms())).ok_or_else(not_demo)
+        let service = self.service().ok_or(EngineError::NotDemo)?;
+        service.with_demo(|sandbox| view(&sandbox.faults(), sandbox.now_ms())).ok_or(EngineError::NotDemo)
     }
 
     /// Changes the demo shop's faults and returns them.
     pub fn change_demo_faults(&self, change: &DemoFaultChange) -> Result<DemoFaults, EngineError> {
         change.validate()?;
-        let service = self.service().ok_or_else(not_demo)?;
+        let service = self.service().ok_or(EngineError::NotDemo)?;
         service
             .with_demo(|sandbox| {
                 let now_ms = sandbox.now_ms();
@@ -143,7 +139,7 @@ impl Console {
                 tracing::info!(?change, "demo shop faults changed");
                 Ok(view(&sandbox.faults(), sandbox.now_ms()))
             })
-            .ok_or_else(not_demo)?
+            .ok_or(EngineError::NotDemo)?
     }
 }
 

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use creatorflow_queue::{Db, JobState};
@@ -27,6 +27,7 @@ use crate::error::EngineError;
 use crate::metrics::{MetricsSnapshot, ProcessSampler, rollup_summary};
 use crate::pipeline::{QUEUES, metric_names as names};
 use crate::store::{DEFAULT_CREATOR_ID, MetricRollup};
+use crate::lock;
 
 /// A snapshot younger than this is served again instead of being rebuilt.
 pub const FRESH: Duration = Duration::from_millis(900);
@@ -228,11 +229,6 @@ pub(crate) struct LiveState {
     names: Mutex<Option<(Instant, Vec<String>)>>,
     subscriptions: Mutex<HashMap<i64, JoinHandle<()>>>,
     next_id: AtomicI64,
-}
-
-/// The data behind these locks is plain figures: a panic elsewhere cannot leave them unusable.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl LiveState {

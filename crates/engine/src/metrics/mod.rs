@@ -20,9 +20,10 @@ mod series;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use creatorflow_queue::Clock;
+use crate::lock;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
@@ -70,12 +71,6 @@ impl Pending {
         }
         self.rows.push_back(row);
     }
-}
-
-/// A poisoned lock only means another thread panicked mid-update of a metric; the data is still
-/// usable for measurements, and refusing it would turn one panic into many.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn valid_name(name: &str) -> bool {
