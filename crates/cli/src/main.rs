@@ -28,7 +28,7 @@ struct Cli {
     /// Database URL instead of the data dir's SQLite file: sqlite://PATH or postgres://USER@HOST/DB.
     #[arg(long, global = true, env = "CREATORFLOW_DATABASE_URL", value_name = "URL")]
     database: Option<String>,
-    /// Who is acting, for the audit trail of job retries/discards and shop removals (default: the OS user).
+    /// Who is acting, for the audit trail of job retries/discards and shop adds, connects and removals (default: the OS user).
     #[arg(long, global = true, env = "CREATORFLOW_ACTOR", value_name = "NAME")]
     actor: Option<String>,
     #[command(subcommand)]

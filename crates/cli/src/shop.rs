@@ -122,14 +122,14 @@ pub struct ConnectArgs {
 
 pub async fn run(console: &Console, cmd: &ShopCommand, actor: &str) -> anyhow::Result<()> {
     match cmd {
-        ShopCommand::Add(a) => add(console, a).await,
-        ShopCommand::Connect(a) => connect(console, a).await,
+        ShopCommand::Add(a) => add(console, a, actor).await,
+        ShopCommand::Connect(a) => connect(console, a, actor).await,
         ShopCommand::List { json } => list(console, *json).await,
         ShopCommand::Remove { name, json } => remove(console, name, actor, *json).await,
     }
 }
 
-async fn add(console: &Console, a: &AddArgs) -> anyhow::Result<()> {
+async fn add(console: &Console, a: &AddArgs, actor: &str) -> anyhow::Result<()> {
     // Open the secret store before prompting: no point typing secrets that cannot be kept.
     console.connections()?;
     let req = AddShop {
@@ -148,7 +148,7 @@ async fn add(console: &Console, a: &AddArgs) -> anyhow::Result<()> {
         handover_method: a.handover.map(Into::into),
         priority: a.priority,
     };
-    let shop = console.add_shop(req).await?;
+    let shop = console.add_shop(req, actor).await?;
     if a.json {
         return print_json(&shop);
     }
@@ -160,7 +160,7 @@ fn region(shop: &Shop) -> &str {
     if shop.region.is_empty() { "unknown" } else { &shop.region }
 }
 
-async fn connect(console: &Console, a: &ConnectArgs) -> anyhow::Result<()> {
+async fn connect(console: &Console, a: &ConnectArgs, actor: &str) -> anyhow::Result<()> {
     console.connections()?;
     let req = AuthorizationRequest {
         app_key: a.app_key.clone(),
@@ -194,7 +194,7 @@ async fn connect(console: &Console, a: &ConnectArgs) -> anyhow::Result<()> {
             }
         }
     };
-    let shops = console.complete_authorization(pending, &code).await?;
+    let shops = console.complete_authorization(pending, &code, actor).await?;
     if a.json {
         return print_json(&shops);
     }

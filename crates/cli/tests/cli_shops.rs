@@ -23,7 +23,7 @@ async fn shop_add_from_env_then_list_and_remove_never_shows_a_secret() -> anyhow
     let secrets = [c.app_secret.as_str(), c.access_token.as_str(), c.refresh_token.as_str()];
 
     let mut add = cli.command(&[
-        "shop", "add", "--name", "demo", "--app-key", &c.app_key, "--shop-cipher", &c.shop_cipher,
+        "--actor", "ops@desk", "shop", "add", "--name", "demo", "--app-key", &c.app_key, "--shop-cipher", &c.shop_cipher,
         "--api-base", &base, "--auth-base", &base, "--handover", "DROP_OFF", "--priority", "-2",
     ]);
     add.env("TIKTOK_APP_SECRET", &c.app_secret)
@@ -57,7 +57,7 @@ async fn shop_add_from_env_then_list_and_remove_never_shows_a_secret() -> anyhow
         assert_eq!(std::fs::metadata(&secret_file)?.permissions().mode() & 0o777, 0o600);
     }
 
-    let removed = tokio::task::block_in_place(|| cli.run(&["shop", "remove", "demo"]))?.ok()?;
+    let removed = tokio::task::block_in_place(|| cli.run(&["--actor", "ops@desk", "shop", "remove", "demo"]))?.ok()?;
     ensure!(removed.stdout.contains("removed shop demo: 0 cached orders deleted, 0 unfinished jobs cancelled, 0 reserved stock units released"), "{}", removed.stdout);
     ensure!(!contains(&std::fs::read(&secret_file)?, &c.app_secret), "secrets deleted with the shop");
     let empty = tokio::task::block_in_place(|| cli.run(&["shop", "list", "--json"]))?.ok()?;
@@ -65,6 +65,19 @@ async fn shop_add_from_env_then_list_and_remove_never_shows_a_secret() -> anyhow
     let again = tokio::task::block_in_place(|| cli.run(&["shop", "remove", "demo"]))?;
     assert_eq!(again.code, 1);
     ensure!(again.stderr.contains("no shop named \"demo\"") && again.stderr.contains("shop list"), "{}", again.stderr);
+
+    // The add and the remove are in the audit trail with the actor (the engine writes them, as for the
+    // console's own shop changes); the failed remove is not.
+    let config = creatorflow_engine::ConsoleConfig { data_dir: cli.data_dir(), database_url: None };
+    let console = creatorflow_engine::Console::open(config).await?;
+    let events = console.audit_log(&creatorflow_engine::AuditQuery::default()).await?.events;
+    let got: Vec<(&str, &str)> = events.iter().rev().map(|e| (e.action.as_str(), e.actor.as_str())).collect();
+    ensure!(got == [("shop_add", "ops@desk"), ("shop_remove", "ops@desk")], "{got:?}");
+    let added = events[1].details.clone().context("details")?;
+    ensure!(added["created"] == true && added["after"]["handover_method"] == "DROP_OFF", "{added}");
+    for s in secrets {
+        ensure!(!added.to_string().contains(s), "a secret is in the audit trail");
+    }
     Ok(())
 }
 

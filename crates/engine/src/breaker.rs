@@ -303,6 +303,19 @@ impl Breakers {
         }
     }
 
+    /// The send gate of one call admitted with `admit`: every send of the call (the client's retries
+    /// included) asks again, after its wait for a rate-limit slot. The probe's first send goes out; any
+    /// other send goes out only if `admit` would let a call through now (and takes the probe if the
+    /// period has just ended, so its answer is reported like a probe's). Calls admitted just before the
+    /// host went down therefore stay home instead of going out one by one behind the rate limiter.
+    pub fn gate(&self, host: &str, admit: Admit) -> Arc<dyn tiktok_shop::SendGate> {
+        Arc::new(CallGate {
+            breakers: self.clone(),
+            host: host.to_owned(),
+            unsent_probe: std::sync::atomic::AtomicBool::new(admit.probe),
+        })
+    }
+
     /// Whether `host` is open or half-open.
     pub fn is_open(&self, host: &str) -> bool {
         self.inner
@@ -377,6 +390,23 @@ impl Breakers {
             }
             notified.await;
         }
+    }
+}
+
+/// See [`Breakers::gate`].
+struct CallGate {
+    breakers: Breakers,
+    host: String,
+    /// This call is the half-open probe and has not sent yet.
+    unsent_probe: std::sync::atomic::AtomicBool,
+}
+
+impl tiktok_shop::SendGate for CallGate {
+    fn may_send(&self) -> Result<(), String> {
+        if self.unsent_probe.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            return Ok(());
+        }
+        self.breakers.admit(&self.host).map(|_| ()).map_err(|u| u.to_string())
     }
 }
 

@@ -1,5 +1,5 @@
 //! Unit tests of the circuit breaker: every transition on a manual clock, concurrent half-open admits,
-//! lost probes and `wait_closed`.
+//! lost probes, `wait_closed` and the send gate.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
@@ -301,4 +301,29 @@ async fn wait_closed_resolves_when_the_probe_succeeds() {
         .await
         .unwrap_or_else(|_| panic!("wait_closed did not resolve after the host closed"))
         .unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn the_send_gate_holds_back_calls_admitted_before_the_host_opened() {
+    let (clock, b) = setup();
+    // Admitted while closed, then the host goes down while the call waits for a rate-limit slot.
+    let straggler = b.gate(H, b.admit(H).unwrap());
+    assert!(straggler.may_send().is_ok(), "closed: it goes out");
+    fail(&b, 5);
+    let refused = straggler.may_send().unwrap_err();
+    assert!(refused.contains("circuit open"), "{refused}");
+
+    // The probe sends once; its own retry stays home while its answer is pending.
+    clock.advance(Duration::from_secs(1));
+    let admit = b.admit(H).unwrap();
+    assert!(admit.probe);
+    let probe = b.gate(H, admit);
+    assert!(probe.may_send().is_ok());
+    assert!(probe.may_send().is_err());
+    assert!(straggler.may_send().is_err(), "the probe slot is taken");
+
+    // Once the host is closed again, everyone goes out.
+    b.record_success(H);
+    assert!(straggler.may_send().is_ok());
+    assert!(probe.may_send().is_ok());
 }

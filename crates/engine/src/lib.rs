@@ -22,7 +22,7 @@ pub use console::{AddShop, AuthorizationRequest, DEFAULT_AUTHORIZE_URL, JobDetai
 pub use console::{
     CsvChunk, CsvImportReport, CsvLineOutcome, CsvLineReport, LabelFile, MAX_CSV_BYTES, OrderFacets, ShipJobState, TrackingCsv,
     TrackingEntry, TrackingOutcome, TrackingResult,
-    ActionResult, AuditPage, AuditQuery, BulkPreview, BulkPreviewRequest, BulkReport, BulkRequest, FailureGroup, FailureGroups,
+    ActionResult, AuditEntry, AuditPage, AuditQuery, BulkPreview, BulkPreviewRequest, BulkReport, BulkRequest, FailureGroup, FailureGroups,
     JobActionRequest, JobSelection, RetryRequest, TriageAction, TriageFilter, TriageJob, TriageJobDetail, TriageJobsQuery,
     TriagePage,
 };

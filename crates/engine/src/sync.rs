@@ -188,7 +188,7 @@ impl Pipeline {
                 loop {
                     let r = p.call(&shop, "POST /order/202309/orders/search", client.search_orders(&filter, &page)).await;
                     let next = r.as_ref().ok().and_then(|resp| resp.next_token().map(str::to_owned));
-                    if tx.send(r).await.is_err() {
+                    if tx.send((r, std::time::Instant::now())).await.is_err() {
                         return;
                     }
                     match next {
@@ -201,7 +201,7 @@ impl Pipeline {
         let mut report = SyncReport::default();
         let mut watermark = cursor.map(|c| c.update_time).unwrap_or(since);
         let result = async {
-            while let Some(resp) = rx.recv().await {
+            while let Some((resp, received)) = rx.recv().await {
                 let resp = resp.map_err(SyncFailure::Call)?;
                 report.pages += 1;
                 report.fetched += resp.orders.len() as u64;
@@ -220,7 +220,9 @@ impl Pipeline {
                     watermark = watermark.max(max);
                 }
                 let page_report =
-                    self.ingest(shop, &local, Some(Cursor { update_time: watermark })).await.map_err(SyncFailure::Engine)?;
+                    self.ingest(shop, &local, Some(Cursor { update_time: watermark }), Some(received))
+                        .await
+                        .map_err(SyncFailure::Engine)?;
                 report.inserted += page_report.inserted;
                 report.updated += page_report.updated;
                 report.stale += page_report.stale;
@@ -236,24 +238,34 @@ impl Pipeline {
     }
 
     /// Upserts order versions (from a sync page, a webhook-triggered fetch or a reconciliation pass)
-    /// with the jobs they call for, and the cursor when given, in one transaction.
-    pub async fn ingest(&self, shop: &Shop, orders: &[Order], cursor: Option<Cursor>) -> Result<SyncReport, EngineError> {
+    /// with the jobs they call for, and the cursor when given, in one transaction. `received`: when
+    /// the versions arrived from TikTok, for new work's overhead metric (`None`: not new work).
+    pub async fn ingest(
+        &self,
+        shop: &Shop,
+        orders: &[Order],
+        cursor: Option<Cursor>,
+        received: Option<std::time::Instant>,
+    ) -> Result<SyncReport, EngineError> {
         let mut report = SyncReport::default();
         let mut tx = self.store().begin().await?;
-        for order in orders {
-            let outcome = self.store().upsert_order(&mut tx, order).await?;
-            match &outcome {
+        let outcomes = self.store().upsert_orders_tx(&mut tx, orders).await?;
+        for outcome in &outcomes {
+            match outcome {
                 crate::store::UpsertOutcome::Inserted { .. } => report.inserted += 1,
                 crate::store::UpsertOutcome::Updated { .. } => report.updated += 1,
                 crate::store::UpsertOutcome::Stale { .. } => report.stale += 1,
             }
-            report.jobs_enqueued += self.plan(&mut tx, shop, order, &outcome).await?;
         }
+        report.jobs_enqueued = self.plan(&mut tx, shop, orders, &outcomes).await?;
         if let Some(c) = cursor {
             self.store().set_cursor(&mut tx, shop.id, ORDERS_STREAM, &json!(c)).await?;
         }
         tx.commit().await.map_err(|e| EngineError::Store(e.into()))?;
         self.queue().wake();
+        if let Some(at) = received {
+            self.note_arrivals(orders, &outcomes, at);
+        }
         Ok(report)
     }
 }

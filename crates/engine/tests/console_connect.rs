@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use creatorflow_engine::{ConnectRequest, ConnectSession, ConnectState, Console, ConsoleConfig, DemoFaultChange, ServiceOptions};
+use creatorflow_engine::{AuditEntry, AuditQuery, ConnectRequest, ConnectSession, ConnectState, Console, ConsoleConfig, DemoFaultChange, ServiceOptions};
 use creatorflow_engine::connection::shop_tokens_name;
+use creatorflow_engine::store::AuditAction;
 use tiktok_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use tiktok_shop::{MemoryStore, SecretStore};
 
@@ -30,6 +31,12 @@ fn request(sandbox: &SandboxHandle) -> ConnectRequest {
 fn demo_options() -> ServiceOptions {
     let demo = SandboxConfig { initial_orders: 20, orders_per_minute: 0.0, ..SandboxConfig::with_seed(5) };
     ServiceOptions { demo_when_no_shop: true, max_workers: 8, poll_interval: Duration::from_millis(200), demo_sandbox: demo }
+}
+
+/// The `shop_connect` events of `console`'s database, newest first.
+async fn connect_events(console: &Console) -> anyhow::Result<Vec<AuditEntry>> {
+    let q = AuditQuery { action: Some(AuditAction::ShopConnect), ..AuditQuery::default() };
+    Ok(console.audit_log(&q).await?.events)
 }
 
 async fn until_finished(console: &Console, id: &str) -> anyhow::Result<ConnectSession> {
@@ -55,7 +62,7 @@ async fn a_shop_connected_while_the_demo_runs_goes_to_the_real_database() -> any
     ensure!(console.is_demo());
     let shop = Sandbox::start(SandboxConfig { initial_orders: 2, ..SandboxConfig::with_seed(11) }, "127.0.0.1:0".parse()?).await?;
 
-    let session = console.begin_connect(request(&shop)).await?;
+    let session = console.begin_connect(request(&shop), "ana@support").await?;
     ensure!(session.state == ConnectState::Waiting && session.restart_required, "{session:?}");
     ensure!(session.expires_in_ms > 9 * 60_000, "ten minutes to authorize: {}", session.expires_in_ms);
     let redirect = session.redirect_uri.clone().context("a loopback listener")?;
@@ -77,6 +84,23 @@ async fn a_shop_connected_while_the_demo_runs_goes_to_the_real_database() -> any
     ensure!(home == [shop.config().shop_name.clone()], "{home:?}");
     let stored = console.home().list_shops().await?;
     ensure!(secrets.get(&shop_tokens_name(stored[0].id))?.is_some(), "the tokens are in the secret store");
+    // Who connected what, in the real database's audit trail, without a secret.
+    let events = connect_events(&console.home()).await?;
+    ensure!(events.len() == 1, "{events:?}");
+    let ev = &events[0];
+    ensure!(ev.actor == "ana@support" && ev.job_count == 0 && ev.at > 0, "{ev:?}");
+    let details = ev.details.clone().context("details")?;
+    ensure!(details["shops"][0]["name"] == shop.config().shop_name.as_str(), "{details}");
+    ensure!(details["shops"][0]["id"] == stored[0].id && details["shops"][0]["reauthorized"] == false, "{details}");
+    ensure!(details["app_key"] == shop.config().app_key.as_str(), "{details}");
+    ensure!(!details.to_string().contains(&shop.config().app_secret), "no secret in the audit trail");
+    // The console shows the demo database until the restart: its audit log has the event too, saying
+    // where the shops went.
+    let shown = connect_events(&console).await?;
+    ensure!(shown.len() == 1 && shown[0].actor == "ana@support", "the demo's audit log shows the connect: {shown:?}");
+    let shown_details = shown[0].details.clone().context("details")?;
+    ensure!(shown_details["shops"] == details["shops"], "{shown_details}");
+    ensure!(shown_details["stored_in"].as_str().is_some_and(|d| d.contains("creatorflow.db") && !d.contains("creatorflow-demo")), "{shown_details}");
     console.shutdown(Duration::from_secs(5)).await?;
 
     // The next start finds the shop and works it instead of the demo.
@@ -93,7 +117,9 @@ async fn a_pasted_redirect_completes_a_typo_does_not_end_it_and_cancel_stops_the
     let console = Console::open(config).await?.with_secret_store(Arc::new(MemoryStore::new()));
     let shop = Sandbox::start(SandboxConfig { initial_orders: 0, ..SandboxConfig::with_seed(12) }, "127.0.0.1:0".parse()?).await?;
 
-    let session = console.begin_connect(request(&shop)).await?;
+    // Nobody to name: refused before anything listens.
+    ensure!(console.begin_connect(request(&shop), "").await.err().context("no actor")?.kind() == "invalid_input");
+    let session = console.begin_connect(request(&shop), "web@127.0.0.1").await?;
     ensure!(!session.restart_required, "no demo: the running pipeline picks the shop up");
     // A typo is refused and the session keeps waiting.
     let err = console.connect_with_code(&session.id, "not a code").await.err().context("a malformed code")?;
@@ -112,20 +138,32 @@ async fn a_pasted_redirect_completes_a_typo_does_not_end_it_and_cancel_stops_the
     let redirect = session.redirect_uri.context("listener")?;
     ensure!(http.get(format!("{redirect}?code=x")).send().await.is_err(), "the listener must be closed");
     ensure!(console.connect_with_code(&session.id, "abc").await.is_err());
+    let events = connect_events(&console).await?;
+    ensure!(events.len() == 1 && events[0].actor == "web@127.0.0.1", "{events:?}");
 
-    let waiting = console.begin_connect(request(&shop)).await?;
+    // Authorizing the same shop again is recorded as a re-authorization of the shop already stored.
+    let again = console.begin_connect(request(&shop), "ana").await?;
+    let location = http.get(&again.url).send().await?.headers().get("location").context("a redirect")?.to_str()?.to_owned();
+    let done = console.connect_with_code(&again.id, &location).await?;
+    ensure!(done.state == ConnectState::Connected && console.list_shops().await?.len() == 1, "{done:?}");
+    let events = connect_events(&console).await?;
+    ensure!(events.len() == 2 && events[0].actor == "ana", "{events:?}");
+    ensure!(events[0].details.as_ref().is_some_and(|d| d["shops"][0]["reauthorized"] == true), "{:?}", events[0].details);
+
+    let waiting = console.begin_connect(request(&shop), "ana").await?;
     let cancelled = console.cancel_connect(&waiting.id).await?;
     ensure!(cancelled.state == ConnectState::Cancelled && cancelled.expires_in_ms == 0, "{cancelled:?}");
     ensure!(console.connect_status(&waiting.id)?.state == ConnectState::Cancelled);
     ensure!(console.connect_status("nope").is_err());
+    ensure!(connect_events(&console).await?.len() == 2, "a cancelled session records nothing");
 
     // Bad requests fail before anything listens.
     let mut bad = request(&shop);
     bad.app_secret = " ".into();
-    ensure!(console.begin_connect(bad).await.is_err());
+    ensure!(console.begin_connect(bad, "ana").await.is_err());
     let mut bad = request(&shop);
     bad.priority = Some(10);
-    ensure!(console.begin_connect(bad).await.err().context("priority")?.kind() == "invalid_input");
+    ensure!(console.begin_connect(bad, "ana").await.err().context("priority")?.kind() == "invalid_input");
     Ok(())
 }
 

@@ -155,7 +155,7 @@ async fn real_mode(database_url: Option<String>) -> anyhow::Result<()> {
             auth_base: Some(sandbox.base_url().to_owned()),
             handover_method: None,
             priority: None,
-        })
+        }, "test")
         .await?;
     // demo_when_no_shop is set, but there is a shop: the real pipeline runs.
     let console = console.start_service(options(quick_shop(1, 5))).await?;

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use creatorflow_engine::connection::{app_secret_name, shop_tokens_name};
-use creatorflow_engine::store::{Amount, HandoverMethod, LineItem, Order, ShippingType};
-use creatorflow_engine::{AddShop, AuthorizationRequest, Console, ConsoleConfig, EngineError};
+use creatorflow_engine::store::{Amount, AuditAction, HandoverMethod, LineItem, Order, ShippingType};
+use creatorflow_engine::{AddShop, AuditEntry, AuditQuery, AuthorizationRequest, Console, ConsoleConfig, EngineError, ShopSettings};
 use creatorflow_queue::{JobState, NewJob};
 use serde_json::json;
 use tiktok_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
@@ -53,6 +53,29 @@ fn add_request(e: &Env, name: &str) -> AddShop {
     }
 }
 
+/// A sign-in with the sandbox's app whose consent page is the sandbox's own.
+fn authorization_request(e: &Env) -> AuthorizationRequest {
+    let c = e.sandbox.config();
+    let base = e.sandbox.base_url().to_owned();
+    AuthorizationRequest {
+        app_key: c.app_key.clone(),
+        app_secret: Secret::new(c.app_secret.clone()),
+        api_base: Some(base.clone()),
+        auth_base: Some(base.clone()),
+        authorize_url: Some(format!("{base}/sandbox/oauth/authorize")),
+        listen: true,
+        handover_method: None,
+        priority: None,
+    }
+}
+
+/// Every audit event of `console`'s database, oldest first.
+async fn audit_events(console: &Console) -> anyhow::Result<Vec<AuditEntry>> {
+    let mut events = console.audit_log(&AuditQuery::default()).await?.events;
+    events.reverse();
+    Ok(events)
+}
+
 fn db_bytes(e: &Env) -> anyhow::Result<Vec<u8>> {
     // The WAL holds recent writes: read both files.
     let mut bytes = std::fs::read(e.dir.path().join("creatorflow.db"))?;
@@ -70,7 +93,7 @@ fn contains(hay: &[u8], needle: &str) -> bool {
 async fn add_looks_up_the_shop_stores_secrets_outside_the_db_and_updates_by_name() -> anyhow::Result<()> {
     let e = env().await?;
     let c = e.sandbox.config().clone();
-    let shop = e.console.add_shop(add_request(&e, "main")).await?;
+    let shop = e.console.add_shop(add_request(&e, "main"), "alice").await?;
     assert_eq!(shop.tts_shop_id, c.shop_id, "looked up by cipher");
     assert_eq!(shop.region, c.shop_region);
     assert_eq!(shop.cipher, c.shop_cipher);
@@ -107,7 +130,7 @@ async fn add_looks_up_the_shop_stores_secrets_outside_the_db_and_updates_by_name
     // The pipeline marked the shop deauthorized (105001); adding it with new credentials re-activates it.
     ensure!(e.console.store().mark_shop_deauthorized(shop.id).await?);
     again.handover_method = Some(HandoverMethod::DropOff);
-    let updated = e.console.add_shop(again).await?;
+    let updated = e.console.add_shop(again, "alice").await?;
     assert_eq!(updated.id, shop.id);
     assert_eq!(updated.priority, 7);
     assert_eq!(updated.handover_method, HandoverMethod::DropOff);
@@ -117,10 +140,29 @@ async fn add_looks_up_the_shop_stores_secrets_outside_the_db_and_updates_by_name
     // The same TikTok shop under another name is refused with the name to use.
     let mut other = add_request(&e, "other");
     other.shop_id = Some(c.shop_id.clone());
-    match e.console.add_shop(other).await {
+    match e.console.add_shop(other, "alice").await {
         Err(err @ EngineError::ShopConflict { .. }) => assert!(err.to_string().contains("\"main\""), "{err}"),
         other => anyhow::bail!("expected a conflict, got {other:?}"),
     }
+
+    // Both adds are in the audit trail with who made them and what changed; the refused one is not.
+    let events = audit_events(&e.console).await?;
+    ensure!(events.len() == 2 && events.iter().all(|ev| ev.action == "shop_add" && ev.actor == "alice"), "{events:?}");
+    let (created, replaced) = (events[0].details.clone().context("details")?, events[1].details.clone().context("details")?);
+    ensure!(created["created"] == true && created["id"] == shop.id && created["tts_shop_id"] == c.shop_id.as_str(), "{created}");
+    ensure!(created.get("before").is_none() && created["after"]["priority"] == 0, "{created}");
+    ensure!(replaced["created"] == false, "{replaced}");
+    ensure!(replaced["before"]["priority"] == 0 && replaced["after"]["priority"] == 7, "{replaced}");
+    ensure!(replaced["before"]["status"] == "deauthorized" && replaced["after"]["status"] == "active", "{replaced}");
+    ensure!(replaced["before"]["handover_method"] == "PICKUP" && replaced["after"]["handover_method"] == "DROP_OFF", "{replaced}");
+    let text = serde_json::to_string(&events)?;
+    for secret in [c.app_secret.as_str(), c.access_token.as_str(), c.refresh_token.as_str(), tokens.expose()] {
+        ensure!(!text.contains(secret), "a secret is in the audit trail");
+    }
+    // Nobody is not an actor: refused before anything is stored.
+    let err = e.console.add_shop(add_request(&e, "third"), " ").await.err().context("no actor")?;
+    ensure!(err.kind() == "invalid_input", "{err}");
+    ensure!(audit_events(&e.console).await?.len() == 2);
     Ok(())
 }
 
@@ -134,7 +176,7 @@ async fn a_cipher_the_authorization_does_not_cover_is_refused_and_nothing_is_sto
     let e = env().await?;
     let mut req = add_request(&e, "main");
     req.shop_cipher = "ROW_not_mine".into();
-    let err = e.console.add_shop(req).await.err().context("must fail")?;
+    let err = e.console.add_shop(req, "alice").await.err().context("must fail")?;
     assert_eq!(err.kind(), "invalid_input");
     assert!(err.to_string().contains(&e.sandbox.config().shop_cipher), "names the ciphers it knows: {err}");
     assert!(!err.to_string().contains(&e.sandbox.config().app_secret));
@@ -142,9 +184,10 @@ async fn a_cipher_the_authorization_does_not_cover_is_refused_and_nothing_is_sto
 
     let mut req = add_request(&e, "main");
     req.app_secret = Secret::new("wrong-secret");
-    let err = e.console.add_shop(req).await.err().context("a wrong app secret must fail")?;
+    let err = e.console.add_shop(req, "alice").await.err().context("a wrong app secret must fail")?;
     assert!(!format!("{err} {err:?}").contains(&e.sandbox.config().refresh_token));
     assert!(e.console.list_shops().await?.is_empty());
+    assert!(audit_events(&e.console).await?.is_empty(), "a refused add records nothing");
     Ok(())
 }
 
@@ -184,7 +227,7 @@ fn order(shop_id: i64, id: &str) -> anyhow::Result<Order> {
 async fn remove_cancels_the_shops_jobs_and_deletes_its_orders_and_secrets() -> anyhow::Result<()> {
     let e = env().await?;
     let c = e.sandbox.config().clone();
-    let shop = e.console.add_shop(add_request(&e, "main")).await?;
+    let shop = e.console.add_shop(add_request(&e, "main"), "alice").await?;
     let ids = e.console.store().upsert_orders(&[order(shop.id, "576684019603311365")?]).await?;
     let order_id = ids[0].id();
     let q = e.console.queue();
@@ -230,21 +273,58 @@ async fn remove_cancels_the_shops_jobs_and_deletes_its_orders_and_secrets() -> a
     Ok(())
 }
 
+/// Every shop-changing action of the engine — add, settings (pause, resume, priority, handover),
+/// connect (a re-authorization here), remove — writes one audit event naming its actor, whichever face
+/// calls it; a refused change writes none.
+#[tokio::test]
+async fn every_change_to_a_shop_is_audited_with_its_actor() -> anyhow::Result<()> {
+    let e = env().await?;
+    e.console.add_shop(add_request(&e, "main"), "cli-user").await?;
+    let pause = ShopSettings { shop: "main".into(), paused: Some(true), ..ShopSettings::default() };
+    ensure!(e.console.update_shop_settings(&pause, "desk-user").await?.paused);
+    let resume = ShopSettings { shop: "main".into(), paused: Some(false), priority: Some(5), handover_method: Some(HandoverMethod::DropOff) };
+    let resumed = e.console.update_shop_settings(&resume, "web@127.0.0.1").await?;
+    ensure!(!resumed.paused && resumed.priority == 5 && resumed.handover_method == HandoverMethod::DropOff);
+    // Refused changes leave no trace.
+    let bad = ShopSettings { shop: "main".into(), priority: Some(10), ..ShopSettings::default() };
+    ensure!(e.console.update_shop_settings(&bad, "desk-user").await.err().context("priority 10")?.kind() == "invalid_input");
+    let missing = ShopSettings { shop: "nope".into(), paused: Some(true), ..ShopSettings::default() };
+    ensure!(e.console.update_shop_settings(&missing, "desk-user").await.is_err());
+
+    let pending = e.console.begin_authorization(authorization_request(&e)).await?;
+    let http = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build()?;
+    // The "browser" stops at the sandbox's redirect; its address is pasted (the state is checked).
+    let to = http.get(pending.url()).send().await?;
+    let location = to.headers().get("location").context("a redirect")?.to_str()?.to_owned();
+    let code = pending.code_from_pasted(&location)?;
+    let shops = e.console.complete_authorization(pending, &code, "oauth-user").await?;
+    ensure!(shops.len() == 1 && shops[0].name == "main", "re-authorizing keeps the local name: {shops:?}");
+    e.console.remove_shop("main", "cli-user").await?;
+
+    let got: Vec<(String, String)> = audit_events(&e.console).await?.into_iter().map(|ev| (ev.action, ev.actor)).collect();
+    let want = [
+        (AuditAction::ShopAdd, "cli-user"),
+        (AuditAction::ShopUpdate, "desk-user"),
+        (AuditAction::ShopUpdate, "web@127.0.0.1"),
+        (AuditAction::ShopConnect, "oauth-user"),
+        (AuditAction::ShopRemove, "cli-user"),
+    ]
+    .map(|(a, who)| (a.as_str().to_owned(), who.to_owned()));
+    ensure!(got == want, "{got:?}");
+    let updates = e.console.audit_log(&AuditQuery { action: Some(AuditAction::ShopUpdate), ..AuditQuery::default() }).await?.events;
+    let resume_ev = updates[0].details.clone().context("details")?;
+    ensure!(resume_ev["before"]["paused"] == true && resume_ev["after"]["paused"] == false, "{resume_ev}");
+    ensure!(resume_ev["before"]["priority"] == 0 && resume_ev["after"]["priority"] == 5, "{resume_ev}");
+    let connect = e.console.audit_log(&AuditQuery { action: Some(AuditAction::ShopConnect), ..AuditQuery::default() }).await?.events;
+    ensure!(connect[0].details.as_ref().context("details")?["shops"][0]["reauthorized"] == true, "{connect:?}");
+    Ok(())
+}
+
 #[tokio::test]
 async fn oauth_code_flow_end_to_end_through_the_loopback_listener() -> anyhow::Result<()> {
     let e = env().await?;
     let c = e.sandbox.config().clone();
-    let base = e.sandbox.base_url().to_owned();
-    let request = AuthorizationRequest {
-        app_key: c.app_key.clone(),
-        app_secret: Secret::new(c.app_secret.clone()),
-        api_base: Some(base.clone()),
-        auth_base: Some(base.clone()),
-        authorize_url: Some(format!("{base}/sandbox/oauth/authorize")),
-        listen: true,
-        handover_method: None,
-        priority: Some(3),
-    };
+    let request = AuthorizationRequest { priority: Some(3), ..authorization_request(&e) };
     let mut pending = e.console.begin_authorization(request.clone()).await?;
     let link = pending.url().to_owned();
     let redirect = pending.redirect_uri().context("a listener")?.to_owned();
@@ -267,7 +347,7 @@ async fn oauth_code_flow_end_to_end_through_the_loopback_listener() -> anyhow::R
     // Single use: the listener is closed once the code arrived.
     ensure!(http.get(format!("{redirect}?code=x")).send().await.is_err(), "the listener must be closed");
 
-    let shops = e.console.complete_authorization(pending, &code).await?;
+    let shops = e.console.complete_authorization(pending, &code, "test").await?;
     assert_eq!(shops.len(), 1);
     assert_eq!(shops[0].name, c.shop_name, "named after the TikTok shop");
     assert_eq!(shops[0].tts_shop_id, c.shop_id);
@@ -280,7 +360,7 @@ async fn oauth_code_flow_end_to_end_through_the_loopback_listener() -> anyhow::R
 
     // A code is single use: completing again with it fails and says so; the seller refusing is an error.
     let again = e.console.begin_authorization(request.clone()).await?;
-    let err = e.console.complete_authorization(again, &code).await.err().context("a used code")?;
+    let err = e.console.complete_authorization(again, &code, "test").await.err().context("a used code")?;
     assert_eq!(err.kind(), "api");
     let mut denied = e.console.begin_authorization(request).await?;
     let link = format!("{}&deny=1", denied.url());
@@ -295,20 +375,9 @@ async fn oauth_code_flow_end_to_end_through_the_loopback_listener() -> anyhow::R
 #[tokio::test]
 async fn the_wait_for_a_redirect_times_out_with_the_way_out() -> anyhow::Result<()> {
     let e = env().await?;
-    let c = e.sandbox.config();
-    let mut pending = e
-        .console
-        .begin_authorization(AuthorizationRequest {
-            app_key: c.app_key.clone(),
-            app_secret: Secret::new(c.app_secret.clone()),
-            api_base: Some(e.sandbox.base_url().to_owned()),
-            auth_base: Some(e.sandbox.base_url().to_owned()),
-            authorize_url: None,
-            listen: true,
-            handover_method: None,
-            priority: None,
-        })
-        .await?;
+    // No consent page given: the link goes to TikTok's.
+    let request = AuthorizationRequest { authorize_url: None, ..authorization_request(&e) };
+    let mut pending = e.console.begin_authorization(request).await?;
     assert!(pending.url().starts_with(creatorflow_engine::DEFAULT_AUTHORIZE_URL));
     assert!(pending.url().contains("state="));
     let err = pending.wait_for_code(Duration::from_millis(200)).await.err().context("timeout")?;
@@ -347,7 +416,7 @@ async fn console_commands_on_postgres() -> anyhow::Result<()> {
         })
         .await?
         .with_secret_store(e.secrets.clone());
-        let shop = console.add_shop(add_request(&e, "main")).await?;
+        let shop = console.add_shop(add_request(&e, "main"), "alice").await?;
         assert_eq!(console.list_shops().await?.len(), 1);
         let ids = console.store().upsert_orders(&[order(shop.id, "576684019603311365")?]).await?;
         let order_id = ids[0].id();
@@ -392,7 +461,7 @@ async fn console_commands_on_postgres() -> anyhow::Result<()> {
 #[tokio::test]
 async fn shops_of_one_authorization_share_its_pair_across_refreshes_and_processes() -> anyhow::Result<()> {
     let e = env().await?;
-    let a = e.console.add_shop(add_request(&e, "main")).await?;
+    let a = e.console.add_shop(add_request(&e, "main"), "alice").await?;
     let (name, pair) = e.console.connections()?.stored_tokens(&a)?.context("tokens")?;
     ensure!(name.starts_with("tokens/auth/"), "the lookup's refresh learnt the authorization: {name}");
     let mut second = add_request(&e, "second");
@@ -400,7 +469,7 @@ async fn shops_of_one_authorization_share_its_pair_across_refreshes_and_processe
     second.region = Some("GB".into());
     second.access_token = pair.access_token.clone();
     second.refresh_token = pair.refresh_token.clone();
-    let b = e.console.add_shop(second).await?;
+    let b = e.console.add_shop(second, "alice").await?;
     let filter = tiktok_shop::models::order::OrderSearchFilter::default();
     let page = tiktok_shop::models::order::OrderSearchPage::first(5);
 

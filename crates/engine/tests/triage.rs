@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
-use creatorflow_engine::store::{Amount, HandoverMethod, LineItem, NewShop, Order, ShippingType};
+use creatorflow_engine::store::{Amount, AuditAction, HandoverMethod, LineItem, NewShop, Order, ShippingType};
 use creatorflow_engine::{
     AuditQuery, BulkPreviewRequest, BulkRequest, Console, ConsoleConfig, EngineError, JobActionRequest, JobSelection, RetryRequest,
     TriageAction, TriageFilter, TriageJobsQuery,
@@ -344,7 +344,7 @@ async fn bulk_preview_then_act_refuses_a_changed_set(e: Env) -> anyhow::Result<(
     assert_eq!(rep.changed, vec![f.not_found[0]]);
     assert_eq!(rep.skipped.len(), 1);
     assert_eq!(rep.skipped[0].id, f.label);
-    let discards = c.audit_log(&AuditQuery { action: Some("job_discard".into()), ..Default::default() }).await?;
+    let discards = c.audit_log(&AuditQuery { action: Some(AuditAction::JobDiscard), ..Default::default() }).await?;
     assert_eq!(discards.events.len(), 1);
     assert_eq!(discards.events[0].reason.as_deref(), Some("order refunded"));
     let by_job = c.audit_log(&AuditQuery { job_id: Some(f.not_found[0]), ..Default::default() }).await?;

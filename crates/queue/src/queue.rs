@@ -281,6 +281,92 @@ impl Queue {
         self.insert_one_in(tx, &job, now).await
     }
 
+    /// Enqueue many jobs inside the caller's transaction (multi-row inserts of up to 1,000 rows);
+    /// results are in input order, and a unique key already held by an unfinished job (or by an
+    /// earlier job of the same call) yields `Inserted::Duplicate`. Call [`Queue::wake`] after the
+    /// commit. The sync enqueues a page of orders' jobs with this: one statement, not one per order.
+    pub async fn insert_many_tx(&self, tx: &mut DbTx, jobs: &[NewJob]) -> Result<Vec<Inserted>> {
+        if tx.backend() != self.inner.db.backend() {
+            return Err(QueueError::BackendMismatch {
+                queue: self.inner.db.backend().name(),
+                tx: tx.backend().name(),
+            });
+        }
+        for j in jobs {
+            self.validate(j)?;
+        }
+        let now = self.now_ms();
+        let mut out: Vec<Option<Inserted>> = vec![None; jobs.len()];
+        for (c, chunk) in jobs.chunks(INSERT_CHUNK).enumerate() {
+            let offset = c * INSERT_CHUNK;
+            let mut stmt = Query::insert();
+            stmt.into_table("jobs").columns(Self::INSERT_COLUMNS);
+            for job in chunk {
+                stmt.values(self.insert_values(job, now))?;
+            }
+            stmt.on_conflict(OnConflict::new().do_nothing().to_owned())
+                .returning(Query::returning().columns(["id", "unique_key"]));
+            let mut rows: Vec<(i64, Option<String>)> = tx.fetch_all(&stmt).await?;
+            // Ids of one statement are assigned in row order; RETURNING order is unspecified.
+            rows.sort_unstable_by_key(|r| r.0);
+            let mut by_key = std::collections::HashMap::new();
+            let mut plain = Vec::new();
+            for (id, key) in rows {
+                match key {
+                    Some(k) => {
+                        by_key.insert(k, id);
+                    }
+                    None => plain.push(id),
+                }
+            }
+            let mut plain = plain.into_iter();
+            for (i, job) in chunk.iter().enumerate() {
+                out[offset + i] = match &job.unique_key {
+                    // The first job of the call with a key is the one inserted.
+                    Some(k) => by_key.remove(k).map(Inserted::New),
+                    None => plain.next().map(Inserted::New),
+                };
+            }
+        }
+        // Keys that were taken: by an unfinished job, or by an earlier row of this call.
+        let missing: Vec<&str> = jobs
+            .iter()
+            .zip(&out)
+            .filter(|(_, r)| r.is_none())
+            .filter_map(|(j, _)| j.unique_key.as_deref())
+            .collect();
+        let mut holders = std::collections::HashMap::new();
+        for keys in missing.chunks(INSERT_CHUNK) {
+            let stmt = Query::select()
+                .columns(["id", "unique_key"])
+                .from("jobs")
+                .and_where(Expr::col("unique_key").is_in(keys.iter().copied()))
+                .and_where(Expr::col("state").is_not_in(FINALIZED))
+                .to_owned();
+            let rows: Vec<(i64, String)> = tx.fetch_all(&stmt).await?;
+            holders.extend(rows.into_iter().map(|(id, k)| (k, id)));
+        }
+        let mut result = Vec::with_capacity(jobs.len());
+        for (job, r) in jobs.iter().zip(out) {
+            result.push(match (r, &job.unique_key) {
+                (Some(r), _) => r,
+                (None, Some(k)) => match holders.get(k) {
+                    Some(&id) => Inserted::Duplicate(id),
+                    // The holder was finalized between our insert and the read (PostgreSQL under
+                    // READ COMMITTED): the caller may simply insert again.
+                    None => return Err(QueueError::UniqueConflict(k.clone())),
+                },
+                (None, None) => {
+                    return Err(QueueError::InvalidInput {
+                        field: "insert_many_tx result",
+                        value: "a row was not returned by the database".to_owned(),
+                    });
+                }
+            });
+        }
+        Ok(result)
+    }
+
     /// Enqueue many jobs in one transaction (multi-row inserts of up to 1,000 rows). Results are in
     /// input order.
     pub async fn insert_many(&self, jobs: Vec<NewJob>) -> Result<Vec<Inserted>> {
@@ -288,69 +374,41 @@ impl Queue {
         for j in &jobs {
             self.validate(j)?;
         }
-        let mut out: Vec<Option<Inserted>> = vec![None; jobs.len()];
         let mut tx = self.inner.db.begin().await?;
-        // Jobs with a unique key go one by one (ON CONFLICT rows vanish from RETURNING, so a
-        // multi-row insert could not say which was a duplicate); the rest in multi-row chunks.
-        let plain: Vec<usize> = (0..jobs.len())
-            .filter(|&i| jobs[i].unique_key.is_none())
-            .collect();
-        if let DbTx::Sqlite(t) = &mut tx {
-            // SQLite: one JSON parameter per chunk (the bulk enqueue is on the benchmark's hot
-            // path, and building/binding 11 values per row through sea-query costs more than the
-            // insert itself).
-            for chunk in plain.chunks(SQLITE_BULK_CHUNK) {
-                let rows: Vec<_> = chunk
-                    .iter()
-                    .map(|&i| self.bulk_row(&jobs[i], now))
-                    .collect();
-                let payload =
-                    serde_json::to_string(&rows).map_err(|source| QueueError::EncodeArgs {
-                        kind: jobs[chunk[0]].kind.clone(),
-                        source,
-                    })?;
+        let out = if let DbTx::Sqlite(t) = &mut tx
+            && jobs.iter().all(|j| j.unique_key.is_none())
+        {
+            // SQLite without unique keys: one JSON parameter per chunk (the bulk enqueue is on the
+            // benchmark's hot path, and building/binding 11 values per row through sea-query costs
+            // more than the insert itself).
+            let mut out = Vec::with_capacity(jobs.len());
+            for chunk in jobs.chunks(SQLITE_BULK_CHUNK) {
+                let rows: Vec<_> = chunk.iter().map(|j| self.bulk_row(j, now)).collect();
+                let payload = serde_json::to_string(&rows).map_err(|source| QueueError::EncodeArgs {
+                    kind: chunk[0].kind.clone(),
+                    source,
+                })?;
                 let mut ids: Vec<i64> = sqlx::query_scalar(hot::SQLITE_BULK_INSERT)
                     .bind(now)
                     .bind(payload)
                     .fetch_all(&mut **t)
                     .await?;
-                ids.sort_unstable();
-                for (&i, id) in chunk.iter().zip(ids) {
-                    out[i] = Some(Inserted::New(id));
+                if ids.len() != chunk.len() {
+                    return Err(QueueError::InvalidInput {
+                        field: "insert_many result",
+                        value: format!("{} of {} rows returned", ids.len(), chunk.len()),
+                    });
                 }
+                ids.sort_unstable();
+                out.extend(ids.into_iter().map(Inserted::New));
             }
+            out
         } else {
-            for chunk in plain.chunks(INSERT_CHUNK) {
-                let mut stmt = Query::insert();
-                stmt.into_table("jobs").columns(Self::INSERT_COLUMNS);
-                for &i in chunk {
-                    stmt.values(self.insert_values(&jobs[i], now))?;
-                }
-                stmt.returning_col("id");
-                let mut ids: Vec<(i64,)> = tx.fetch_all(&stmt).await?;
-                // Ids of one statement are assigned in row order; RETURNING order is unspecified.
-                ids.sort_unstable();
-                for (&i, (id,)) in chunk.iter().zip(ids) {
-                    out[i] = Some(Inserted::New(id));
-                }
-            }
-        }
-        for (i, job) in jobs.iter().enumerate() {
-            if job.unique_key.is_some() {
-                out[i] = Some(self.insert_one_in(&mut tx, job, now).await?);
-            }
-        }
+            self.insert_many_tx(&mut tx, &jobs).await?
+        };
         tx.commit().await?;
         self.wake();
-        out.into_iter()
-            .enumerate()
-            .map(|(i, r)| {
-                r.ok_or_else(|| QueueError::InvalidInput {
-                    field: "insert_many result",
-                    value: format!("row {i} was not returned by the database"),
-                })
-            })
-            .collect()
+        Ok(out)
     }
 
     /// One job by id.

@@ -61,6 +61,17 @@ pub(crate) struct WindowReq {
     #[serde(default)]
     start_in_ms: i64,
     duration_ms: i64,
+    /// Outages only: `api` (default: the API and auth paths) or `documents` (label downloads).
+    #[serde(default)]
+    host: OutageHost,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum OutageHost {
+    #[default]
+    Api,
+    Documents,
 }
 
 fn window(st: &AppState, w: &WindowReq) -> Result<Window, String> {
@@ -87,7 +98,12 @@ pub(crate) async fn outage(
     }
     match window(&st, &w) {
         Ok(win) => {
-            lock(&st.faults).outages.push(win);
+            let mut f = lock(&st.faults);
+            match w.host {
+                OutageHost::Api => f.outages.push(win),
+                OutageHost::Documents => f.document_outages.push(win),
+            }
+            drop(f);
             Json(win).into_response()
         }
         Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),

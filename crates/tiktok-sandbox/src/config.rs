@@ -62,6 +62,11 @@ pub struct SandboxConfig {
     pub webhook_time_compression: f64,
     /// Requests per second per API per (app, shop).
     pub rate_limit_qps: u32,
+    /// Serve label documents from a host of their own (a second loopback port), as TikTok does:
+    /// `doc_url` then points there and the document host can be taken offline apart from the API
+    /// (`FaultSettings::document_outages`). Off: documents come from the API port.
+    #[serde(default)]
+    pub separate_document_host: bool,
     /// Seed for every random choice (order contents, ids, faults).
     pub seed: u64,
     pub faults: FaultSettings,
@@ -122,6 +127,7 @@ impl SandboxConfig {
             webhook_url: None,
             webhook_time_compression: 60.0,
             rate_limit_qps: 50,
+            separate_document_host: false,
             seed,
             faults: FaultSettings::default(),
         }
@@ -199,6 +205,9 @@ pub struct FaultSettings {
     pub outages: Vec<Window>,
     /// Every API call in these windows gets HTTP 429 / 36009002.
     pub throttle_storms: Vec<Window>,
+    /// Every document download in these windows gets 503 with an HTML body (the document host is
+    /// down; the API host is not).
+    pub document_outages: Vec<Window>,
 }
 
 /// Per-endpoint fault rates (probabilities, drawn from the seeded RNG per call) and added latency.
@@ -267,7 +276,7 @@ impl FaultSettings {
         for (name, f) in &self.endpoints {
             f.validate(name)?;
         }
-        for w in self.outages.iter().chain(self.throttle_storms.iter()) {
+        for w in self.outages.iter().chain(&self.throttle_storms).chain(&self.document_outages) {
             if w.end_ms < w.start_ms {
                 return Err(SandboxError::InvalidFault {
                     field: "window".to_owned(),

@@ -3,6 +3,8 @@
 //! One port serves the API host paths (`/order/202309/...`), the auth host paths
 //! (`/api/v2/token/get|refresh`), label documents (`/sandbox/labels/...`), an OAuth authorize
 //! stand-in (`/sandbox/oauth/authorize`) and the admin surface (`/sandbox/admin/...`, loopback only).
+//! With `separate_document_host`, label documents come from a second port instead — a host of their
+//! own, as on TikTok, which can be down while the API answers.
 //! It knows only the wire format (tiktok-shop-api.md): it shares no code with the client it tests.
 mod admin;
 mod api;
@@ -72,6 +74,22 @@ impl Sandbox {
             .local_addr()
             .map_err(|source| SandboxError::Bind { addr, source })?;
         let base_url = format!("http://{local}");
+        let documents = if config.separate_document_host {
+            let doc_addr = SocketAddr::new(addr.ip(), 0);
+            let l = tokio::net::TcpListener::bind(doc_addr)
+                .await
+                .map_err(|source| SandboxError::Bind { addr: doc_addr, source })?;
+            let a = l
+                .local_addr()
+                .map_err(|source| SandboxError::Bind { addr: doc_addr, source })?;
+            Some((l, a))
+        } else {
+            None
+        };
+        let document_base_url = match &documents {
+            Some((_, a)) => format!("http://{a}"),
+            None => base_url.clone(),
+        };
         let http = reqwest::Client::builder()
             .no_proxy()
             .build()
@@ -87,7 +105,7 @@ impl Sandbox {
             webhooks: Mutex::new(webhook::WebhookState::new(config.webhook_url.clone())),
             request_seq: AtomicU64::new(1),
             http,
-            base_url: base_url.clone(),
+            document_base_url: document_base_url.clone(),
             clock,
             cfg: config,
         });
@@ -102,6 +120,12 @@ impl Sandbox {
                 let _ = rx.await;
             })
             .await
+        });
+        let document_server = documents.map(|(l, _)| {
+            let app = Router::new()
+                .route("/sandbox/labels/{file}", get(api::label))
+                .with_state(state.clone());
+            tokio::spawn(async move { axum::serve(l, app).await })
         });
         let ticker = background_ticker.then(|| {
             let st = state.clone();
@@ -118,15 +142,21 @@ impl Sandbox {
             state,
             addr: local,
             base_url,
+            document_base_url,
             shutdown: Some(tx),
             server: Some(server),
+            document_server,
             ticker,
         })
     }
 }
 
 fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    // With a document host of its own, the API port serves no documents (TikTok's API host does not).
+    let documents_here = !state.cfg.separate_document_host;
+    let r = Router::new();
+    let r = if documents_here { r.route("/sandbox/labels/{file}", get(api::label)) } else { r };
+    r
         .route("/sandbox/admin/stats", get(admin::stats))
         .route(
             "/sandbox/admin/faults",
@@ -136,7 +166,6 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/sandbox/admin/storm", post(admin::storm))
         .route("/sandbox/admin/orders", post(admin::orders))
         .route("/sandbox/admin/deauthorize", post(admin::deauthorize))
-        .route("/sandbox/labels/{file}", get(api::label))
         .route("/sandbox/oauth/authorize", get(api::authorize))
         .fallback(api::handle)
         .with_state(state)
@@ -147,8 +176,11 @@ pub struct SandboxHandle {
     state: Arc<AppState>,
     addr: SocketAddr,
     base_url: String,
+    document_base_url: String,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
+    /// The document host's server, with `separate_document_host` (stopped with the API's).
+    document_server: Option<JoinHandle<std::io::Result<()>>>,
     ticker: Option<JoinHandle<()>>,
 }
 
@@ -156,6 +188,11 @@ impl SandboxHandle {
     /// `http://127.0.0.1:PORT`: both the API base URL and the auth base URL.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+    /// Where `doc_url`s point: the document host's own base URL with `separate_document_host`, else
+    /// [`SandboxHandle::base_url`].
+    pub fn document_base_url(&self) -> &str {
+        &self.document_base_url
     }
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -183,6 +220,14 @@ impl SandboxHandle {
             end_ms: start_ms + duration_ms,
         };
         lock(&self.state.faults).outages.push(w);
+        w
+    }
+    /// Adds an outage of the document host (label downloads answer 503) starting now on the sandbox
+    /// clock; the API keeps answering.
+    pub fn add_document_outage(&self, duration_ms: i64) -> Window {
+        let start_ms = self.state.now_ms();
+        let w = Window { start_ms, end_ms: start_ms + duration_ms };
+        lock(&self.state.faults).document_outages.push(w);
         w
     }
     /// Adds a throttle storm (every call answered 429 / 36009002) starting now on the sandbox clock.
@@ -227,6 +272,10 @@ impl SandboxHandle {
         if let Some(t) = self.ticker.take() {
             t.abort();
         }
+        // Documents are single GETs: nothing to finish gracefully.
+        if let Some(d) = self.document_server.take() {
+            d.abort();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -248,6 +297,9 @@ impl Drop for SandboxHandle {
         }
         if let Some(s) = self.server.take() {
             s.abort();
+        }
+        if let Some(d) = self.document_server.take() {
+            d.abort();
         }
     }
 }

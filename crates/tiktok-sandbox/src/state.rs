@@ -13,7 +13,8 @@ use crate::webhook::WebhookState;
 pub(crate) struct AppState {
     pub cfg: SandboxConfig,
     pub clock: Arc<dyn Clock>,
-    pub base_url: String,
+    /// Where `doc_url`s point: the API port's base URL, or the document host's own when it has one.
+    pub document_base_url: String,
     pub shop: Mutex<Shop>,
     pub tokens: Mutex<Tokens>,
     pub faults: Mutex<FaultSettings>,

@@ -227,3 +227,48 @@ async fn update_time_search_finds_what_changed() {
         .collect();
     assert_eq!(ids, vec![order.as_str()]);
 }
+
+#[tokio::test]
+async fn a_separate_document_host_serves_labels_and_goes_down_alone() {
+    let mut c = quiet_config();
+    c.separate_document_host = true;
+    let h = start(c).await;
+    assert_ne!(h.sb.document_base_url(), h.sb.base_url());
+    let order = h.sb.create_order(OrderSpec {
+        status: Some(OrderStatus::AwaitingShipment),
+        shipping_type: Some(ShippingType::Tiktok),
+        ..OrderSpec::default()
+    });
+    let pkg = h.sb.package_ids(&order)[0].clone();
+    let ship_path = format!("/fulfillment/202309/packages/{pkg}/ship");
+    let r = h
+        .send(Req::new("POST", &ship_path).body(r#"{"handover_method":"PICKUP"}"#))
+        .await;
+    assert_eq!(r.code(), 0, "{}", r.text);
+    let doc_path = format!("/fulfillment/202309/packages/{pkg}/shipping_documents");
+    let doc = Req::new("GET", &doc_path).q("document_type", "SHIPPING_LABEL");
+    let r = h.send(doc).await;
+    assert_eq!(r.code(), 0, "{}", r.text);
+    let url = r.json["data"]["doc_url"].as_str().expect("doc_url").to_owned();
+    assert!(url.starts_with(h.sb.document_base_url()), "{url}");
+    let token_path = url.strip_prefix(h.sb.document_base_url()).expect("path");
+    // The API port no longer serves documents: only the document host does.
+    let on_api = h.http.get(format!("{}{token_path}", h.sb.base_url())).send().await.expect("api port");
+    assert_ne!(on_api.status().as_u16(), 200);
+    let pdf = h.http.get(&url).send().await.expect("label");
+    assert_eq!(pdf.status().as_u16(), 200);
+    assert!(pdf.bytes().await.expect("bytes").starts_with(b"%PDF-"));
+
+    // The document host goes down alone: downloads get 503, the API answers.
+    h.sb.add_document_outage(60_000);
+    let down = h.http.get(&url).send().await.expect("document host");
+    assert_eq!(down.status().as_u16(), 503);
+    let r = h.send(Req::new("GET", &doc_path).q("document_type", "SHIPPING_LABEL")).await;
+    assert_eq!(r.code(), 0, "the API keeps answering: {}", r.text);
+    h.clock.advance_secs(61);
+    let back = h.http.get(&url).send().await.expect("document host");
+    assert_eq!(back.status().as_u16(), 200);
+    let s = h.sb.stats();
+    assert_eq!(s.faults_injected.get("document_outage"), Some(&1));
+    assert_eq!(s.labels_served, 2);
+}

@@ -121,6 +121,7 @@ impl Client {
         }
         let endpoint = format!("GET {}{}", url.host_str().unwrap_or(""), url.path());
         let timeout_ms = self.transport.config.request_timeout.as_millis() as u64;
+        crate::gate::check(|| endpoint.clone())?;
         let resp = self
             .transport
             .http

@@ -74,6 +74,8 @@ pub enum ErrorKind {
     Unreachable,
     Decode,
     DocumentUnavailable,
+    /// The caller's [`crate::gate::SendGate`] held the request back: nothing was sent.
+    Withheld,
     Config,
     Webhook,
     SecretStore,
@@ -140,6 +142,9 @@ pub enum Error {
     #[error("unexpected response body: {detail} ({ctx})")]
     Decode { ctx: CallContext, detail: String },
 
+    #[error("not sent: {reason} (endpoint {endpoint})")]
+    Withheld { endpoint: String, reason: String },
+
     #[error("invalid argument {name} = {value:?}: {reason}")]
     InvalidArgument {
         name: &'static str,
@@ -195,6 +200,7 @@ impl Error {
             Error::Unreachable { .. } => ErrorKind::Unreachable,
             Error::Decode { .. } => ErrorKind::Decode,
             Error::DocumentUnavailable { .. } => ErrorKind::DocumentUnavailable,
+            Error::Withheld { .. } => ErrorKind::Withheld,
             Error::InvalidBaseUrl { .. } | Error::HttpClientBuild { .. } => ErrorKind::Config,
             Error::WebhookSignature | Error::WebhookPayload { .. } => ErrorKind::Webhook,
             Error::SecretServiceUnavailable { .. }

@@ -297,6 +297,13 @@ impl ShopClient {
         Ok((doc, bytes))
     }
 
+    /// The bytes behind a shipping document's `doc_url` (see [`Client::download_document`]): a GET of
+    /// the URL's own host, which need not be the API host. Callers that keep a breaker per host call
+    /// [`ShopClient::shipping_document`] and this apart.
+    pub async fn download_document(&self, doc_url: &str) -> Result<Vec<u8>, Error> {
+        self.client.download_document(doc_url).await
+    }
+
     pub async fn shipping_providers(
         &self,
         delivery_option_id: &str,

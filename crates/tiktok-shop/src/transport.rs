@@ -159,11 +159,17 @@ impl Transport {
         let mut refreshed = false;
         let mut throttled = 0u32;
         let mut transient = 0u32;
+        // The last transient failure, returned if the send gate withholds its retry.
+        let mut last_transient: Option<Error> = None;
         loop {
             // The permit is held until the response is in, and released before any back-off sleep. It is
             // taken before the token: a caller can queue for a permit longer than a nearly expired token
             // lives, and must not then send the token it read before queueing.
             let permit = self.limiter.acquire(&key).await;
+            // Asked after the wait for the permit, which can be long: the host may have gone down since.
+            if let Err(withheld) = crate::gate::check(|| req.endpoint()) {
+                return Err(last_transient.unwrap_or(withheld));
+            }
             let token = tokens.access_token().await?;
             let result = self.send_once::<T>(req, &token).await;
             drop(permit);
@@ -192,6 +198,7 @@ impl Transport {
                     if transient > self.config.max_transient_retries {
                         return Err(e);
                     }
+                    last_transient = Some(e);
                     tokio::time::sleep(self.backoff(transient)).await;
                 }
                 Err(e) => return Err(e),

@@ -24,11 +24,11 @@ async fn token_expiring_mid_run_is_refreshed_once_and_the_call_succeeds() {
     let shop = h
         .client
         .shop(tokens.clone(), h.sb.config().shop_cipher.clone());
-    shop.get_orders(&[id.clone()]).await.expect("fresh token");
+    shop.get_orders(std::slice::from_ref(&id)).await.expect("fresh token");
 
     h.advance_secs(3601).await;
     let orders = shop
-        .get_orders(&[id.clone()])
+        .get_orders(std::slice::from_ref(&id))
         .await
         .expect("refreshed and retried");
     assert_eq!(orders[0].id, id);
@@ -165,7 +165,7 @@ async fn a_second_manager_over_the_same_store_adopts_the_newer_pair() {
     // cli's pair and spends nothing.
     h.advance_secs(1801).await;
     let shop = h.client.shop(desktop.clone(), h.sb.config().shop_cipher.clone());
-    shop.get_orders(&[id.clone()]).await.expect("adopted the cli's pair");
+    shop.get_orders(std::slice::from_ref(&id)).await.expect("adopted the cli's pair");
     assert_eq!(desktop.refresh_count(), 0, "no refresh of its own");
     let (d, c) = (desktop.snapshot().await, cli.snapshot().await);
     assert!(d.access_token == c.access_token && d.refresh_token == c.refresh_token, "one pair in both");

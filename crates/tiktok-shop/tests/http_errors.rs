@@ -1,5 +1,6 @@
 //! Error classification against a real HTTP peer on 127.0.0.1: business rules, re-authorization,
-//! throttling back-off, transient retries of reads only, timeouts, unreachable peers and clock skew.
+//! throttling back-off, transient retries of reads only, timeouts, unreachable peers, clock skew,
+//! and the caller's send gate withholding a call or its retry.
 
 mod common;
 
@@ -226,4 +227,63 @@ async fn connection_dropped_without_a_response_is_unreachable() {
         e.context().unwrap().endpoint,
         "GET /fulfillment/202309/packages/{package_id}"
     );
+}
+
+/// A gate that allows a fixed number of sends, then refuses.
+struct Allow(AtomicUsize);
+
+impl tiktok_shop::SendGate for Allow {
+    fn may_send(&self) -> Result<(), String> {
+        let left = self.0.load(Ordering::SeqCst);
+        if left == 0 {
+            return Err("host is down".to_owned());
+        }
+        self.0.store(left - 1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_send_gate_withholds_a_call_or_its_retry() {
+    let rec = Recorder::default();
+    let addr = spawn(router(rec.clone(), |_r| {
+        (StatusCode::SERVICE_UNAVAILABLE, "<html>down</html>").into_response()
+    }))
+    .await;
+    let clock = ManualClock::new(NOW);
+    let c = client(config(addr), &clock);
+    let shop = c.shop(
+        c.token_manager(tokens("AT-1", "RT-1", NOW + 86400), None),
+        CIPHER,
+    );
+
+    // Refused before the first send: nothing reaches the host.
+    let gate = Arc::new(Allow(AtomicUsize::new(0)));
+    let e = tiktok_shop::gated(gate, shop.package_detail("PKG1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(&e, Error::Withheld { reason, .. } if reason == "host is down"), "{e:?}");
+    assert_eq!(e.kind(), ErrorKind::Withheld);
+    assert_eq!(rec.all().len(), 0);
+
+    // The first send goes out and fails; its retry is withheld, so the caller learns the host's answer.
+    let gate = Arc::new(Allow(AtomicUsize::new(1)));
+    let e = tiktok_shop::gated(gate, shop.package_detail("PKG1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Server { code: None, .. }), "{e:?}");
+    assert_eq!(rec.all().len(), 1, "the retry stayed home");
+
+    // Without a gate the client retries as configured.
+    let e = shop.package_detail("PKG1").await.unwrap_err();
+    assert!(matches!(e, Error::Server { .. }), "{e:?}");
+    assert!(rec.all().len() > 2, "ungated calls are retried");
+
+    // Document downloads ask the gate too.
+    let gate = Arc::new(Allow(AtomicUsize::new(0)));
+    let url = format!("http://{addr}/doc/label.pdf");
+    let e = tiktok_shop::gated(gate, shop.download_document(&url))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Withheld, "{e:?}");
 }

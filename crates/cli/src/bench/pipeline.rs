@@ -10,6 +10,7 @@ use clap::{Args, ValueEnum};
 use creatorflow_engine::connection::ClientTuning;
 use creatorflow_engine::demo;
 use creatorflow_engine::metrics::Metrics;
+use creatorflow_engine::pipeline::metric_names::PIPELINE_OVERHEAD;
 use creatorflow_engine::pipeline::{DemoCarrier, Pipeline, PipelineConfig};
 use creatorflow_engine::runner::{Runner, RunnerConfig};
 use creatorflow_engine::store::Store;
@@ -39,6 +40,12 @@ pub struct PipelineBench {
     /// Minutes of arrivals (viral).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=120))]
     minutes: u64,
+    /// Most stage jobs running at once (the runner's autoscaling ceiling).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    max_workers: u64,
+    /// Keep the database afterwards and print its path (for per-second timelines of the stages).
+    #[arg(long)]
+    keep_db: bool,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -55,26 +62,41 @@ struct Report {
     o2f_p50_ms: u64,
     o2f_p99_ms: u64,
     o2f_max_ms: u64,
+    /// The pipeline's own overhead per order (see `metric_names::PIPELINE_OVERHEAD`), ms.
+    overhead_p50_ms: f64,
+    overhead_p99_ms: f64,
+    overhead_max_ms: f64,
     api_calls: u64,
     http_429: u64,
     share_429: f64,
     duplicate_ships: u64,
     batch_ship_calls: u64,
+    /// Labels stored when the last order was confirmed (the label stage trails the others).
+    labels_at_confirm: u64,
+    /// Labels of every TikTok-shipped order (70 %) stored, from the runner's start.
+    labels: u64,
+    labels_duration_s: f64,
+    labels_per_s: f64,
 }
 
 pub async fn run(args: &PipelineBench) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("creatorflow-bench-pipeline-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = run_in(args, &dir).await;
-    let _ = std::fs::remove_dir_all(&dir);
+    if args.keep_db {
+        eprintln!("database kept: {}", dir.join("bench.db").display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     let report = result?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!(
             "{:?}: {} of {} orders shipped in {:.1} s ({:.0} orders/s through all four stages); \
-             order-to-fulfillment p50 {} ms, p99 {} ms, max {} ms; {} api calls, {} answered 429 ({:.3} %); \
-             {} batch ship calls; {} duplicate ships",
+             order-to-fulfillment p50 {} ms, p99 {} ms, max {} ms; pipeline overhead p50 {:.1} ms, \
+             p99 {:.1} ms, max {:.1} ms; {} api calls, {} answered 429 ({:.3} %); {} batch ship calls; \
+             {} duplicate ships; labels: {} stored at the last confirmation, all {} in {:.1} s ({:.0} labels/s)",
             report.scenario,
             report.shipped,
             report.orders,
@@ -83,11 +105,18 @@ pub async fn run(args: &PipelineBench) -> anyhow::Result<()> {
             report.o2f_p50_ms,
             report.o2f_p99_ms,
             report.o2f_max_ms,
+            report.overhead_p50_ms,
+            report.overhead_p99_ms,
+            report.overhead_max_ms,
             report.api_calls,
             report.http_429,
             report.share_429 * 100.0,
             report.batch_ship_calls,
-            report.duplicate_ships
+            report.duplicate_ships,
+            report.labels_at_confirm,
+            report.labels,
+            report.labels_duration_s,
+            report.labels_per_s
         );
     }
     Ok(())
@@ -127,11 +156,11 @@ async fn run_in(args: &PipelineBench, dir: &std::path::Path) -> anyhow::Result<R
         }
     };
     let metrics = Arc::new(Metrics::new(store.clock()));
-    let pipeline = Pipeline::new(store.clone(), shop.connections.clone(), metrics, Some(Arc::new(DemoCarrier::default())), PipelineConfig::default());
+    let pipeline = Pipeline::new(store.clone(), shop.connections.clone(), metrics.clone(), Some(Arc::new(DemoCarrier::default())), PipelineConfig::default());
     let started = Instant::now();
     let runner = Runner::start(
         pipeline,
-        RunnerConfig { poll_interval: Duration::from_millis(250), max_workers: 1024, ..RunnerConfig::default() },
+        RunnerConfig { poll_interval: Duration::from_millis(250), max_workers: args.max_workers as usize, ..RunnerConfig::default() },
     )
     .await?;
     // The viral scenario measures the orders that arrived in its window (arrivals go on after it).
@@ -163,6 +192,21 @@ async fn run_in(args: &PipelineBench, dir: &std::path::Path) -> anyhow::Result<R
         }
     }
     let duration = started.elapsed();
+    let labels_sql = format!(
+        "SELECT COUNT(*) FROM fulfillments f JOIN orders o ON o.id = f.order_id WHERE f.label_stored_at IS NOT NULL AND {scope}"
+    );
+    let labels_at_confirm = count(&store, &labels_sql).await?;
+    let labels_target =
+        count(&store, &format!("SELECT COUNT(*) FROM orders o WHERE o.shipping_type = 'TIKTOK' AND {scope}")).await?;
+    let mut labels = labels_at_confirm;
+    while labels < labels_target {
+        if Instant::now() > deadline {
+            bail!("the label stage did not finish: {labels} of {labels_target} stored");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        labels = count(&store, &labels_sql).await?;
+    }
+    let labels_duration = started.elapsed();
     runner.shutdown(Duration::from_secs(10)).await?;
     let stats = shop.sandbox.stats();
     let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000, 3).context("histogram")?;
@@ -181,11 +225,18 @@ async fn run_in(args: &PipelineBench, dir: &std::path::Path) -> anyhow::Result<R
         o2f_p50_ms: h.value_at_quantile(0.5),
         o2f_p99_ms: h.value_at_quantile(0.99),
         o2f_max_ms: h.max(),
+        overhead_p50_ms: metrics.percentile(PIPELINE_OVERHEAD, 0.5).unwrap_or(0.0),
+        overhead_p99_ms: metrics.percentile(PIPELINE_OVERHEAD, 0.99).unwrap_or(0.0),
+        overhead_max_ms: metrics.percentile(PIPELINE_OVERHEAD, 1.0).unwrap_or(0.0),
         api_calls: calls,
         http_429: stats.http_429,
         share_429: if calls == 0 { 0.0 } else { stats.http_429 as f64 / calls as f64 },
         duplicate_ships: stats.duplicate_ships,
         batch_ship_calls: stats.calls.get("packages.batch_ship").copied().unwrap_or(0),
+        labels_at_confirm,
+        labels,
+        labels_duration_s: labels_duration.as_secs_f64(),
+        labels_per_s: labels as f64 / labels_duration.as_secs_f64(),
     })
 }
 

@@ -83,6 +83,7 @@ pub fn typescript_bindings() -> Vec<(String, String)> {
         super::RetryRequest,
         super::JobActionRequest,
         super::ActionResult,
+        crate::store::AuditAction,
         super::AuditQuery,
         super::AuditPage,
         super::ShopSettings,

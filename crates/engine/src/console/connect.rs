@@ -6,7 +6,8 @@
 //!
 //! In demo mode the shops go into the real database (the one the console opened before the demo took
 //! over), never into the throw-away demo database, and the session says a restart is needed to leave
-//! the demo and work them.
+//! the demo and work them. The `shop_connect` audit event goes to both databases: the real one keeps
+//! it with the shops, the demo one is the audit log the console shows until the restart.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use ts_rs::TS;
 
+use super::jobs::check_actor;
 use super::{CommandError, Console};
 use crate::lock;
 use super::oauth::{AuthorizationRequest, PendingAuthorization, random_state};
@@ -152,7 +154,9 @@ impl ConnectSessions {
 impl Console {
     /// Starts connecting a shop: validates the request, opens the loopback listener and returns the
     /// session with the link to open. The rest happens in the background; poll [`Console::connect_status`].
-    pub async fn begin_connect(&self, req: ConnectRequest) -> Result<ConnectSession, EngineError> {
+    /// `actor` is who asked: the audit trail names them once the shops are stored.
+    pub async fn begin_connect(&self, req: ConnectRequest, actor: &str) -> Result<ConnectSession, EngineError> {
+        check_actor(actor)?;
         if let Some(p) = req.priority
             && !(0..=9).contains(&p)
         {
@@ -202,7 +206,9 @@ impl Console {
             finished_at: Mutex::new(None),
         });
         lock(&self.connects.entries).insert(id, entry.clone());
-        tokio::spawn(drive(home, pending, rx, entry.clone()));
+        // In demo mode the console shows the demo database: the connect's audit event goes there too.
+        let shown = self.is_demo().then(|| self.clone());
+        tokio::spawn(drive(home, shown, pending, actor.to_owned(), rx, entry.clone()));
         Ok(entry.snapshot())
     }
 
@@ -240,8 +246,9 @@ impl Console {
 }
 
 /// The session's task: waits for the redirect or a valid paste, then exchanges the code and stores
-/// the shops through `home`.
-async fn drive(home: Console, mut pending: PendingAuthorization, mut commands: mpsc::Receiver<Command>, entry: Arc<Entry>) {
+/// the shops (and the audit event naming `actor`) through `home`; the event is also written to
+/// `shown`, the demo console the person is looking at, if any.
+async fn drive(home: Console, shown: Option<Console>, mut pending: PendingAuthorization, actor: String, mut commands: mpsc::Receiver<Command>, entry: Arc<Entry>) {
     let fail = |error: EngineError| {
         entry.update(|s| {
             s.state = ConnectState::Failed;
@@ -280,7 +287,7 @@ async fn drive(home: Console, mut pending: PendingAuthorization, mut commands: m
     // Nothing is listening any more; later commands find the session finished.
     drop(commands);
     entry.update(|s| s.state = ConnectState::Completing);
-    match home.complete_authorization(pending, &code).await {
+    match home.complete_authorization_shown(pending, &code, &actor, shown.as_ref()).await {
         Ok(shops) => {
             tracing::info!(shops = shops.len(), "connected through the console");
             entry.update(|s| {

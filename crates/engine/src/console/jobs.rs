@@ -60,11 +60,12 @@ pub struct RetryAllReport {
 
 pub(crate) fn check_actor(actor: &str) -> Result<(), EngineError> {
     let n = actor.chars().count();
-    if n == 0 || n > 256 {
+    // A blank name would record an action nobody can be asked about.
+    if n == 0 || n > 256 || actor.trim().is_empty() {
         return Err(EngineError::InvalidInput {
             field: "actor",
             value: actor.chars().take(64).collect(),
-            reason: "must be 1 to 256 characters".into(),
+            reason: "must be 1 to 256 characters, not all spaces".into(),
         });
     }
     Ok(())

@@ -251,6 +251,16 @@ impl Console {
         EngineError::Database { database: self.database.clone(), source }
     }
 
+    /// Appends `ev` in a transaction of its own, for actions whose change cannot share one with it (a
+    /// shop's tokens go to the secret store, which no database transaction covers). An audit write
+    /// that fails fails the action's call, so nobody is told it was done without the record.
+    pub(crate) async fn record_audit(&self, ev: &crate::store::NewAuditEvent) -> Result<i64, EngineError> {
+        let mut tx = self.store.begin().await?;
+        let id = self.store.append_audit(&mut tx, ev).await?;
+        tx.commit().await.map_err(|source| self.db_error(source))?;
+        Ok(id)
+    }
+
     /// The queue under the pipeline (for the CLI's benchmark and the pipeline's workers).
     pub fn queue(&self) -> &Queue {
         &self.queue

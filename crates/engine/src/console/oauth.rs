@@ -15,9 +15,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::Console;
+use super::jobs::check_actor;
 use super::shops::{ShopIdentity, ShopOptions, app_client, bases};
 use crate::error::EngineError;
-use crate::store::{HandoverMethod, Shop};
+use crate::store::{AuditAction, HandoverMethod, NewAuditEvent, Shop};
 
 /// TikTok Shop's seller authorization page (unverified: not in the API notes; override it).
 pub const DEFAULT_AUTHORIZE_URL: &str = "https://services.tiktokshop.com/open/authorize";
@@ -237,12 +238,31 @@ impl Console {
     }
 
     /// Exchanges `code` for tokens, lists the shops the authorization covers and stores each (named
-    /// after its TikTok name; `"{name} ({id})"` when another shop has that name) with its secrets.
+    /// after its TikTok name; `"{name} ({id})"` when another shop has that name) with its secrets, and
+    /// records who connected them in the audit trail (`shop_connect`).
     pub async fn complete_authorization(
         &self,
         pending: PendingAuthorization,
         code: &str,
+        actor: &str,
     ) -> Result<Vec<Shop>, EngineError> {
+        self.complete_authorization_shown(pending, code, actor, None).await
+    }
+
+    /// [`Console::complete_authorization`] on this (the real) database while the person looks at
+    /// `shown`'s: in demo mode the console shows the demo database, whose audit log would otherwise
+    /// never show the connect. The event goes to both: here it stays with the shops, which the console
+    /// shows after the restart; there it is what the person sees now (the demo database is replaced at
+    /// every start, so nothing is listed twice).
+    pub(super) async fn complete_authorization_shown(
+        &self,
+        pending: PendingAuthorization,
+        code: &str,
+        actor: &str,
+        shown: Option<&Console>,
+    ) -> Result<Vec<Shop>, EngineError> {
+        // Before the code is spent: a code works once.
+        check_actor(actor)?;
         let req = pending.req;
         let b = bases(req.api_base.as_deref(), req.auth_base.as_deref())?;
         let connections = self.connections()?;
@@ -256,9 +276,11 @@ impl Console {
         let tokens = tm.snapshot().await;
         let opts = ShopOptions { handover_method: req.handover_method, priority: req.priority };
         let mut stored = Vec::with_capacity(authorized.len());
+        let mut audited = Vec::with_capacity(authorized.len());
         for s in authorized {
             let tiktok_name = s.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| s.id.clone());
             let known = self.store.shop_by_remote(&b.api, &s.id).await?;
+            let reauthorized = known.is_some();
             let name = match known {
                 // Re-authorizing keeps the local name a person may have chosen.
                 Some(k) => k.name,
@@ -273,10 +295,35 @@ impl Console {
                 cipher: s.cipher.clone(),
                 region: s.region.clone().unwrap_or_default(),
             };
-            stored.push(
-                self.save_shop(&connections, &name, &req.app_key, &req.app_secret, &b, identity, &tokens, opts)
-                    .await?,
-            );
+            let shop = self.save_shop(&connections, &name, &req.app_key, &req.app_secret, &b, identity, &tokens, opts).await?.shop;
+            audited.push(serde_json::json!({
+                "id": shop.id,
+                "name": shop.name,
+                "tts_shop_id": shop.tts_shop_id,
+                "reauthorized": reauthorized,
+            }));
+            stored.push(shop);
+        }
+        // After the shops: their tokens go to the secret store, which no database transaction covers.
+        // An audit write that fails fails the call, so nobody is told "connected" without the record.
+        let ev = NewAuditEvent {
+            actor: actor.to_owned(),
+            action: AuditAction::ShopConnect,
+            job_ids: vec![],
+            reason: None,
+            details: Some(serde_json::json!({"shops": audited, "app_key": req.app_key, "api_base": b.api})),
+        };
+        self.record_audit(&ev).await?;
+        if let Some(shown) = shown {
+            let mut copy = ev;
+            if let Some(d) = copy.details.as_mut() {
+                d["stored_in"] = serde_json::Value::String(self.database.clone());
+            }
+            // The record that counts is the real database's, written above: a failure here must not
+            // report the connect as failed when its shops are stored.
+            if let Err(e) = shown.record_audit(&copy).await {
+                tracing::warn!(error = %e, "the connect is audited in the real database but not in the demo's");
+            }
         }
         Ok(stored)
     }

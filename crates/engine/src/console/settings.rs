@@ -60,8 +60,9 @@ impl Console {
             paused: req.paused,
             ..ShopPatch::default()
         };
-        let updated = self.store.update_shop(shop.id, &patch).await?;
+        // The change and its audit event commit together: both happen, or neither.
         let mut tx = self.store.begin().await?;
+        let updated = self.store.update_shop_tx(&mut tx, shop.id, &patch).await?;
         let details = serde_json::json!({
             "shop": shop.name,
             "before": {"handover_method": shop.handover_method, "priority": shop.priority, "paused": shop.paused},

@@ -1,5 +1,9 @@
 //! Connecting shops: add (or update) a shop with its secrets, list shops, remove a shop.
 //!
+//! Every change to a shop is in the audit trail with who made it, written here in the engine so each
+//! face (CLI, desktop, web) gets it: `shop_add` ([`Console::add_shop`]), `shop_connect` (oauth.rs),
+//! `shop_update` (settings.rs: handover, priority, pause/resume) and `shop_remove`.
+//!
 //! The database row holds no secret; the app secret and the token pair go to the secret store through
 //! [`Connections::save_credentials`]. Removing a shop is "disconnect and forget": its unfinished jobs are
 //! cancelled (so nothing keeps failing for a shop that is gone), its cached orders and everything hanging
@@ -15,6 +19,7 @@ use serde_json::json;
 use tiktok_shop::{AppCredentials, Client, ClientConfig, Secret, TokenSet};
 
 use super::Console;
+use super::jobs::check_actor;
 use crate::connection::Connections;
 use crate::error::EngineError;
 use crate::store::{
@@ -59,6 +64,21 @@ pub struct RemovedShop {
     pub jobs_cancelled: Vec<i64>,
     /// Units of tracked stock that were reserved for its unshipped orders and are available again.
     pub units_released: i64,
+}
+
+/// A shop as [`Console::save_shop`] stored it, with the row it replaced (`None`: created).
+pub(super) struct SavedShop {
+    pub shop: Shop,
+    pub previous: Option<Shop>,
+}
+
+/// The settings of a shop an audit event shows before and after a change (never a secret).
+pub(super) fn shop_state(shop: &Shop) -> serde_json::Value {
+    json!({
+        "cipher": shop.cipher, "region": shop.region, "auth_base_url": shop.auth_base_url,
+        "handover_method": shop.handover_method, "priority": shop.priority, "paused": shop.paused,
+        "status": shop.status,
+    })
 }
 
 /// The identity of a shop as the authorization (or the caller) gives it.
@@ -121,8 +141,10 @@ pub(super) fn app_client(app_key: &str, app_secret: &Secret, b: &Bases) -> Resul
 impl Console {
     /// Adds a shop, or updates the shop of that name (a shop name is bound to one TikTok shop and app).
     /// Without `shop_id` the shop's id and region are looked up with `authorized_shops`, matching the
-    /// cipher. The secrets go to the secret store; the row holds none.
-    pub async fn add_shop(&self, req: AddShop) -> Result<Shop, EngineError> {
+    /// cipher. The secrets go to the secret store; the row holds none. `actor` is recorded in the audit
+    /// trail (`shop_add`, with the settings before and after when the shop existed; never a secret).
+    pub async fn add_shop(&self, req: AddShop, actor: &str) -> Result<Shop, EngineError> {
+        check_actor(actor)?;
         require("shop name", &req.name, 256)?;
         require("app key", &req.app_key, 256)?;
         require("shop cipher", &req.shop_cipher, 512)?;
@@ -174,12 +196,26 @@ impl Console {
             }
         };
         let opts = ShopOptions { handover_method: req.handover_method, priority: req.priority };
-        self.save_shop(&connections, &req.name, &req.app_key, &req.app_secret, &b, identity, &tokens, opts)
-            .await
+        let saved = self
+            .save_shop(&connections, &req.name, &req.app_key, &req.app_secret, &b, identity, &tokens, opts)
+            .await?;
+        let shop = &saved.shop;
+        let mut details = json!({
+            "shop": shop.name, "id": shop.id, "tts_shop_id": shop.tts_shop_id, "app_key": shop.app_key,
+            "api_base_url": shop.api_base_url, "created": saved.previous.is_none(),
+            "after": shop_state(shop),
+        });
+        if let Some(old) = &saved.previous {
+            details["before"] = shop_state(old);
+        }
+        let ev = NewAuditEvent { actor: actor.to_owned(), action: AuditAction::ShopAdd, job_ids: vec![], reason: None, details: Some(details) };
+        // After the row and the secrets (see `record_audit`).
+        self.record_audit(&ev).await?;
+        Ok(saved.shop)
     }
 
     /// Writes (creates or updates) the row, then the secrets. A new row whose secrets cannot be saved is
-    /// deleted again, so no shop exists that can never be used.
+    /// deleted again, so no shop exists that can never be used. The caller writes the audit event.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn save_shop(
         &self,
@@ -191,9 +227,9 @@ impl Console {
         identity: ShopIdentity,
         tokens: &TokenSet,
         opts: ShopOptions,
-    ) -> Result<Shop, EngineError> {
+    ) -> Result<SavedShop, EngineError> {
         let existing = self.shop_named(name).await?;
-        let (shop, created) = match existing {
+        let (shop, previous) = match existing {
             Some(old) => {
                 if old.tts_shop_id != identity.tts_shop_id || old.app_key != app_key {
                     return Err(EngineError::ShopConflict {
@@ -217,7 +253,7 @@ impl Console {
                     ..ShopPatch::default()
                 };
                 let shop = self.store.update_shop(old.id, &patch).await.map_err(|e| self.shop_conflict(name, e))?;
-                (shop, false)
+                (shop, Some(old))
             }
             None => {
                 if let Some(other) = self.store.shop_by_remote(&b.api, &identity.tts_shop_id).await? {
@@ -242,11 +278,11 @@ impl Console {
                     priority: opts.priority.unwrap_or(0),
                 };
                 let shop = self.store.create_shop(&new).await.map_err(|e| self.shop_conflict(name, e))?;
-                (shop, true)
+                (shop, None)
             }
         };
         if let Err(e) = connections.save_credentials(&shop, app_secret, tokens) {
-            if created {
+            if previous.is_none() {
                 // Best effort: the error to report is the secret store's, not this clean-up's.
                 if let Err(cleanup) = self.store.delete_shop(shop.id).await {
                     tracing::warn!(shop = %shop.name, error = %cleanup, "could not delete a shop whose secrets failed to save");
@@ -254,7 +290,7 @@ impl Console {
             }
             return Err(e);
         }
-        Ok(shop)
+        Ok(SavedShop { shop, previous })
     }
 
     /// The shop named `name`, if any; several shops of one name (made outside the console) are an error.

@@ -142,8 +142,8 @@ pub struct ActionResult {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(default)]
 pub struct AuditQuery {
-    /// `job_retry`, `job_discard`, `job_cancel`, `shop_remove`.
-    pub action: Option<String>,
+    /// Only events of this action (every name: [`AuditAction`]; the TypeScript binding lists them).
+    pub action: Option<AuditAction>,
     pub actor: Option<String>,
     /// Events that touched this job.
     pub job_id: Option<i64>,
@@ -349,8 +349,8 @@ impl Console {
             .order_by(("e", "id"), Order::Desc)
             .limit(u64::from(limit) + 1)
             .to_owned();
-        if let Some(a) = q.action.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
-            stmt.and_where(Expr::col(("e", "action")).eq(a));
+        if let Some(a) = q.action {
+            stmt.and_where(Expr::col(("e", "action")).eq(a.as_str()));
         }
         if let Some(a) = q.actor.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
             stmt.and_where(Expr::col(("e", "actor")).eq(a));

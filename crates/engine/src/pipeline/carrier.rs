@@ -1,6 +1,11 @@
 //! Tracking numbers for seller-shipped orders. A carrier adapter books the parcel with the seller's
 //! carrier and returns its tracking number; without one, the ship stage waits for a person to enter
 //! the tracking number (or import it from CSV).
+//!
+//! An adapter reads TikTok only through [`TikTokLookup`], whose calls go through the API host's
+//! breaker one by one. The breaker must hear of a call only when one was made: an adapter that
+//! answers from its own cache has not talked to TikTok, and a success reported for it would close an
+//! open breaker in the middle of an outage (and let every parked job at the dead host at once).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -8,8 +13,14 @@ use std::pin::Pin;
 use std::sync::Mutex;
 
 use tiktok_shop::ShopClient;
+use tiktok_shop::models::fulfillment::ShippingProvider;
 
-use crate::store::WorkOrder;
+use super::{CallFailure, Pipeline};
+use crate::store::{Shop, WorkOrder};
+
+/// The endpoint name of TikTok's shipping providers (metrics, breaker).
+pub(crate) const SHIPPING_PROVIDERS: &str =
+    "GET /logistics/202309/delivery_options/{delivery_option_id}/shipping_providers";
 
 /// A booked parcel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,11 +30,30 @@ pub struct Booking {
     pub shipping_provider_id: String,
 }
 
-pub type BookingFuture<'a> = Pin<Box<dyn Future<Output = Result<Option<Booking>, tiktok_shop::Error>> + Send + 'a>>;
+pub type BookingFuture<'a> = Pin<Box<dyn Future<Output = Result<Option<Booking>, CallFailure>> + Send + 'a>>;
+
+/// What a carrier adapter may read from TikTok for the shop it books for. Each call is one remote
+/// call through the API host's breaker (refused while the host is down: `CallFailure::Offline`).
+pub struct TikTokLookup<'a> {
+    pipeline: &'a Pipeline,
+    shop: &'a Shop,
+    client: &'a ShopClient,
+}
+
+impl<'a> TikTokLookup<'a> {
+    pub(crate) fn new(pipeline: &'a Pipeline, shop: &'a Shop, client: &'a ShopClient) -> Self {
+        Self { pipeline, shop, client }
+    }
+
+    /// TikTok's shipping providers for a delivery option.
+    pub async fn shipping_providers(&self, delivery_option_id: &str) -> Result<Vec<ShippingProvider>, CallFailure> {
+        self.pipeline.call(self.shop, SHIPPING_PROVIDERS, self.client.shipping_providers(delivery_option_id)).await
+    }
+}
 
 /// Books a parcel for an order. `Ok(None)`: this carrier cannot take it (a person must).
 pub trait CarrierAdapter: Send + Sync + std::fmt::Debug {
-    fn book<'a>(&'a self, client: &'a ShopClient, order: &'a WorkOrder, delivery_option_id: &'a str) -> BookingFuture<'a>;
+    fn book<'a>(&'a self, tiktok: &'a TikTokLookup<'a>, order: &'a WorkOrder, delivery_option_id: &'a str) -> BookingFuture<'a>;
 }
 
 /// The demo shop's carrier: takes TikTok's first shipping provider for the order's delivery option
@@ -35,13 +65,13 @@ pub struct DemoCarrier {
 }
 
 impl CarrierAdapter for DemoCarrier {
-    fn book<'a>(&'a self, client: &'a ShopClient, order: &'a WorkOrder, delivery_option_id: &'a str) -> BookingFuture<'a> {
+    fn book<'a>(&'a self, tiktok: &'a TikTokLookup<'a>, order: &'a WorkOrder, delivery_option_id: &'a str) -> BookingFuture<'a> {
         Box::pin(async move {
             let cached = self.providers.lock().unwrap_or_else(|p| p.into_inner()).get(delivery_option_id).cloned();
             let provider = match cached {
                 Some(p) => p,
                 None => {
-                    let list = client.shipping_providers(delivery_option_id).await?;
+                    let list = tiktok.shipping_providers(delivery_option_id).await?;
                     let first = list.first().map(|p| p.id.clone());
                     self.providers
                         .lock()

@@ -15,28 +15,25 @@ const SHIPPED_STATUSES: [&str; 5] = ["AWAITING_COLLECTION", "IN_TRANSIT", "DELIV
 impl Pipeline {
     async fn confirm(&self, job: &OrderJob) -> Result<Outcome, JobError> {
         let order_id = job.order_id;
-        let Some(order) = self.stage_order(order_id).await? else {
+        let Some((order, log)) = self.stage_order(order_id).await? else {
             return Ok(Outcome::Cancel(format!("order {order_id} was removed")));
         };
-        let f = self.stage_fulfillment(&order).await?;
+        let f = Self::validated(&order, log)?;
         if f.confirmed_at.is_some() {
             return Ok(Outcome::Complete);
         }
-        let shop = self.store().get_shop(order.shop_id).await.map_err(store_error)?;
+        let shop = self.store().cached_shop(order.shop_id).await.map_err(store_error)?;
         if let Some(parked) = self.parked(&shop) {
             return Ok(parked);
         }
         let client = self.connections().client(&shop).map_err(engine_error)?;
-        let remote = match self.order_detail_batched(&shop, &client, &order.tts_order_id).await {
-            Ok(Some(o)) => o,
+        let local = match self.refresh_batched(&shop, &client, &order.tts_order_id).await {
+            Ok(Some(refreshed)) => refreshed.into_job_result()?,
             Ok(None) => return Err(JobError::retryable("order_not_found", format!("tiktok does not return order {}", order.tts_order_id))),
             Err(failure) => return self.job_outcome(&shop, &failure).await,
         };
-        let local = crate::sync::to_local(shop.id, &remote)
-            .map_err(|e| JobError::permanent("bad_remote_order", e.to_string()))?;
         let status = local.status.clone();
         let tracking = local.packages.iter().find_map(|p| p.tracking_number.clone()).filter(|t| !t.is_empty());
-        self.ingest(&shop, &[local], None).await.map_err(engine_error)?;
         if !SHIPPED_STATUSES.contains(&status.as_str()) {
             return Err(JobError::retryable(
                 "not_shipped_remotely",

@@ -35,6 +35,7 @@ macro_rules! stage_worker {
 mod batch;
 mod carrier;
 mod confirm;
+mod group_write;
 mod label;
 mod ship;
 mod validate;
@@ -55,7 +56,7 @@ use crate::store::{Order, ShopStatus, Store, UpsertOutcome};
 use crate::sync::SyncConfig;
 
 pub use batch::Batchers;
-pub use carrier::{Booking, CarrierAdapter, DemoCarrier};
+pub use carrier::{Booking, BookingFuture, CarrierAdapter, DemoCarrier, TikTokLookup};
 pub use webhook::{MAX_WEBHOOK_BYTES, RefreshJob, WebhookError, WebhookOutcome};
 
 /// The queue of the stages on the way to a shipment (validate, ship), confirm and refresh.
@@ -82,6 +83,10 @@ pub mod kinds {
 /// `stage.{kind}.run`, `api.{endpoint}`, `api.errors.{kind}`).
 pub mod metric_names {
     pub const ORDER_TO_FULFILLMENT: &str = "order_to_fulfillment";
+    /// Per order, from its data arriving from TikTok (the sync page or refresh that brought it) to
+    /// its recorded shipment, minus the time its ship job spent in TikTok's API: our own queues,
+    /// database and code. Orders that arrived before this process started are not measured.
+    pub const PIPELINE_OVERHEAD: &str = "order.pipeline_overhead";
     pub const ORDERS_SHIPPED: &str = "orders.shipped";
     pub const API_CALLS: &str = "api.calls";
     pub const API_ERRORS_PREFIX: &str = "api.errors.";
@@ -167,9 +172,15 @@ struct Inner {
     breakers: Breakers,
     metrics: Arc<Metrics>,
     batchers: Batchers,
+    label_writer: group_write::GroupWriter<label::LabelWrite>,
     carrier: Option<Arc<dyn CarrierAdapter>>,
     config: PipelineConfig,
+    /// When each order on its way to a shipment arrived from TikTok, for the overhead metric.
+    arrivals: std::sync::Mutex<std::collections::HashMap<i64, Instant>>,
 }
+
+/// Orders whose arrival is remembered at most (a backlog larger than this is measured in part).
+const MAX_ARRIVALS: usize = 100_000;
 
 /// The pipeline's shared state. Cheap to clone.
 #[derive(Clone)]
@@ -208,8 +219,10 @@ impl Pipeline {
                 breakers,
                 metrics,
                 batchers: Batchers::default(),
+                label_writer: group_write::GroupWriter::default(),
                 carrier,
                 config,
+                arrivals: Default::default(),
             }),
         }
     }
@@ -235,11 +248,44 @@ impl Pipeline {
     pub(crate) fn batchers(&self) -> &Batchers {
         &self.inner.batchers
     }
+    pub(crate) fn label_writer(&self) -> &group_write::GroupWriter<label::LabelWrite> {
+        &self.inner.label_writer
+    }
     pub(crate) fn carrier(&self) -> Option<&Arc<dyn CarrierAdapter>> {
         self.inner.carrier.as_ref()
     }
     pub fn now_ms(&self) -> i64 {
         self.inner.queue.now_ms()
+    }
+
+    /// Remember when orders arrived from TikTok in a shippable state (new, or just paid or released
+    /// from hold: the wait for the buyer is not ours).
+    pub(crate) fn note_arrivals(&self, orders: &[Order], outcomes: &[UpsertOutcome], at: Instant) {
+        let mut map = crate::lock(&self.inner.arrivals);
+        for (order, outcome) in orders.iter().zip(outcomes) {
+            let became = match outcome {
+                UpsertOutcome::Inserted { .. } => true,
+                UpsertOutcome::Updated { previous_status, .. } => previous_status != &order.status,
+                UpsertOutcome::Stale { .. } => false,
+            };
+            if !became || !["AWAITING_SHIPMENT", "PARTIALLY_SHIPPING"].contains(&order.status.as_str()) {
+                continue;
+            }
+            if map.len() >= MAX_ARRIVALS && !map.contains_key(&outcome.id()) {
+                // Orders that stopped short of a shipment (dead-lettered) are never taken: drop
+                // the old ones rather than stop measuring.
+                map.retain(|_, t| t.elapsed() < Duration::from_secs(3600));
+                if map.len() >= MAX_ARRIVALS {
+                    break;
+                }
+            }
+            map.insert(outcome.id(), at);
+        }
+    }
+
+    /// When an order arrived, forgetting it (it shipped or stopped).
+    pub(crate) fn take_arrival(&self, order_id: i64) -> Option<Instant> {
+        crate::lock(&self.inner.arrivals).remove(&order_id)
     }
 
     /// The workers of every stage, for a `WorkerPool` on [`PIPELINE_QUEUE`].
@@ -253,19 +299,42 @@ impl Pipeline {
         r
     }
 
-    /// One remote call through the host's breaker, timed per endpoint.
+    /// One remote call to the shop's API host through its breaker, timed per endpoint.
     pub async fn call<T>(
         &self,
         shop: &crate::store::Shop,
         endpoint: &'static str,
         fut: impl std::future::Future<Output = Result<T, ApiError>>,
     ) -> Result<T, CallFailure> {
-        let host = shop.api_base_url.as_str();
-        self.breakers().admit(host).map_err(CallFailure::Offline)?;
+        self.call_host(&shop.api_base_url, endpoint, fut).await
+    }
+
+    /// One remote call to `host` (the breaker's key: an origin like `Shop::api_base_url`) through its
+    /// breaker, timed per endpoint. For calls that leave the API host, such as label documents.
+    pub async fn call_host<T>(
+        &self,
+        host: &str,
+        endpoint: &'static str,
+        fut: impl std::future::Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, CallFailure> {
+        let admit = self.breakers().admit(host).map_err(CallFailure::Offline)?;
         let started = Instant::now();
-        let result = fut.await;
+        let result = tiktok_shop::gated(self.breakers().gate(host, admit), fut).await;
+        if let Err(ApiError::Withheld { .. }) = &result {
+            return Err(self.withheld(host));
+        }
         self.record_call(host, endpoint, started, result.as_ref().err());
         result.map_err(|e| CallFailure::Api(Arc::new(e)))
+    }
+
+    /// A call its send gate held back (the host went down while it waited for a rate-limit slot):
+    /// nothing was sent, so nothing is reported to the breaker; the job parks like any refused call.
+    pub(crate) fn withheld(&self, host: &str) -> CallFailure {
+        self.metrics().incr("api.withheld", 1);
+        CallFailure::Offline(crate::breaker::Unavailable {
+            host: host.to_owned(),
+            retry_in: self.breakers().retry_in(host).unwrap_or(self.breakers().config().open_for),
+        })
     }
 
     /// Breaker and metrics bookkeeping of one finished call.
@@ -293,13 +362,18 @@ impl Pipeline {
 
     /// What a job does after a failed call. See the module docs for the rules.
     pub(crate) async fn job_outcome(&self, shop: &crate::store::Shop, failure: &CallFailure) -> Result<Outcome, JobError> {
+        self.job_outcome_for(&shop.api_base_url, shop, failure).await
+    }
+
+    /// [`Pipeline::job_outcome`] of a call made to `host` (see [`Pipeline::call_host`]).
+    pub(crate) async fn job_outcome_for(&self, host: &str, shop: &crate::store::Shop, failure: &CallFailure) -> Result<Outcome, JobError> {
         let e = match failure {
             CallFailure::Offline(u) => return Ok(Outcome::Snooze(jittered(u.retry_in.max(Duration::from_millis(100))))),
             CallFailure::Api(e) => e.as_ref(),
         };
         if is_host_failure(e) {
             // Read-only: asking `admit` here would take the half-open probe without making a call.
-            let retry_in = self.breakers().retry_in(&shop.api_base_url).unwrap_or(Duration::from_millis(500));
+            let retry_in = self.breakers().retry_in(host).unwrap_or(Duration::from_millis(500));
             return Ok(Outcome::Snooze(jittered(retry_in)));
         }
         match e.kind() {
@@ -332,8 +406,12 @@ impl Pipeline {
         ))
     }
 
-    /// The order a stage job is about; `None` when it is no longer cached (the shop was removed).
-    pub(crate) async fn stage_order(&self, order_id: i64) -> Result<Option<crate::store::WorkOrder>, JobError> {
+    /// The order a stage job is about and its work log, in one read; `None` when the order is no
+    /// longer cached (the shop was removed).
+    pub(crate) async fn stage_order(
+        &self,
+        order_id: i64,
+    ) -> Result<Option<(crate::store::WorkOrder, Option<crate::store::Fulfillment>)>, JobError> {
         match self.store().work_order(order_id).await {
             Ok(o) => Ok(Some(o)),
             Err(crate::store::StoreError::OrderNotFound(_)) => Ok(None),
@@ -342,10 +420,11 @@ impl Pipeline {
     }
 
     /// The work log validate started for `order`; a stage after validate without one is our bug.
-    pub(crate) async fn stage_fulfillment(&self, order: &crate::store::WorkOrder) -> Result<crate::store::Fulfillment, JobError> {
-        self.store().fulfillment(order.id).await.map_err(store_error)?.ok_or_else(|| {
-            JobError::permanent("not_validated", format!("order {} was never validated", order.tts_order_id))
-        })
+    pub(crate) fn validated(
+        order: &crate::store::WorkOrder,
+        log: Option<crate::store::Fulfillment>,
+    ) -> Result<crate::store::Fulfillment, JobError> {
+        log.ok_or_else(|| JobError::permanent("not_validated", format!("order {} was never validated", order.tts_order_id)))
     }
 
     /// A shop's jobs stop when it is paused or deauthorized: `Some(snooze)` then.
@@ -377,41 +456,53 @@ impl Pipeline {
             .unique_key(format!("{kind}:{order_id}")))
     }
 
-    /// In the sync's transaction: the job an order change calls for. New open orders get a validate
-    /// job; an order that became shippable or cancelled wakes its parked jobs.
+    /// In the sync's transaction: the jobs a page of order changes calls for (`outcomes[i]` is what
+    /// the upsert did with `orders[i]`). New open orders get a validate job, in one multi-row insert;
+    /// an order that became shippable or cancelled wakes its parked jobs. Returns the jobs enqueued.
     pub(crate) async fn plan(
         &self,
         tx: &mut DbTx,
         shop: &crate::store::Shop,
-        order: &Order,
-        outcome: &UpsertOutcome,
+        orders: &[Order],
+        outcomes: &[UpsertOutcome],
     ) -> Result<u64, EngineError> {
         let q = self.queue();
         let db_err = |source| EngineError::Database { database: "queue".into(), source };
-        let open = OPEN_STATUSES.contains(&order.status.as_str());
-        let id = outcome.id();
-        let changed = match outcome {
-            UpsertOutcome::Inserted { .. } => true,
-            UpsertOutcome::Updated { previous_status, .. } => previous_status != &order.status,
-            UpsertOutcome::Stale { .. } => false,
-        };
-        if !changed {
-            return Ok(0);
+        let mut jobs = Vec::new();
+        let mut cancelled = Vec::new();
+        for (order, outcome) in orders.iter().zip(outcomes) {
+            let changed = match outcome {
+                UpsertOutcome::Inserted { .. } => true,
+                UpsertOutcome::Updated { previous_status, .. } => previous_status != &order.status,
+                UpsertOutcome::Stale { .. } => false,
+            };
+            if !changed {
+                continue;
+            }
+            if OPEN_STATUSES.contains(&order.status.as_str()) {
+                let ship_by = match (order.rts_sla_time, order.shipping_due_time) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                jobs.push(self.stage_job(kinds::VALIDATE, outcome.id(), shop, ship_by)?);
+            } else if order.status == "CANCELLED" {
+                cancelled.push(outcome.id());
+            }
         }
-        let ship_by = match (order.rts_sla_time, order.shipping_due_time) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
         let mut enqueued = 0;
-        if open {
-            let job = self.stage_job(kinds::VALIDATE, id, shop, ship_by)?;
-            match q.insert_tx(tx, job).await.map_err(db_err)? {
+        let inserted = q.insert_many_tx(tx, &jobs).await.map_err(db_err)?;
+        for (job, r) in jobs.iter().zip(inserted) {
+            match r {
                 creatorflow_queue::Inserted::New(_) => enqueued += 1,
+                // The order changed while its validate job waits (paid, released from hold): wake it.
                 creatorflow_queue::Inserted::Duplicate(_) => {
-                    q.wake_unique_tx(tx, &format!("{}:{id}", kinds::VALIDATE)).await.map_err(db_err)?;
+                    if let Some(key) = &job.unique_key {
+                        q.wake_unique_tx(tx, key).await.map_err(db_err)?;
+                    }
                 }
             }
-        } else if order.status == "CANCELLED" {
+        }
+        for id in cancelled {
             for kind in [kinds::VALIDATE, kinds::SHIP] {
                 q.wake_unique_tx(tx, &format!("{kind}:{id}")).await.map_err(db_err)?;
             }
@@ -468,6 +559,7 @@ pub(crate) fn kind_name(k: ErrorKind) -> &'static str {
         ErrorKind::Unreachable => "unreachable",
         ErrorKind::Decode => "decode",
         ErrorKind::DocumentUnavailable => "document_unavailable",
+        ErrorKind::Withheld => "withheld",
         ErrorKind::Config => "config",
         ErrorKind::Webhook => "webhook",
         ErrorKind::SecretStore => "secret_store",

@@ -6,14 +6,14 @@
 //! one with the carrier adapter, and marks the package shipped.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use creatorflow_queue::{JobError, Outcome};
 use serde_json::json;
 use tiktok_shop::models::fulfillment::{BatchShipPackage, HandoverMethod, PackageStatus, SelfShipment};
 use tiktok_shop::{Error as ApiError, ErrorKind, ShopClient};
 
-use super::batch::ShipResult;
+use super::batch::{Refreshed, ShipResult};
 use super::{CallFailure, OrderJob, Pipeline, engine_error, kinds, store_error};
 use crate::store::{
     EventSource, HandoverMethod as LocalHandover, NewOrderEvent, NewShipment, ShipmentStatus, ShippingType, Shop,
@@ -51,13 +51,13 @@ fn clearly_refused(e: &ApiError) -> bool {
 impl Pipeline {
     async fn ship(&self, job: &OrderJob) -> Result<Outcome, JobError> {
         let order_id = job.order_id;
-        let Some(order) = self.stage_order(order_id).await? else {
+        let Some((order, log)) = self.stage_order(order_id).await? else {
             return Err(JobError::permanent("order_missing", format!("order {order_id} is not in the local cache")));
         };
-        let shop = self.store().get_shop(order.shop_id).await.map_err(store_error)?;
-        let f = self.stage_fulfillment(&order).await?;
+        let f = Self::validated(&order, log)?;
+        let shop = self.store().cached_shop(order.shop_id).await.map_err(store_error)?;
         if f.shipped_at.is_some() {
-            return self.after_shipped(&order, &shop, None, None, false).await;
+            return self.after_shipped(&order, &shop, None, None, None).await;
         }
         if order.status == "CANCELLED" {
             return self.cancel_work(&order, &shop, "cancelled while waiting to ship").await;
@@ -67,12 +67,15 @@ impl Pipeline {
         }
         let client = self.connections().client(&shop).map_err(engine_error)?;
         let packages = f.package_ids();
+        // Time spent in TikTok's API by this job: the pipeline's own overhead is measured without it.
+        let mut api = Duration::ZERO;
         if f.ship_requested_at.is_some() {
             // An earlier call may have shipped it: ask TikTok before calling again.
-            match self.remote_state(&shop, &client, &packages).await {
+            let remote = self.timed(&mut api, self.remote_state(&shop, &client, &packages)).await;
+            match remote {
                 Ok(Remote::Shipped { tracking_number }) => {
                     self.metrics().incr("ship.recovered_after_unknown_outcome", 1);
-                    return self.after_shipped(&order, &shop, tracking_number, None, true).await;
+                    return self.after_shipped(&order, &shop, tracking_number, None, Some(api)).await;
                 }
                 Ok(Remote::Cancelled) => return self.cancel_work(&order, &shop, "cancelled on TikTok").await,
                 Ok(Remote::NotShipped) => {}
@@ -81,7 +84,7 @@ impl Pipeline {
         }
         let booking = match order.shipping_type {
             ShippingType::Tiktok => None,
-            ShippingType::Seller => match self.seller_booking(&shop, &client, &order).await {
+            ShippingType::Seller => match self.timed(&mut api, self.seller_booking(&shop, &client, &order)).await {
                 Ok(Some(b)) => Some(b),
                 // Nobody entered a tracking number yet: manual entry and CSV import wake this job.
                 Ok(None) => return Ok(Outcome::Snooze(self.config().wait_outside)),
@@ -92,19 +95,21 @@ impl Pipeline {
         self.store().mark_ship_requested(&mut tx, &[order.id]).await.map_err(store_error)?;
         tx.commit().await.map_err(|e| JobError::retryable("database", e.to_string()))?;
 
-        let attempted = match &booking {
+        let (attempted, took) = match &booking {
             None => self.ship_tiktok(&shop, &client, &packages).await,
             Some(b) => self.ship_seller(&shop, &client, &packages, b).await,
         };
+        api += took;
         match attempted {
             Attempted::Shipped { tracking_number, provider_id } => {
-                self.after_shipped(&order, &shop, tracking_number, provider_id, true).await
+                self.after_shipped(&order, &shop, tracking_number, provider_id, Some(api)).await
             }
             Attempted::Refused { code, message, error } => {
                 if code == ALREADY_SHIPPED {
-                    return match self.remote_state(&shop, &client, &packages).await {
+                    let remote = self.timed(&mut api, self.remote_state(&shop, &client, &packages)).await;
+                    return match remote {
                         Ok(Remote::Shipped { tracking_number }) => {
-                            self.after_shipped(&order, &shop, tracking_number, None, true).await
+                            self.after_shipped(&order, &shop, tracking_number, None, Some(api)).await
                         }
                         Ok(_) => Err(JobError::retryable("ship_conflict", format!("tiktok says shipped ({message}) but the package is not"))),
                         Err(failure) => self.job_outcome(&shop, &failure).await,
@@ -125,10 +130,11 @@ impl Pipeline {
                     return self.job_outcome(&shop, &failure).await;
                 }
                 self.metrics().incr("ship.unknown_outcome", 1);
-                match self.remote_state(&shop, &client, &packages).await {
+                let remote = self.timed(&mut api, self.remote_state(&shop, &client, &packages)).await;
+                match remote {
                     Ok(Remote::Shipped { tracking_number }) => {
-                        self.after_shipped(&order, &shop, tracking_number, booking.map(|b| b.shipping_provider_id), true)
-                            .await
+                        let provider = booking.map(|b| b.shipping_provider_id);
+                        self.after_shipped(&order, &shop, tracking_number, provider, Some(api)).await
                     }
                     Ok(Remote::Cancelled) => self.cancel_work(&order, &shop, "cancelled on TikTok").await,
                     Ok(Remote::NotShipped) => self.job_outcome(&shop, &failure).await,
@@ -139,33 +145,47 @@ impl Pipeline {
         }
     }
 
-    async fn ship_tiktok(&self, shop: &Shop, client: &ShopClient, packages: &[String]) -> Attempted {
+    /// `fut`, with the time it took added to `api` (the job's time in TikTok's API).
+    async fn timed<T>(&self, api: &mut Duration, fut: impl std::future::Future<Output = T>) -> T {
+        let started = Instant::now();
+        let r = fut.await;
+        *api += started.elapsed();
+        r
+    }
+
+    /// Ships every package of a TikTok-shipped order: how it went, and the time spent in ship calls.
+    async fn ship_tiktok(&self, shop: &Shop, client: &ShopClient, packages: &[String]) -> (Attempted, Duration) {
         let handover = match shop.handover_method {
             LocalHandover::Pickup => HandoverMethod::Pickup,
             LocalHandover::DropOff => HandoverMethod::DropOff,
         };
+        let mut api = Duration::ZERO;
         for id in packages {
             let p = BatchShipPackage { id: id.clone(), handover_method: handover.clone(), pickup_slot: None, self_shipment: None };
-            match self.ship_batched(shop, client, p).await {
+            let (result, took) = self.ship_batched(shop, client, p).await;
+            api += took;
+            match result {
                 ShipResult::Shipped => {}
-                ShipResult::Refused(err) => return Attempted::Refused { code: err.code, message: err.message, error: None },
+                ShipResult::Refused(err) => return (Attempted::Refused { code: err.code, message: err.message, error: None }, api),
                 ShipResult::Failed(CallFailure::Api(e)) if clearly_refused(&e) => {
-                    return Attempted::Refused { code: e.code().unwrap_or_default(), message: e.to_string(), error: Some(e) };
+                    let refused = Attempted::Refused { code: e.code().unwrap_or_default(), message: e.to_string(), error: Some(e) };
+                    return (refused, api);
                 }
-                ShipResult::Failed(f) => return Attempted::Unknown(f),
+                ShipResult::Failed(f) => return (Attempted::Unknown(f), api),
             }
         }
-        Attempted::Shipped { tracking_number: None, provider_id: None }
+        (Attempted::Shipped { tracking_number: None, provider_id: None }, api)
     }
 
     /// Seller shipping: the package is marked shipped with the carrier's tracking number through the same
     /// batch endpoint (`self_shipment`), so a spike of seller-shipped orders also drains at 50 packages
     /// a call.
-    async fn ship_seller(&self, shop: &Shop, client: &ShopClient, packages: &[String], b: &super::Booking) -> Attempted {
+    async fn ship_seller(&self, shop: &Shop, client: &ShopClient, packages: &[String], b: &super::Booking) -> (Attempted, Duration) {
         let handover = match shop.handover_method {
             LocalHandover::Pickup => HandoverMethod::Pickup,
             LocalHandover::DropOff => HandoverMethod::DropOff,
         };
+        let mut api = Duration::ZERO;
         for id in packages {
             let p = BatchShipPackage {
                 id: id.clone(),
@@ -176,16 +196,20 @@ impl Pipeline {
                     shipping_provider_id: b.shipping_provider_id.clone(),
                 }),
             };
-            match self.ship_batched(shop, client, p).await {
+            let (result, took) = self.ship_batched(shop, client, p).await;
+            api += took;
+            match result {
                 ShipResult::Shipped => {}
-                ShipResult::Refused(err) => return Attempted::Refused { code: err.code, message: err.message, error: None },
+                ShipResult::Refused(err) => return (Attempted::Refused { code: err.code, message: err.message, error: None }, api),
                 ShipResult::Failed(CallFailure::Api(e)) if clearly_refused(&e) => {
-                    return Attempted::Refused { code: e.code().unwrap_or_default(), message: e.to_string(), error: Some(e) };
+                    let refused = Attempted::Refused { code: e.code().unwrap_or_default(), message: e.to_string(), error: Some(e) };
+                    return (refused, api);
                 }
-                ShipResult::Failed(f) => return Attempted::Unknown(f),
+                ShipResult::Failed(f) => return (Attempted::Unknown(f), api),
             }
         }
-        Attempted::Shipped { tracking_number: Some(b.tracking_number.clone()), provider_id: Some(b.shipping_provider_id.clone()) }
+        let shipped = Attempted::Shipped { tracking_number: Some(b.tracking_number.clone()), provider_id: Some(b.shipping_provider_id.clone()) };
+        (shipped, api)
     }
 
     /// The tracking number a seller-shipped order ships with: one a person entered (manual entry or CSV
@@ -248,12 +272,8 @@ impl Pipeline {
     async fn book(&self, shop: &Shop, client: &ShopClient, order: &WorkOrder) -> Result<Option<super::Booking>, CallFailure> {
         let Some(carrier) = self.carrier() else { return Ok(None) };
         let option = self.delivery_option(order.id).await;
-        let started = Instant::now();
-        self.breakers().admit(&shop.api_base_url).map_err(CallFailure::Offline)?;
-        let r = carrier.book(client, order, &option).await;
-        let endpoint = "GET /logistics/202309/delivery_options/{delivery_option_id}/shipping_providers";
-        self.record_call(&shop.api_base_url, endpoint, started, r.as_ref().err());
-        r.map_err(|e| CallFailure::Api(Arc::new(e)))
+        // The adapter's TikTok calls go through the breaker one by one (carrier.rs says why).
+        carrier.book(&super::TikTokLookup::new(self, shop, client), order, &option).await
     }
 
     /// The remote state of an order's packages: shipped only if every package left TO_FULFILL.
@@ -277,10 +297,7 @@ impl Pipeline {
 
     /// Re-reads one order from TikTok into the cache (after TikTok told us something changed).
     pub(super) async fn refresh_order(&self, shop: &Shop, client: &ShopClient, order: &WorkOrder) {
-        if let Ok(Some(remote)) = self.order_detail_batched(shop, client, &order.tts_order_id).await
-            && let Ok(local) = crate::sync::to_local(shop.id, &remote)
-            && let Err(e) = self.ingest(shop, &[local], None).await
-        {
+        if let Ok(Some(Refreshed::Bad(e) | Refreshed::NotCached(e))) = self.refresh_batched(shop, client, &order.tts_order_id).await {
             tracing::warn!(order = %order.tts_order_id, error = %e, "could not cache the refreshed order");
         }
     }
@@ -292,7 +309,7 @@ impl Pipeline {
         shop: &Shop,
         tracking_number: Option<String>,
         provider_id: Option<String>,
-        measure: bool,
+        api_time: Option<Duration>,
     ) -> Result<Outcome, JobError> {
         let mut tx = self.store().begin().await.map_err(store_error)?;
         let newly = self.store().mark_shipped(&mut tx, order.id, tracking_number.as_deref()).await.map_err(store_error)?;
@@ -356,10 +373,15 @@ impl Pipeline {
         self.queue().insert_tx(&mut tx, job).await.map_err(db)?;
         tx.commit().await.map_err(db)?;
         self.queue().wake();
-        if newly && measure {
+        let arrived = self.take_arrival(order.id);
+        if newly && let Some(api) = api_time {
             let from_s = order.paid_time.unwrap_or(order.create_time);
             self.metrics().record_ms("order_to_fulfillment", (self.now_ms() - from_s * 1000).max(0) as f64);
             self.metrics().incr("orders.shipped", 1);
+            if let Some(arrived) = arrived {
+                let own = arrived.elapsed().saturating_sub(api);
+                self.metrics().record_ms(super::metric_names::PIPELINE_OVERHEAD, own.as_secs_f64() * 1000.0);
+            }
         }
         Ok(Outcome::Complete)
     }

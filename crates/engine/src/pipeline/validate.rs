@@ -30,10 +30,10 @@ fn address_problem(order: &WorkOrder) -> Option<String> {
 impl Pipeline {
     async fn validate(&self, job: &OrderJob) -> Result<Outcome, JobError> {
         let order_id = job.order_id;
-        let Some(order) = self.stage_order(order_id).await? else {
+        let Some((order, _)) = self.stage_order(order_id).await? else {
             return Err(JobError::permanent("order_missing", format!("order {order_id} is not in the local cache")));
         };
-        let shop = self.store().get_shop(order.shop_id).await.map_err(store_error)?;
+        let shop = self.store().cached_shop(order.shop_id).await.map_err(store_error)?;
         if let Some(parked) = self.parked(&shop) {
             return Ok(parked);
         }
@@ -86,6 +86,7 @@ impl Pipeline {
         shop: &crate::store::Shop,
         why: &str,
     ) -> Result<Outcome, JobError> {
+        self.take_arrival(order.id);
         let mut tx = self.store().begin().await.map_err(store_error)?;
         if self.store().clear_stock_reserved(&mut tx, order.id).await.map_err(store_error)? {
             for (sku, qty) in order.units_by_sku() {

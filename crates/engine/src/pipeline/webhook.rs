@@ -73,7 +73,7 @@ impl Pipeline {
     }
 
     async fn refresh(&self, args: &RefreshJob) -> Result<Outcome, JobError> {
-        let shop = match self.store().get_shop(args.shop_id).await {
+        let shop = match self.store().cached_shop(args.shop_id).await {
             Ok(s) => s,
             Err(StoreError::ShopNotFound(_)) => return Ok(Outcome::Cancel(format!("shop {} was removed", args.shop_id))),
             Err(e) => return Err(store_error(e)),
@@ -82,14 +82,11 @@ impl Pipeline {
             return Ok(parked);
         }
         let client = self.connections().client(&shop).map_err(engine_error)?;
-        let remote = match self.order_detail_batched(&shop, &client, &args.tts_order_id).await {
-            Ok(Some(o)) => o,
-            Ok(None) => return Ok(Outcome::Cancel(format!("tiktok does not know order {}", args.tts_order_id))),
-            Err(failure) => return self.job_outcome(&shop, &failure).await,
-        };
-        let local = crate::sync::to_local(shop.id, &remote).map_err(|e| JobError::permanent("bad_remote_order", e.to_string()))?;
-        self.ingest(&shop, &[local], None).await.map_err(engine_error)?;
-        Ok(Outcome::Complete)
+        match self.refresh_batched(&shop, &client, &args.tts_order_id).await {
+            Ok(Some(refreshed)) => refreshed.into_job_result().map(|_| Outcome::Complete),
+            Ok(None) => Ok(Outcome::Cancel(format!("tiktok does not know order {}", args.tts_order_id))),
+            Err(failure) => self.job_outcome(&shop, &failure).await,
+        }
     }
 
     /// Verifies and records one push (raw body as received, the `Authorization` header's value).

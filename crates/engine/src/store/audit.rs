@@ -1,4 +1,4 @@
-//! The audit trail (migration 0004): who retried, discarded or removed what, when and why. Written in the
+//! The audit trail (migration 0004): who retried, discarded, connected or removed what, when and why. Written in the
 //! caller's transaction so an action and its record can commit together; read newest first.
 
 use creatorflow_queue::DbTx;
@@ -6,40 +6,70 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sea_query_sqlx::SqlxBinder;
 use sqlx::types::Json;
+use ts_rs::TS;
 
 use super::Store;
 use super::error::{Result, StoreError, clip};
 use super::exec::{ReadConn, fetch_all, fetch_opt, tx_ex};
 use super::orders::Id;
 
-/// What a person did. The names are stored as given (`job_retry`, ...): scripts read them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AuditAction {
-    /// One or more jobs were made available again (`jobs retry`).
-    JobRetry,
-    /// A job was moved to the dead-letter state by a person (`jobs discard`).
-    JobDiscard,
-    /// A shop was removed; its unfinished jobs were cancelled (`shop remove`).
-    ShopRemove,
-    /// One or more jobs were cancelled by a person (triage).
-    JobCancel,
-    /// A shop's handover method, priority or pause switch changed (details: before and after).
-    ShopUpdate,
-    /// The local database was copied to a backup file (details: path and size).
-    Backup,
+// One list (the `audit_actions!` call below) gives the variants, their stored names (serde's, so the
+// TypeScript binding's, and `as_str`'s) and `AuditAction::ALL`: the names the audit log filters by
+// cannot drift from the ones written.
+macro_rules! audit_actions {
+    ($( $(#[doc = $doc:expr])* $variant:ident => $name:literal, )*) => {
+        /// What a person did: an audit event's action, stored by these names (scripts read them).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+        pub enum AuditAction {
+            $( $(#[doc = $doc])* #[serde(rename = $name)] $variant, )*
+        }
+
+        impl AuditAction {
+            /// Every action, in the order of the list above.
+            pub const ALL: &'static [AuditAction] = &[$(AuditAction::$variant),*];
+
+            /// The name stored in `audit_events.action`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(AuditAction::$variant => $name,)*
+                }
+            }
+
+            /// The action of a stored name; `None` for a name this version does not know.
+            pub fn from_name(name: &str) -> Option<AuditAction> {
+                match name {
+                    $($name => Some(AuditAction::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
 }
 
-impl AuditAction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuditAction::JobRetry => "job_retry",
-            AuditAction::JobDiscard => "job_discard",
-            AuditAction::ShopRemove => "shop_remove",
-            AuditAction::JobCancel => "job_cancel",
-            AuditAction::ShopUpdate => "shop_update",
-            AuditAction::Backup => "backup",
-        }
+audit_actions! {
+    /// One or more jobs were made available again (`jobs retry`, triage retry and edit-and-retry).
+    JobRetry => "job_retry",
+    /// A job was moved to the dead-letter state by a person (`jobs discard`, triage).
+    JobDiscard => "job_discard",
+    /// One or more jobs were cancelled by a person (triage).
+    JobCancel => "job_cancel",
+    /// A shop was added, or its credentials, cipher, hosts, handover or priority replaced, with its
+    /// tokens (`shop add`; details: the shop, whether it was created, the settings before and after).
+    ShopAdd => "shop_add",
+    /// Shops were connected or re-authorized through TikTok's OAuth flow (`shop connect`, the Shops
+    /// screen; details: the shops and the app key; never a token or the app secret).
+    ShopConnect => "shop_connect",
+    /// A shop's handover method, priority or pause switch changed (details: before and after).
+    ShopUpdate => "shop_update",
+    /// A shop was removed; its unfinished jobs were cancelled (`shop remove`).
+    ShopRemove => "shop_remove",
+    /// The local database was copied to a backup file (details: path and size).
+    Backup => "backup",
+}
+
+impl std::fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -152,5 +182,22 @@ impl Store {
             audit_id
         )?;
         Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AuditAction;
+
+    #[test]
+    fn every_action_has_one_name_in_serde_as_str_and_from_name() {
+        let mut seen = std::collections::HashSet::new();
+        for &a in AuditAction::ALL {
+            assert!(seen.insert(a.as_str()), "{a} listed twice");
+            assert_eq!(serde_json::to_value(a).unwrap(), serde_json::json!(a.as_str()));
+            assert_eq!(serde_json::from_value::<AuditAction>(serde_json::json!(a.as_str())).unwrap(), a);
+            assert_eq!(AuditAction::from_name(a.as_str()), Some(a));
+        }
+        assert_eq!(AuditAction::from_name("shop_teleport"), None);
     }
 }

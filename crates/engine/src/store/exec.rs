@@ -135,3 +135,41 @@ mod tests {
         );
     }
 }
+
+/// Runs a sea-query statement (the multi-row writes of bulk paths) in the caller's transaction;
+/// rows affected.
+pub(crate) async fn exec_stmt<S: sea_query_sqlx::SqlxBinder>(tx: &mut DbTx, stmt: &S) -> Result<u64> {
+    Ok(match tx {
+        DbTx::Sqlite(t) => {
+            let (sql, values) = stmt.build_sqlx(sea_query::SqliteQueryBuilder);
+            sqlx::query_with(sqlx::AssertSqlSafe(sql), values).execute(&mut **t).await?.rows_affected()
+        }
+        DbTx::Postgres(t) => {
+            let (sql, values) = stmt.build_sqlx(sea_query::PostgresQueryBuilder);
+            sqlx::query_with(sqlx::AssertSqlSafe(sql), values).execute(&mut **t).await?.rows_affected()
+        }
+    })
+}
+
+/// Runs a sea-query statement in the caller's transaction; the rows it returns.
+pub(crate) async fn fetch_stmt<T, S>(tx: &mut DbTx, stmt: &S) -> Result<Vec<T>>
+where
+    S: sea_query_sqlx::SqlxBinder,
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    Ok(match tx {
+        DbTx::Sqlite(t) => {
+            let (sql, values) = stmt.build_sqlx(sea_query::SqliteQueryBuilder);
+            sqlx::query_as_with(sqlx::AssertSqlSafe(sql), values).fetch_all(&mut **t).await?
+        }
+        DbTx::Postgres(t) => {
+            let (sql, values) = stmt.build_sqlx(sea_query::PostgresQueryBuilder);
+            sqlx::query_as_with(sqlx::AssertSqlSafe(sql), values).fetch_all(&mut **t).await?
+        }
+    })
+}
+
+/// A multi-row statement sea-query could not build (a row of the wrong width).
+pub(crate) fn bad_statement(e: impl std::fmt::Display) -> super::error::StoreError {
+    super::error::StoreError::InvalidInput { field: "multi-row statement", value: super::error::clip(&e.to_string()) }
+}

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::types::Json;
 
-use creatorflow_queue::DbTx;
+use creatorflow_queue::{Backend, DbTx};
 
 use super::Store;
 use super::error::{Result, StoreError};
@@ -64,6 +64,8 @@ impl Fulfillment {
     }
 }
 
+/// One row of [`work_order_sql`]: the order, its child lists as JSON arrays, and the work log's
+/// columns from a LEFT JOIN (all `None` when validate has not started one).
 #[derive(sqlx::FromRow)]
 struct WorkRow {
     id: i64,
@@ -77,6 +79,56 @@ struct WorkRow {
     ship_by_time: Option<i64>,
     update_time: i64,
     recipient_address: Option<Json<Value>>,
+    #[sqlx(json)]
+    package_ids: Vec<String>,
+    #[sqlx(json)]
+    seller_skus: Vec<Option<String>>,
+    f_order_id: Option<i64>,
+    f_tts_package_ids: Option<String>,
+    f_ship_requested_at: Option<i64>,
+    f_ship_requests: Option<i32>,
+    f_shipped_at: Option<i64>,
+    f_tracking_number: Option<String>,
+    f_label_stored_at: Option<i64>,
+    f_confirmed_at: Option<i64>,
+    f_stock_reserved: Option<bool>,
+    f_updated_at: Option<i64>,
+}
+
+impl WorkRow {
+    fn fulfillment(&self) -> Option<Fulfillment> {
+        Some(Fulfillment {
+            order_id: self.f_order_id?,
+            tts_package_ids: self.f_tts_package_ids.clone().unwrap_or_default(),
+            ship_requested_at: self.f_ship_requested_at,
+            ship_requests: self.f_ship_requests.unwrap_or_default(),
+            shipped_at: self.f_shipped_at,
+            tracking_number: self.f_tracking_number.clone(),
+            label_stored_at: self.f_label_stored_at,
+            confirmed_at: self.f_confirmed_at,
+            stock_reserved: self.f_stock_reserved.unwrap_or_default(),
+            updated_at: self.f_updated_at.unwrap_or_default(),
+        })
+    }
+}
+
+/// The stage read in one statement (one snapshot, one round trip): a stage used to make four.
+fn work_order_sql(backend: Backend) -> String {
+    let list = |column: &str, table: &str| match backend {
+        Backend::Sqlite => format!("(SELECT json_group_array({column} ORDER BY id) FROM {table} WHERE order_id = o.id)"),
+        Backend::Postgres => {
+            format!("(SELECT COALESCE(json_agg({column} ORDER BY id), '[]'::json) FROM {table} WHERE order_id = o.id)")
+        }
+    };
+    let log: Vec<String> = FULFILLMENT_COLUMNS.split(", ").map(|c| format!("f.{c} AS f_{c}")).collect();
+    format!(
+        "SELECT o.id, o.shop_id, o.tts_order_id, o.status, o.shipping_type, o.create_time, o.paid_time, \
+         o.ship_by_time, o.update_time, o.recipient_address, {} AS package_ids, {} AS seller_skus, {} \
+         FROM orders o LEFT JOIN fulfillments f ON f.order_id = o.id WHERE o.id = ?",
+        list("tts_package_id", "packages"),
+        list("seller_sku", "line_items"),
+        log.join(", "),
+    )
 }
 
 #[derive(sqlx::FromRow)]
@@ -88,30 +140,13 @@ const FULFILLMENT_COLUMNS: &str = "order_id, tts_package_ids, ship_requested_at,
      tracking_number, label_stored_at, confirmed_at, stock_reserved, updated_at";
 
 impl Store {
-    /// The order as the fulfillment stages see it.
-    pub async fn work_order(&self, order_id: i64) -> Result<WorkOrder> {
+    /// The order as the fulfillment stages see it, and its work log if validate started one.
+    pub async fn work_order(&self, order_id: i64) -> Result<(WorkOrder, Option<Fulfillment>)> {
         let mut c = ReadConn::acquire(self.db()).await?;
-        let row = fetch_opt!(
-            c.ex(),
-            WorkRow,
-            "SELECT id, shop_id, tts_order_id, status, shipping_type, create_time, paid_time, ship_by_time, \
-             update_time, recipient_address FROM orders WHERE id = ?",
-            order_id
-        )?
-        .ok_or(StoreError::OrderNotFound(order_id))?;
-        let package_ids = fetch_all!(
-            c.ex(),
-            Text,
-            "SELECT tts_package_id AS value FROM packages WHERE order_id = ? ORDER BY id",
-            order_id
-        )?;
-        let seller_skus = fetch_all!(
-            c.ex(),
-            Text,
-            "SELECT seller_sku AS value FROM line_items WHERE order_id = ? ORDER BY id",
-            order_id
-        )?;
-        Ok(WorkOrder {
+        let sql = work_order_sql(self.backend());
+        let row = fetch_opt!(c.ex(), WorkRow, &sql, order_id)?.ok_or(StoreError::OrderNotFound(order_id))?;
+        let fulfillment = row.fulfillment();
+        let order = WorkOrder {
             id: row.id,
             shop_id: row.shop_id,
             tts_order_id: row.tts_order_id,
@@ -122,16 +157,10 @@ impl Store {
             ship_by_time: row.ship_by_time,
             update_time: row.update_time,
             recipient_address: row.recipient_address.map(|j| j.0),
-            package_ids: package_ids.into_iter().map(|t| t.value).collect(),
-            seller_skus: seller_skus.into_iter().map(|t| t.value).filter(|s| !s.is_empty()).collect(),
-        })
-    }
-
-    /// The work log of an order, if the pipeline started one.
-    pub async fn fulfillment(&self, order_id: i64) -> Result<Option<Fulfillment>> {
-        let mut c = ReadConn::acquire(self.db()).await?;
-        let sql = format!("SELECT {FULFILLMENT_COLUMNS} FROM fulfillments WHERE order_id = ?");
-        Ok(fetch_opt!(c.ex(), Fulfillment, &sql, order_id)?)
+            package_ids: row.package_ids,
+            seller_skus: row.seller_skus.into_iter().flatten().filter(|s| !s.is_empty()).collect(),
+        };
+        Ok((order, fulfillment))
     }
 
     /// The work log of an order inside a write transaction (the value other writers cannot change under us).

@@ -11,14 +11,17 @@ mod error;
 mod exec;
 mod fulfillments;
 mod inventory;
+mod labels;
 mod list;
 mod lookup;
 mod metrics;
 mod model;
 mod orders;
+mod orders_bulk;
 mod records;
 mod search;
 mod shop_admin;
+mod shop_cache;
 mod shops;
 mod tracking;
 
@@ -30,6 +33,7 @@ pub use audit::{AuditAction, AuditEvent, NewAuditEvent};
 pub use error::{Result, StoreError};
 pub(crate) use error::clip;
 pub use fulfillments::{Fulfillment, WorkOrder};
+pub use labels::{LabelProgress, LabelWork, NewLabel};
 pub use shop_admin::Purged;
 pub use list::{MAX_PAGE, OrderFilter, OrderPage, PageCursor, PageRequest};
 pub use lookup::{OrderStatusView, TrackingInfo};
@@ -54,6 +58,7 @@ pub struct Store {
     db: Db,
     clock: Arc<dyn Clock>,
     at_risk_window_s: i64,
+    shop_cache: Arc<shop_cache::ShopCache>,
 }
 
 impl Store {
@@ -68,6 +73,7 @@ impl Store {
             db,
             clock,
             at_risk_window_s: DEFAULT_AT_RISK_WINDOW_S,
+            shop_cache: Arc::default(),
         }
     }
 

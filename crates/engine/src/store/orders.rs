@@ -8,7 +8,7 @@ use super::Store;
 use super::error::{Result, StoreError, clip};
 use super::exec::{Ex, exec, fetch_all, fetch_opt, tx_ex};
 use super::model::{LineItem, Order, OrderSummary, UpsertOutcome};
-use super::search::search_text;
+use super::search::{search_text, with_tokens};
 
 /// Statuses in which the seller still has to ship: only these orders can be "at risk".
 const AWAITING_SHIPMENT: [&str; 2] = ["AWAITING_SHIPMENT", "PARTIALLY_SHIPPING"];
@@ -18,12 +18,19 @@ pub(crate) const SUMMARY_COLUMNS: &str = "id, creator_id, shop_id, tts_order_id,
      update_time, paid_time, buyer_name, shipping_type, rts_sla_time, shipping_due_time, ship_by_time, \
      CAST(total_amount AS TEXT) AS total_amount, currency, awaiting_shipment, synced_at";
 
+/// What an upsert needs of the cached row of an order.
 #[derive(sqlx::FromRow)]
-struct Existing {
-    id: i64,
-    update_time: i64,
-    status: String,
-    search_text: String,
+pub(super) struct Existing {
+    pub(super) id: i64,
+    pub(super) update_time: i64,
+    pub(super) status: String,
+    pub(super) search_text: String,
+}
+
+/// Whether a version is stale against the cached row: older, or of the same second without a status
+/// further along.
+pub(super) fn is_stale(e: &Existing, order: &Order) -> bool {
+    e.update_time > order.update_time || (e.update_time == order.update_time && !wins_tie(&e.status, &order.status))
 }
 
 #[derive(sqlx::FromRow)]
@@ -42,7 +49,7 @@ struct Text {
     value: String,
 }
 
-fn validate(order: &Order) -> Result<()> {
+pub(super) fn validate(order: &Order) -> Result<()> {
     let n = order.tts_order_id.chars().count();
     if n == 0 || n > 64 {
         return Err(StoreError::InvalidInput {
@@ -77,11 +84,32 @@ fn wins_tie(cached_status: &str, status: &str) -> bool {
     matches!((lifecycle_rank(cached_status), lifecycle_rank(status)), (Some(a), Some(b)) if b > a)
 }
 
-fn ship_by(order: &Order) -> Option<i64> {
+pub(super) fn ship_by(order: &Order) -> Option<i64> {
     match (order.rts_sla_time, order.shipping_due_time) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     }
+}
+
+/// Whether the seller still has to ship `order`.
+pub(super) fn awaiting_shipment(order: &Order) -> bool {
+    AWAITING_SHIPMENT.contains(&order.status.as_str())
+}
+
+/// The text an order is found by: ids and tracking numbers (also ones entered locally), SKUs, the
+/// buyer, then product and SKU names.
+pub(super) fn order_search_text(order: &Order, local_tracking: &[&str]) -> String {
+    let mut fields: Vec<&str> = vec![&order.tts_order_id];
+    fields.extend(order.packages.iter().filter_map(|p| p.tracking_number.as_deref()));
+    fields.extend(local_tracking.iter().copied());
+    for li in &order.line_items {
+        fields.extend([li.seller_sku.as_str(), li.sku_id.as_str()]);
+    }
+    fields.push(&order.buyer_name);
+    for li in &order.line_items {
+        fields.extend([li.product_name.as_str(), li.sku_name.as_str()]);
+    }
+    search_text(fields)
 }
 
 impl Store {
@@ -101,8 +129,7 @@ impl Store {
             &order.tts_order_id,
         )?;
         if let Some(e) = &existing
-            && (e.update_time > order.update_time
-                || (e.update_time == order.update_time && !wins_tie(&e.status, &order.status)))
+            && is_stale(e, order)
         {
             return Ok(UpsertOutcome::Stale { id: e.id });
         }
@@ -116,23 +143,9 @@ impl Store {
             )?,
             None => Vec::new(),
         };
-        let mut fields: Vec<&str> = vec![&order.tts_order_id];
-        fields.extend(
-            order
-                .packages
-                .iter()
-                .filter_map(|p| p.tracking_number.as_deref()),
-        );
-        fields.extend(local_tracking.iter().map(|t| t.value.as_str()));
-        for li in &order.line_items {
-            fields.extend([li.seller_sku.as_str(), li.sku_id.as_str()]);
-        }
-        fields.push(&order.buyer_name);
-        for li in &order.line_items {
-            fields.extend([li.product_name.as_str(), li.sku_name.as_str()]);
-        }
-        let text = search_text(fields);
-        let awaiting = AWAITING_SHIPMENT.contains(&order.status.as_str());
+        let tracking: Vec<&str> = local_tracking.iter().map(|t| t.value.as_str()).collect();
+        let text = order_search_text(order, &tracking);
+        let awaiting = awaiting_shipment(order);
         let now = self.now_ms();
 
         let id = match &existing {
@@ -177,38 +190,7 @@ impl Store {
                 row.id
             }
             Some(e) => {
-                // Guarded by the version too: PostgreSQL writers may race between our read and this write.
-                // A same-second version replaces only the exact version it won the tie against.
-                let tie_with = (e.update_time == order.update_time).then_some(e.status.as_str());
-                let n = exec!(
-                    tx_ex(tx),
-                    "UPDATE orders SET status = ?, create_time = ?, update_time = ?, paid_time = ?, \
-                     buyer_name = ?, shipping_type = ?, rts_sla_time = ?, shipping_due_time = ?, \
-                     total_amount = ?num, currency = ?, recipient_address = ?, raw = ?, ship_by_time = ?, \
-                     awaiting_shipment = ?, search_text = ?, synced_at = ? \
-                     WHERE id = ? AND (update_time < ? OR (update_time = ? AND status = ?))",
-                    &order.status,
-                    order.create_time,
-                    order.update_time,
-                    order.paid_time,
-                    &order.buyer_name,
-                    order.shipping_type.as_str(),
-                    order.rts_sla_time,
-                    order.shipping_due_time,
-                    order.total_amount.as_str(),
-                    &order.currency,
-                    order.recipient_address.as_ref().map(Json),
-                    Json(&order.raw),
-                    ship_by(order),
-                    awaiting,
-                    &text,
-                    now,
-                    e.id,
-                    order.update_time,
-                    order.update_time,
-                    tie_with,
-                )?;
-                if n == 0 {
+                if !self.update_cached_row(tx, e, order, &text, now).await? {
                     return Ok(UpsertOutcome::Stale { id: e.id });
                 }
                 e.id
@@ -220,13 +202,12 @@ impl Store {
         self.replace_line_items(tx, id, &order.line_items, is_new)
             .await?;
         self.sync_packages(tx, id, order, is_new).await?;
-        fts_replace(
-            tx_ex(tx),
-            id,
-            existing.as_ref().map(|e| e.search_text.as_str()),
-            &text,
-        )
-        .await?;
+        // A new version with the same searchable text (a status change, the usual update) leaves
+        // the index alone: re-indexing costs two statements.
+        let old_text = existing.as_ref().map(|e| e.search_text.as_str());
+        if old_text != Some(text.as_str()) {
+            fts_replace(tx_ex(tx), id, old_text, &text).await?;
+        }
 
         Ok(match existing {
             None => UpsertOutcome::Inserted { id },
@@ -237,13 +218,46 @@ impl Store {
         })
     }
 
-    /// Upsert many orders in one transaction (one commit: the fast path for a sync page).
+    /// Writes a newer version over a cached row; false when the row moved on meanwhile (stale).
+    /// Guarded by the version too: PostgreSQL writers may race between our read and this write. A
+    /// same-second version replaces only the exact version it won the tie against.
+    pub(super) async fn update_cached_row(&self, tx: &mut DbTx, e: &Existing, order: &Order, text: &str, now: i64) -> Result<bool> {
+        let tie_with = (e.update_time == order.update_time).then_some(e.status.as_str());
+        let n = exec!(
+            tx_ex(tx),
+            "UPDATE orders SET status = ?, create_time = ?, update_time = ?, paid_time = ?, \
+             buyer_name = ?, shipping_type = ?, rts_sla_time = ?, shipping_due_time = ?, \
+             total_amount = ?num, currency = ?, recipient_address = ?, raw = ?, ship_by_time = ?, \
+             awaiting_shipment = ?, search_text = ?, synced_at = ? \
+             WHERE id = ? AND (update_time < ? OR (update_time = ? AND status = ?))",
+            &order.status,
+            order.create_time,
+            order.update_time,
+            order.paid_time,
+            &order.buyer_name,
+            order.shipping_type.as_str(),
+            order.rts_sla_time,
+            order.shipping_due_time,
+            order.total_amount.as_str(),
+            &order.currency,
+            order.recipient_address.as_ref().map(Json),
+            Json(&order.raw),
+            ship_by(order),
+            awaiting_shipment(order),
+            text,
+            now,
+            e.id,
+            order.update_time,
+            order.update_time,
+            tie_with,
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Upsert many orders in one transaction (see [`Store::upsert_orders_tx`]).
     pub async fn upsert_orders(&self, orders: &[Order]) -> Result<Vec<UpsertOutcome>> {
         let mut tx = self.begin().await?;
-        let mut out = Vec::with_capacity(orders.len());
-        for o in orders {
-            out.push(self.upsert_order(&mut tx, o).await?);
-        }
+        let out = self.upsert_orders_tx(&mut tx, orders).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -326,22 +340,14 @@ impl Store {
             {
                 continue;
             }
-            // A package TikTok no longer lists (split / combined): keep it while local work refers to it.
-            exec!(
-                tx_ex(tx),
-                "DELETE FROM packages WHERE id = ? \
-                 AND NOT EXISTS (SELECT 1 FROM shipments WHERE package_id = ?) \
-                 AND NOT EXISTS (SELECT 1 FROM labels WHERE package_id = ?)",
-                k.id,
-                k.id,
-                k.id,
-            )?;
+            drop_unlisted_package(tx, k.id).await?;
         }
         Ok(())
     }
 
-    /// Recompute an order's search text from its stored rows (after a local shipment was recorded).
-    pub(crate) async fn refresh_search(&self, tx: &mut DbTx, order_id: i64) -> Result<()> {
+    /// Make `extra` (a tracking number recorded locally) searchable for an order: its tokens join the
+    /// stored search text, or, near the token cap, the text is recomputed from the order's rows.
+    pub(crate) async fn add_to_search(&self, tx: &mut DbTx, order_id: i64, extra: &str) -> Result<()> {
         let old = fetch_opt!(
             tx_ex(tx),
             Text,
@@ -349,6 +355,24 @@ impl Store {
             order_id
         )?
         .ok_or(StoreError::OrderNotFound(order_id))?;
+        let text = match with_tokens(&old.value, extra) {
+            Some(text) => text,
+            None => self.search_text_of_rows(tx, order_id).await?,
+        };
+        if text == old.value {
+            return Ok(());
+        }
+        exec!(
+            tx_ex(tx),
+            "UPDATE orders SET search_text = ? WHERE id = ?",
+            &text,
+            order_id
+        )?;
+        fts_replace(tx_ex(tx), order_id, Some(&old.value), &text).await
+    }
+
+    /// An order's search text computed from its stored rows, fields in [`order_search_text`]'s order.
+    async fn search_text_of_rows(&self, tx: &mut DbTx, order_id: i64) -> Result<String> {
         let parts = fetch_all!(
             tx_ex(tx),
             Text,
@@ -369,17 +393,7 @@ impl Store {
             order_id,
             order_id,
         )?;
-        let text = search_text(parts.iter().map(|p| p.value.as_str()));
-        if text == old.value {
-            return Ok(());
-        }
-        exec!(
-            tx_ex(tx),
-            "UPDATE orders SET search_text = ? WHERE id = ?",
-            &text,
-            order_id
-        )?;
-        fts_replace(tx_ex(tx), order_id, Some(&old.value), &text).await
+        Ok(search_text(parts.iter().map(|p| p.value.as_str())))
     }
 
     /// Fill `at_risk` from the clock and the risk window.
@@ -391,8 +405,22 @@ impl Store {
     }
 }
 
+/// A package TikTok no longer lists (split / combined) goes, unless local work refers to it.
+pub(super) async fn drop_unlisted_package(tx: &mut DbTx, package_id: i64) -> Result<()> {
+    exec!(
+        tx_ex(tx),
+        "DELETE FROM packages WHERE id = ? \
+         AND NOT EXISTS (SELECT 1 FROM shipments WHERE package_id = ?) \
+         AND NOT EXISTS (SELECT 1 FROM labels WHERE package_id = ?)",
+        package_id,
+        package_id,
+        package_id,
+    )?;
+    Ok(())
+}
+
 /// Keep the SQLite FTS5 index in step (PostgreSQL's tsvector is a generated column).
-async fn fts_replace(ex: Ex<'_>, id: i64, old: Option<&str>, new: &str) -> Result<()> {
+pub(super) async fn fts_replace(ex: Ex<'_>, id: i64, old: Option<&str>, new: &str) -> Result<()> {
     let Ex::Sqlite(c) = ex else {
         return Ok(());
     };

@@ -102,7 +102,7 @@ impl Store {
             Err(e) if is_fk_violation(&e) => return Err(StoreError::OrderNotFound(s.order_id)),
             Err(e) => return Err(e.into()),
         };
-        self.refresh_search(tx, s.order_id).await?;
+        self.add_to_search(tx, s.order_id, &s.tracking_number).await?;
         Ok(shipment)
     }
 

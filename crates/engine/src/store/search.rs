@@ -45,6 +45,15 @@ pub(crate) fn search_text<'a>(fields: impl IntoIterator<Item = &'a str>) -> Stri
     set.into_iter().collect::<Vec<_>>().join(" ")
 }
 
+/// `text` (a [`search_text`]) with the tokens of `extra` added, or `None` when the result would reach
+/// the token cap: which tokens a capped text keeps depends on the order of the fields, so the caller
+/// recomputes it from them instead.
+pub(crate) fn with_tokens(text: &str, extra: &str) -> Option<String> {
+    let mut set: BTreeSet<String> = text.split(' ').filter(|t| !t.is_empty()).map(str::to_owned).collect();
+    set.extend(tokens(extra));
+    (set.len() < MAX_TOKENS).then(|| set.into_iter().collect::<Vec<_>>().join(" "))
+}
+
 /// The tokens of a user's query, every one a prefix term; empty when the text has no searchable token.
 pub(crate) fn query_tokens(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -102,6 +111,18 @@ mod tests {
         );
         assert_eq!(tsquery(&q), "'or':* & 'near':* & 'a':* & 'b':*");
         assert!(query_tokens("\"'*()-:^").is_empty());
+    }
+
+    #[test]
+    fn adding_tokens_matches_recomputing_from_the_fields() {
+        let fields = ["5770", "Ada Lovelace", "MUG-1", "Ceramic mug, İstanbul blue", "ÅSA-42"];
+        for extra in ["1Z999AA10123456784", "MUG-1", "", "  ", "ÅSA-42 new"] {
+            let all: Vec<&str> = fields.iter().copied().chain([extra]).collect();
+            assert_eq!(with_tokens(&search_text(fields), extra).as_deref(), Some(search_text(all).as_str()), "{extra:?}");
+        }
+        // At the cap the fields' order decides what stays: the caller must recompute.
+        let many: String = (0..MAX_TOKENS - 1).map(|i| format!("w{i} ")).collect();
+        assert!(with_tokens(&search_text([many.as_str()]), "one more").is_none());
     }
 
     #[test]

@@ -119,6 +119,8 @@ impl Store {
             .await?;
         }
         let orders = exec!(tx_ex(tx), "DELETE FROM orders WHERE shop_id = ?", shop_id)?;
+        // The caller commits; a stage that still finds the shop cached finds none of its orders.
+        self.shop_cache.forget();
         match exec!(tx_ex(tx), "DELETE FROM shops WHERE id = ?", shop_id)? {
             0 => Err(StoreError::ShopNotFound(shop_id)),
             _ => Ok(Purged { orders, units_released }),

@@ -1,5 +1,7 @@
 //! Shop CRUD. Shops hold no secrets: tokens and the app secret live in the OS keyring.
 
+use creatorflow_queue::DbTx;
+
 use super::error::{Result, StoreError, clip};
 use super::exec::{ReadConn, exec, fetch_all, fetch_opt, tx_ex};
 use super::model::{NewShop, Shop, ShopPatch};
@@ -78,6 +80,19 @@ impl Store {
         fetch_opt!(c.ex(), Shop, &sql, id)?.ok_or(StoreError::ShopNotFound(id))
     }
 
+    /// [`Store::get_shop`] for the pipeline's stages: a copy up to
+    /// [`SHOP_CACHE_TTL`](super::shop_cache::SHOP_CACHE_TTL) old, never older than this store's last
+    /// shop write.
+    pub async fn cached_shop(&self, id: i64) -> Result<Shop> {
+        let generation = match self.shop_cache.get(id) {
+            Ok(shop) => return Ok(shop),
+            Err(generation) => generation,
+        };
+        let shop = self.get_shop(id).await?;
+        self.shop_cache.put(generation, &shop);
+        Ok(shop)
+    }
+
     /// Every shop of a creator, highest priority first.
     pub async fn list_shops(&self, creator_id: i64) -> Result<Vec<Shop>> {
         let mut c = ReadConn::acquire(&self.db).await?;
@@ -89,10 +104,20 @@ impl Store {
 
     /// Change some fields of a shop; returns the shop as stored afterwards.
     pub async fn update_shop(&self, id: i64, patch: &ShopPatch) -> Result<Shop> {
+        let mut tx = self.begin().await?;
+        let row = self.update_shop_tx(&mut tx, id, patch).await?;
+        tx.commit().await?;
+        self.shop_cache.forget();
+        Ok(row)
+    }
+
+    /// [`Store::update_shop`] inside the caller's transaction, so a person's change and its audit event
+    /// commit together.
+    pub async fn update_shop_tx(&self, tx: &mut DbTx, id: i64, patch: &ShopPatch) -> Result<Shop> {
+        self.check_tx(tx)?;
         if let Some(n) = &patch.name {
             check_name(n)?;
         }
-        let mut tx = self.begin().await?;
         let sql = format!(
             "UPDATE shops SET name = COALESCE(?, name), cipher = COALESCE(?, cipher), \
              region = COALESCE(?, region), api_base_url = COALESCE(?, api_base_url), \
@@ -101,7 +126,7 @@ impl Store {
              updated_at = ? WHERE id = ? RETURNING {SHOP_COLUMNS}"
         );
         let row = fetch_opt!(
-            tx_ex(&mut tx),
+            tx_ex(tx),
             Shop,
             &sql,
             patch.name.as_deref(),
@@ -116,19 +141,17 @@ impl Store {
             self.now_ms(),
             id,
         );
-        let row = match row {
-            Ok(Some(r)) => r,
-            Ok(None) => return Err(StoreError::ShopNotFound(id)),
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::DuplicateShop {
-                    tts_shop_id: format!("shop {id}"),
-                    api_base_url: clip(patch.api_base_url.as_deref().unwrap_or_default()),
-                });
-            }
-            Err(e) => return Err(e.into()),
-        };
-        tx.commit().await?;
-        Ok(row)
+        // The caller commits; a stage read racing the commit may keep the old row up to the cache's TTL.
+        self.shop_cache.forget();
+        match row {
+            Ok(Some(r)) => Ok(r),
+            Ok(None) => Err(StoreError::ShopNotFound(id)),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::DuplicateShop {
+                tts_shop_id: format!("shop {id}"),
+                api_base_url: clip(patch.api_base_url.as_deref().unwrap_or_default()),
+            }),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Delete a shop that has no cached orders (its sync cursors go with it).
@@ -141,6 +164,7 @@ impl Store {
             Err(e) => return Err(e.into()),
         }
         tx.commit().await?;
+        self.shop_cache.forget();
         Ok(())
     }
 
@@ -155,6 +179,7 @@ impl Store {
             id
         )?;
         tx.commit().await?;
+        self.shop_cache.forget();
         Ok(n == 1)
     }
 }

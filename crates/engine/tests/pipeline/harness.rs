@@ -59,6 +59,8 @@ impl Harness {
         sc.access_token_ttl_secs = c.access_token_ttl_secs;
         sc.faults = c.faults;
         sc.tiktok_shipping_share = c.tiktok_shipping_share;
+        // Label documents from a host of their own, as on TikTok: its breaker is not the API's.
+        sc.separate_document_host = true;
         let tuning = ClientTuning {
             request_timeout: Duration::from_millis(2_500),
             connect_timeout: Duration::from_millis(1_000),
@@ -186,6 +188,15 @@ impl Harness {
             _ => ("ok".into(),),
         };
         assert_eq!(integrity.0, "ok");
+    }
+
+    /// Shipped TikTok-shipping orders whose label is not stored yet.
+    pub async fn labels_missing(&self) -> i64 {
+        let sql = "SELECT COUNT(*) FROM fulfillments f JOIN orders o ON o.id = f.order_id \
+                   WHERE o.shipping_type = 'TIKTOK' AND f.shipped_at IS NOT NULL AND f.label_stored_at IS NULL";
+        let Db::Sqlite { reader, .. } = self.store.db() else { panic!("the pipeline harness runs on SQLite") };
+        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(reader).await.unwrap();
+        n
     }
 
     /// TikTok order ids the pipeline recorded as shipped.

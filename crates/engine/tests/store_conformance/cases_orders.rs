@@ -24,6 +24,8 @@ pub async fn shop_crud(h: &Harness) -> anyhow::Result<()> {
     ensure!(b.id != a.id);
 
     h.clock.set(T0_MS + 5000);
+    // The stages' cached copy: filled by a read, forgotten by every write through this store.
+    assert_eq!(h.store.cached_shop(a.id).await?, a);
     let patched = h
         .store
         .update_shop(
@@ -43,6 +45,8 @@ pub async fn shop_crud(h: &Harness) -> anyhow::Result<()> {
     assert_eq!(patched.name, a.name, "untouched fields stay");
     assert_eq!(patched.updated_at, T0_MS + 5000);
     assert_eq!(h.store.get_shop(a.id).await?, patched);
+    assert_eq!(h.store.cached_shop(a.id).await?, patched, "a pause is seen by the next stage read");
+    ensure!(h.store.mark_shop_deauthorized(a.id).await? == false, "already deauthorized");
     let list = h.store.list_shops(DEFAULT_CREATOR_ID).await?;
     assert_eq!(
         list.iter().map(|s| s.id).collect::<Vec<_>>(),
@@ -55,7 +59,12 @@ pub async fn shop_crud(h: &Harness) -> anyhow::Result<()> {
         Err(StoreError::ShopInUse(id)) if id == a.id => {}
         other => bail!("expected ShopInUse, got {other:?}"),
     }
+    h.store.cached_shop(b.id).await?;
     h.store.delete_shop(b.id).await?;
+    match h.store.cached_shop(b.id).await {
+        Err(StoreError::ShopNotFound(_)) => {}
+        other => bail!("a deleted shop is not served from the cache: {other:?}"),
+    }
     match h.store.get_shop(b.id).await {
         Err(StoreError::ShopNotFound(_)) => {}
         other => bail!("expected ShopNotFound, got {other:?}"),
@@ -148,6 +157,85 @@ pub async fn upsert_inserts_updates_and_ignores_stale(h: &Harness) -> anyhow::Re
         .find(|c| c.status == "AWAITING_SHIPMENT")
         .map(|c| c.count);
     assert_eq!(awaiting, Some(50));
+    Ok(())
+}
+
+/// A sync page goes through the bulk path (new orders in multi-row statements): it must store
+/// exactly what upserting the orders one by one stores — rows, children, search — across chunk
+/// boundaries, with an order listed twice, a cached order and a second shop in the same call.
+pub async fn bulk_page_stores_what_one_by_one_stores(h: &Harness) -> anyhow::Result<()> {
+    let bulk_shop = shop(h, "s-bulk").await?;
+    let single_shop = shop(h, "s-single").await?;
+    let other = shop(h, "s-bulk-other").await?;
+    let page = |shop_id: i64| -> Vec<Order> {
+        let mut v: Vec<Order> = (0..620)
+            .map(|i| {
+                let mut o = order(shop_id, &format!("57646141303{i:05}"), T0 + i);
+                o.buyer_name = format!("Buyer {i}");
+                if i % 3 == 0 {
+                    o.line_items.push(line_item("li-2", "Tall Vase", &format!("VASE-{i}")));
+                    // One line item listed twice: the first copy wins on both paths.
+                    o.line_items.push(line_item("li-2", "Tall Vase (dup)", "VASE-DUP"));
+                }
+                if i % 2 == 0 {
+                    o.packages = vec![package(&format!("pkg-{i}"), (i % 4 == 0).then_some("TRK-BULK-1"))];
+                }
+                o
+            })
+            .collect();
+        // The same order twice in one page: the later (newer) copy wins on both paths.
+        let mut again = v[7].clone();
+        again.update_time += 1;
+        again.status = "CANCELLED".into();
+        v.push(again);
+        v
+    };
+    // One order of the bulk page is cached already and gets a newer version.
+    let mut cached = page(bulk_shop.id)[5].clone();
+    cached.update_time -= 100;
+    upsert(h, &cached).await?;
+    let mut single_cached = cached.clone();
+    single_cached.shop_id = single_shop.id;
+    upsert(h, &single_cached).await?;
+
+    let mut call = page(bulk_shop.id);
+    call.push(order(other.id, "576461413039999999", T0));
+    let bulk = h.store.upsert_orders(&call).await?;
+    let mut single = Vec::new();
+    for o in page(single_shop.id) {
+        single.push(upsert(h, &o).await?);
+    }
+    ensure!(bulk.len() == single.len() + 1, "one outcome per input order");
+    for (i, (b, s)) in bulk.iter().zip(&single).enumerate() {
+        let same_kind = matches!(
+            (b, s),
+            (UpsertOutcome::Inserted { .. }, UpsertOutcome::Inserted { .. })
+                | (UpsertOutcome::Updated { .. }, UpsertOutcome::Updated { .. })
+                | (UpsertOutcome::Stale { .. }, UpsertOutcome::Stale { .. })
+        );
+        ensure!(same_kind, "order {i}: bulk {b:?}, one by one {s:?}");
+        let (bd, sd) = (h.store.get_order(b.id()).await?, h.store.get_order(s.id()).await?);
+        assert_eq!(bd.order.tts_order_id, sd.order.tts_order_id, "order {i}");
+        assert_eq!(bd.order.status, sd.order.status, "order {i}");
+        assert_eq!(bd.order.total_amount, sd.order.total_amount, "order {i}");
+        assert_eq!(bd.order.ship_by_time, sd.order.ship_by_time, "order {i}");
+        assert_eq!(bd.order.awaiting_shipment, sd.order.awaiting_shipment, "order {i}");
+        assert_eq!(bd.recipient_address, sd.recipient_address, "order {i}");
+        assert_eq!(bd.raw, sd.raw, "order {i}");
+        assert_eq!(bd.line_items, sd.line_items, "order {i}");
+        let pk = |d: &OrderDetail| d.packages.iter().map(|p| (p.tts_package_id.clone(), p.tracking_number.clone())).collect::<Vec<_>>();
+        assert_eq!(pk(&bd), pk(&sd), "order {i}");
+    }
+    assert!(matches!(bulk[5], UpsertOutcome::Updated { .. }), "the cached order was updated: {:?}", bulk[5]);
+    assert_eq!(bulk[7].id(), bulk[620].id(), "an order listed twice is one row");
+    // Search finds the bulk-inserted orders by every field, like the one-by-one ones.
+    for text in ["Buyer 611", "VASE-300", "TRK-BULK-1", "576461413030042"] {
+        let found = h.store.search(DEFAULT_CREATOR_ID, text, 1000).await?;
+        let in_shop = |id: i64| found.iter().filter(|o| o.shop_id == id).count();
+        ensure!(in_shop(bulk_shop.id) > 0, "{text:?} finds nothing in the bulk shop");
+        assert_eq!(in_shop(bulk_shop.id), in_shop(single_shop.id), "search {text:?}");
+    }
+    assert_eq!(h.store.get_order(bulk[621].id()).await?.order.shop_id, other.id);
     Ok(())
 }
 
@@ -297,6 +385,26 @@ pub async fn search_by_each_field_and_prefix(h: &Harness) -> anyhow::Result<()> 
     assert_eq!(search_ids(h, "localtrack").await?, hit);
     let d = h.store.get_order(id).await?;
     assert_eq!(d.shipments, vec![sh]);
+
+    // An order at the token cap (a hostile product name) still gets a recorded tracking number indexed.
+    let mut wordy = order(s.id, "880011", T0);
+    let words: String = (0..400).map(|i| format!("word{i} ")).collect();
+    wordy.line_items = vec![line_item("li-w", &words, "SKU-W")];
+    let wordy_id = upsert(h, &wordy).await?.id();
+    let mut tx = h.store.begin().await?;
+    let manual = NewShipment {
+        order_id: wordy_id,
+        package_id: None,
+        tracking_number: "CAPPED-TRACK-9".into(),
+        shipping_provider_id: None,
+        shipping_provider: None,
+        status: ShipmentStatus::Pending,
+        source: EventSource::User,
+        shipped_at: None,
+    };
+    h.store.record_shipment(&mut tx, &manual).await?;
+    tx.commit().await?;
+    assert_eq!(search_ids(h, "capped track").await?, vec!["880011".to_owned()]);
 
     // A package of another order is refused.
     let other_id = h
@@ -599,5 +707,146 @@ pub async fn money_is_exact(h: &Harness) -> anyhow::Result<()> {
         "123456789012345678901234.120000"
     );
     assert_eq!(d.line_items[0].sale_price.as_str(), "0.10");
+    Ok(())
+}
+
+/// The stages' one-statement read: the order, its package ids and SKUs in id order, and its work log
+/// once validate started one (the same row `fulfillment` reads).
+pub async fn work_order_reads_the_order_its_children_and_its_log(h: &Harness) -> anyhow::Result<()> {
+    let s = shop(h, "s-work").await?;
+    let mut o = order(s.id, "9001", T0);
+    o.packages = vec![package("pkg-b", None), package("pkg-a", Some("T1"))];
+    o.line_items = vec![line_item("li-1", "Mug", "MUG-1"), line_item("li-2", "Mug", "MUG-1"), line_item("li-3", "Tee", "")];
+    let id = upsert(h, &o).await?.id();
+    let mut bare = order(s.id, "9002", T0);
+    (bare.packages, bare.line_items) = (Vec::new(), Vec::new());
+    let bare = upsert(h, &bare).await?.id();
+
+    let (w, log) = h.store.work_order(id).await?;
+    assert_eq!((w.id, w.shop_id, w.tts_order_id.as_str(), w.status.as_str()), (id, s.id, "9001", "AWAITING_SHIPMENT"));
+    assert_eq!(w.package_ids, ["pkg-b", "pkg-a"], "in the order they were stored");
+    assert_eq!(w.seller_skus, ["MUG-1", "MUG-1"], "one per unit; blank SKUs are not stock");
+    ensure!(log.is_none(), "not validated yet: {log:?}");
+    let (w2, _) = h.store.work_order(bare).await?;
+    ensure!(w2.package_ids.is_empty() && w2.seller_skus.is_empty(), "no children: empty lists, {w2:?}");
+
+    let mut tx = h.store.begin().await?;
+    h.store.start_fulfillment(&mut tx, id, &w.package_ids, true).await?;
+    h.store.mark_ship_requested(&mut tx, &[id]).await?;
+    tx.commit().await?;
+    let (_, log) = h.store.work_order(id).await?;
+    let log = log.context("validated: the log comes with the order")?;
+    let mut tx = h.store.begin().await?;
+    assert_eq!(Some(&log), h.store.fulfillment_tx(&mut tx, id).await?.as_ref(), "the same log as a plain read");
+    tx.rollback().await?;
+    assert_eq!(log.package_ids(), ["pkg-b", "pkg-a"]);
+    ensure!(log.stock_reserved && log.ship_requested_at.is_some() && log.shipped_at.is_none(), "{log:?}");
+    match h.store.work_order(id + 1000).await {
+        Err(StoreError::OrderNotFound(_)) => Ok(()),
+        other => bail!("expected OrderNotFound, got {other:?}"),
+    }
+}
+
+/// The set-based path for cached orders (confirm's and refresh's re-reads) against the one-by-one
+/// path on twin shops: stale, same-second and newer versions, replaced line items, packages gained,
+/// changed and dropped (unless a shipment refers to one), local tracking kept searchable, an order
+/// listed twice.
+pub async fn bulk_updates_of_cached_orders_match_one_by_one(h: &Harness) -> anyhow::Result<()> {
+    let bulk_shop = shop(h, "s-bulk-upd").await?;
+    let single_shop = shop(h, "s-single-upd").await?;
+    let first = |shop_id: i64, i: i64| {
+        let mut o = order(shop_id, &format!("57646141304{i:05}"), T0 + i);
+        o.packages = vec![package(&format!("pk-{i}-a"), None), package(&format!("pk-{i}-b"), None)];
+        o.line_items.push(line_item("li-old", "Old Lamp", &format!("LAMP-{i}")));
+        o
+    };
+    let second = |shop_id: i64, i: i64| {
+        let mut o = first(shop_id, i);
+        match i % 5 {
+            0 => o.update_time -= 1,                          // older: stale
+            1 => o.status = "AWAITING_COLLECTION".into(),     // same second, further along: wins
+            2 => {}                                           // same second, same status: stale
+            _ => {
+                o.update_time += 10;
+                o.status = "IN_TRANSIT".into();
+                o.line_items.retain(|li| li.tts_line_item_id != "li-old");
+                o.line_items.push(line_item("li-new", "New Vase", &format!("VASE-{i}")));
+                o.packages = vec![package(&format!("pk-{i}-a"), Some(&format!("TRK-UPD-{i}"))), package(&format!("pk-{i}-c"), None)];
+            }
+        }
+        o
+    };
+    let n = 60;
+    for shop_id in [bulk_shop.id, single_shop.id] {
+        let v: Vec<Order> = (0..n).map(|i| first(shop_id, i)).collect();
+        h.store.upsert_orders(&v).await?;
+        // Local work on two orders: a tracking number entered here, and a shipment on package b.
+        for i in [3, 4] {
+            let d = h.store.get_order_by_remote(shop_id, &format!("57646141304{i:05}")).await?.context("seeded")?;
+            let pkg_b = d.packages.iter().find(|p| p.tts_package_id.ends_with("-b")).map(|p| p.id);
+            let mut tx = h.store.begin().await?;
+            let s = NewShipment {
+                order_id: d.order.id,
+                package_id: pkg_b,
+                tracking_number: format!("LOCAL-TRK-{i}"),
+                shipping_provider_id: None,
+                shipping_provider: None,
+                status: ShipmentStatus::Submitted,
+                source: EventSource::User,
+                shipped_at: Some(T0_MS),
+            };
+            h.store.record_shipment(&mut tx, &s).await?;
+            tx.commit().await?;
+        }
+    }
+    let page = |shop_id: i64| -> Vec<Order> {
+        let mut v: Vec<Order> = (0..n).map(|i| second(shop_id, i)).collect();
+        let mut again = v[8].clone();
+        again.update_time += 1;
+        again.status = "DELIVERED".into();
+        v.push(again);
+        v
+    };
+    let bulk = h.store.upsert_orders(&page(bulk_shop.id)).await?;
+    let mut single = Vec::new();
+    for o in page(single_shop.id) {
+        single.push(upsert(h, &o).await?);
+    }
+    ensure!(bulk.len() == single.len());
+    for (i, (b, s)) in bulk.iter().zip(&single).enumerate() {
+        match (b, s) {
+            (UpsertOutcome::Updated { previous_status: p, .. }, UpsertOutcome::Updated { previous_status: q, .. }) => {
+                assert_eq!(p, q, "order {i}")
+            }
+            (UpsertOutcome::Stale { .. }, UpsertOutcome::Stale { .. }) => {}
+            _ => bail!("order {i}: bulk {b:?}, one by one {s:?}"),
+        }
+        let (bd, sd) = (h.store.get_order(b.id()).await?, h.store.get_order(s.id()).await?);
+        assert_eq!((bd.order.status.as_str(), bd.order.update_time), (sd.order.status.as_str(), sd.order.update_time), "order {i}");
+        assert_eq!(bd.raw, sd.raw, "order {i}");
+        let li = |d: &OrderDetail| d.line_items.iter().map(|l| (l.tts_line_item_id.clone(), l.seller_sku.clone())).collect::<Vec<_>>();
+        assert_eq!(li(&bd), li(&sd), "order {i}");
+        let pk = |d: &OrderDetail| {
+            let mut v: Vec<_> = d.packages.iter().map(|p| (p.tts_package_id.clone(), p.tracking_number.clone())).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(pk(&bd), pk(&sd), "order {i}");
+    }
+    let kinds = |v: &[UpsertOutcome]| v.iter().filter(|o| matches!(o, UpsertOutcome::Updated { .. })).count();
+    assert_eq!(kinds(&bulk), 24 + 12 + 1, "newer (2 in 5), same-second winners (1 in 5), the second copy");
+    // Package b of order 3 has a local shipment: TikTok dropping it does not delete it.
+    let d3 = h.store.get_order(bulk[3].id()).await?;
+    ensure!(d3.packages.iter().any(|p| p.tts_package_id == "pk-3-b"), "a package with local work stays: {:?}", d3.packages);
+    let d13 = h.store.get_order(bulk[13].id()).await?;
+    ensure!(!d13.packages.iter().any(|p| p.tts_package_id == "pk-13-b"), "a dropped package goes: {:?}", d13.packages);
+    assert_eq!(d13.order.status, "IN_TRANSIT");
+    assert_eq!(h.store.get_order(bulk[8].id()).await?.order.status, "DELIVERED", "the later copy wins");
+    // Search follows the new versions and keeps local tracking, on both paths alike.
+    for (text, expect) in [("TRK-UPD-13", 1), ("VASE-13", 1), ("LAMP-13", 0), ("LAMP-10", 1), ("LOCAL-TRK-3", 1), ("LOCAL-TRK-4", 1)] {
+        let found = h.store.search(DEFAULT_CREATOR_ID, text, 1000).await?;
+        let in_shop = |id: i64| found.iter().filter(|o| o.shop_id == id).count();
+        assert_eq!((in_shop(bulk_shop.id), in_shop(single_shop.id)), (expect, expect), "search {text:?}");
+    }
     Ok(())
 }

@@ -1,12 +1,14 @@
 //! The store's conformance suite: every case runs on SQLite (a temp file) and on PostgreSQL (a fresh
 //! schema on the server named by CREATORFLOW_TEST_PG_URL; unset fails unless CREATORFLOW_SKIP_PG=1).
 
+mod cases_labels;
 mod cases_orders;
 mod cases_records;
 mod cases_search;
 mod harness;
 mod plans;
 
+use cases_labels::*;
 use cases_orders::*;
 use cases_records::*;
 use cases_search::*;
@@ -38,6 +40,8 @@ cases!(
     shop_crud,
     upsert_inserts_updates_and_ignores_stale,
     same_second_versions_move_forward_only,
+    bulk_page_stores_what_one_by_one_stores,
+    bulk_updates_of_cached_orders_match_one_by_one,
     unique_shop_and_order_id,
     search_by_each_field_and_prefix,
     keyset_pages_are_complete_and_disjoint,
@@ -46,9 +50,11 @@ cases!(
     inventory_release_and_rollback,
     webhook_dedupe,
     label_round_trip,
+    labels_in_sets,
     cursor_and_timeline,
     hostile_input,
     money_is_exact,
     metric_rollups,
     search_pages_agree_either_side_of_few_matches,
+    work_order_reads_the_order_its_children_and_its_log,
 );

@@ -332,6 +332,45 @@ pub async fn insert_many_keeps_input_order(h: Harness) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The sync's bulk enqueue: inside the caller's transaction, keys held by an unfinished job or by
+/// an earlier row of the same call are duplicates; a finished holder frees its key.
+pub async fn insert_many_tx_dedupes_against_unfinished_jobs(h: Harness) -> anyhow::Result<()> {
+    let q = h.queue();
+    let held = q.insert(NewJob::from_value("k", json!("held")).unique_key("held")).await?.id();
+    let done = q.insert(NewJob::from_value("k", json!("done")).unique_key("done")).await?.id();
+    let job = claim_one(&q, "default", "w").await?;
+    assert_eq!(job.id, held, "claims in insert order");
+    let job2 = claim_one(&q, "default", "w").await?;
+    q.finish(&[finished(&job2, "w", FinishAction::Complete)?]).await?;
+
+    let jobs = vec![
+        NewJob::from_value("k", json!(0)).unique_key("held"),
+        NewJob::from_value("k", json!(1)).unique_key("fresh"),
+        NewJob::from_value("k", json!(2)),
+        NewJob::from_value("k", json!(3)).unique_key("fresh"),
+        NewJob::from_value("k", json!(4)).unique_key("done"),
+        NewJob::from_value("k", json!(5)),
+    ];
+    let mut tx = h.db.begin().await?;
+    let res = q.insert_many_tx(&mut tx, &jobs).await?;
+    tx.commit().await?;
+    assert_eq!(res[0], Inserted::Duplicate(held), "a running job holds its key");
+    assert!(matches!(res[1], Inserted::New(_)));
+    assert!(matches!(res[2], Inserted::New(_)));
+    assert_eq!(res[3], Inserted::Duplicate(res[1].id()), "the call's own earlier row holds the key");
+    assert!(matches!(res[4], Inserted::New(id) if id != done), "a completed job frees its key: {:?}", res[4]);
+    for i in [1, 2, 4, 5] {
+        assert_eq!(q.get(res[i].id()).await?.args, jobs[i].args, "row {i}");
+    }
+    // Rolled back with the caller: nothing of it stays.
+    let before = q.counts().await?.total();
+    let mut tx = h.db.begin().await?;
+    q.insert_many_tx(&mut tx, &[NewJob::from_value("k", json!(6)).unique_key("gone")]).await?;
+    tx.rollback().await?;
+    assert_eq!(q.counts().await?.total(), before);
+    Ok(())
+}
+
 pub async fn retries_back_off_then_discard(h: Harness) -> anyhow::Result<()> {
     let policy = RetryPolicy {
         max_attempts: 3,

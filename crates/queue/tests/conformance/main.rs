@@ -36,6 +36,7 @@ macro_rules! suite {
                 cases::unique_key_under_concurrency,
                 cases::transactional_enqueue_rolls_back_with_caller_rows,
                 cases::insert_many_keeps_input_order,
+                cases::insert_many_tx_dedupes_against_unfinished_jobs,
                 cases::retries_back_off_then_discard,
                 cases::permanent_error_discards_at_once,
                 cases::snooze_does_not_spend_attempt,

@@ -211,6 +211,13 @@ pub(crate) async fn label(
         return html(StatusCode::NOT_FOUND, "<html><body>not found</body></html>");
     };
     let now = state.now_ms();
+    if lock(&state.faults).document_outages.iter().any(|w| w.contains(now)) {
+        lock(&state.stats).fault("document_outage");
+        return html(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>",
+        );
+    }
     let doc = {
         let shop = state.shop_now();
         shop.label(token, now).and_then(|p| {

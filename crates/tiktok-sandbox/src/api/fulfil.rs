@@ -141,7 +141,7 @@ pub(super) fn shipping_document(call: &Call<'_>, pkg_id: &str) -> Result<Value, 
         )));
     }
     let (token, tracking) = call.state.shop_now().issue_label(pkg_id).map_err(refusal)?;
-    let doc_url = format!("{}/sandbox/labels/{token}.pdf", call.state.base_url);
+    let doc_url = format!("{}/sandbox/labels/{token}.pdf", call.state.document_base_url);
     Ok(json!({"doc_url": doc_url, "tracking_number": tracking}))
 }
 

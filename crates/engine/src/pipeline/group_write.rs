@@ -1,0 +1,106 @@
+//! Group commits: concurrent stage jobs hand their finished writes to one task that commits them
+//! together, as multi-row statements in one transaction, and tells each job when its write is durable.
+//!
+//! On SQLite every write transaction queues for the one writer; written one job at a time, a stage's
+//! small transactions (begin, a few statements, commit) spend more time waiting for it than writing.
+//! While one group commits the next one gathers, so groups grow exactly when the writer is the
+//! bottleneck and stay single (no added wait beyond the linger) when it is not.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use creatorflow_queue::JobError;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// One kind of write that can be committed in groups.
+pub(crate) trait GroupWrite: Sized + Send + Sync + 'static {
+    /// Counter prefix: `{METRIC}.write_batches` (groups committed), `{METRIC}.stored` (writes in them).
+    const METRIC: &'static str;
+    /// Most writes in one group.
+    const MAX: usize;
+
+    /// Commits `group` in one transaction, all of it or nothing.
+    fn commit(store: &Store, group: &[Self]) -> impl Future<Output = crate::store::Result<()>> + Send;
+}
+
+struct Pending<W> {
+    write: W,
+    reply: oneshot::Sender<Result<(), String>>,
+}
+
+/// The inbox of one kind's writer task, started on first use.
+pub(crate) struct GroupWriter<W> {
+    inbox: Mutex<Option<mpsc::UnboundedSender<Pending<W>>>>,
+}
+
+impl<W> Default for GroupWriter<W> {
+    fn default() -> Self {
+        GroupWriter { inbox: Mutex::new(None) }
+    }
+}
+
+impl<W: GroupWrite> GroupWriter<W> {
+    /// Hands `write` to the writer task and waits until the group holding it committed. A failed
+    /// commit is a retryable job error: nothing of the job's write is stored.
+    pub(crate) async fn write(&self, store: &Store, metrics: &Arc<Metrics>, linger: Duration, write: W) -> Result<(), JobError> {
+        let (reply, done) = oneshot::channel();
+        let sender = {
+            let mut slot = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert_with(|| {
+                let (tx, rx) = mpsc::unbounded_channel();
+                // The task holds the store, not the pipeline, so it ends when the pipeline (owner of
+                // the sender) is dropped.
+                tokio::spawn(writer_loop::<W>(store.clone(), metrics.clone(), linger, rx));
+                tx
+            })
+            .clone()
+        };
+        if sender.send(Pending { write, reply }).is_err() {
+            // The writer task is gone (it panicked): the next job starts a new one.
+            self.inbox.lock().unwrap_or_else(|p| p.into_inner()).take();
+            return Err(JobError::retryable("group_writer", "the writer task stopped; the job will run again"));
+        }
+        match done.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(JobError::retryable("database", e)),
+            Err(_) => Err(JobError::retryable("group_writer", "the writer task dropped the write; the job will run again")),
+        }
+    }
+}
+
+async fn writer_loop<W: GroupWrite>(store: Store, metrics: Arc<Metrics>, linger: Duration, mut rx: mpsc::UnboundedReceiver<Pending<W>>) {
+    let batches = format!("{}.write_batches", W::METRIC);
+    let stored = format!("{}.stored", W::METRIC);
+    while let Some(group) = super::batch::collect(&mut rx, linger, W::MAX).await {
+        metrics.incr(&batches, 1);
+        let (writes, replies): (Vec<W>, Vec<_>) = group.into_iter().map(|p| (p.write, p.reply)).unzip();
+        match W::commit(&store, &writes).await {
+            Ok(()) => {
+                metrics.incr(&stored, writes.len() as u64);
+                for r in replies {
+                    let _ = r.send(Ok(()));
+                }
+            }
+            // One bad row (an order removed since) must not fail the others: commit each alone.
+            Err(e) if writes.len() > 1 => {
+                tracing::debug!(error = %e, writes = writes.len(), kind = W::METRIC, "group write failed; committing its writes one by one");
+                for (w, r) in writes.iter().zip(replies) {
+                    let one = W::commit(&store, std::slice::from_ref(w)).await.map_err(|e| e.to_string());
+                    if one.is_ok() {
+                        metrics.incr(&stored, 1);
+                    }
+                    let _ = r.send(one);
+                }
+            }
+            Err(e) => {
+                for r in replies {
+                    let _ = r.send(Err(e.to_string()));
+                }
+            }
+        }
+    }
+}

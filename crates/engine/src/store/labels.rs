@@ -1,0 +1,159 @@
+//! The label stage's writes in sets: many label jobs' PDFs, work-log marks and timeline entries in
+//! one transaction, as multi-row statements (pipeline/label.rs coalesces concurrent jobs into it).
+//! On SQLite every statement is a hop to the one writer thread and every commit a turn of the one
+//! writer, so a label written alone costs what fifty written together do.
+
+use creatorflow_queue::DbTx;
+use sea_query::{Expr, ExprTrait, OnConflict, Query};
+
+use super::Store;
+use super::error::{Result, StoreError, clip};
+use super::exec::{bad_statement, exec_stmt};
+use super::model::NewOrderEvent;
+
+/// Rows per multi-row statement: a label row carries its PDF (a few KB), an event row six values.
+const LABEL_ROWS: usize = 100;
+const EVENT_ROWS: usize = 500;
+const ID_ROWS: usize = 500;
+
+/// One label PDF to store, for the package's local row id.
+#[derive(Debug, Clone, Copy)]
+pub struct NewLabel<'a> {
+    pub package_id: i64,
+    pub document_type: &'a str,
+    pub pdf: &'a [u8],
+}
+
+impl Store {
+    /// Store (or replace) label PDFs in the caller's transaction. A package that is not cached fails
+    /// the statement (foreign key): the caller decides whether to write the others alone.
+    pub async fn store_labels_tx(&self, tx: &mut DbTx, labels: &[NewLabel<'_>]) -> Result<()> {
+        self.check_tx(tx)?;
+        let now = self.now_ms();
+        for chunk in labels.chunks(LABEL_ROWS) {
+            let mut stmt = Query::insert();
+            stmt.into_table("labels").columns(["package_id", "document_type", "pdf", "fetched_at"]);
+            for l in chunk {
+                stmt.values([l.package_id.into(), l.document_type.into(), l.pdf.to_vec().into(), now.into()])
+                    .map_err(bad_statement)?;
+            }
+            stmt.on_conflict(
+                OnConflict::column("package_id").update_columns(["document_type", "pdf", "fetched_at"]).to_owned(),
+            );
+            match exec_stmt(tx, &stmt).await {
+                Ok(_) => {}
+                Err(StoreError::Database(sqlx::Error::Database(d))) if d.is_foreign_key_violation() => {
+                    return Err(StoreError::PackageNotFound(chunk[0].package_id));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks the labels of `order_ids` stored, in the caller's transaction; rows changed.
+    pub async fn mark_labels_stored_tx(&self, tx: &mut DbTx, order_ids: &[i64]) -> Result<u64> {
+        self.check_tx(tx)?;
+        let now = self.now_ms();
+        let mut n = 0;
+        for chunk in order_ids.chunks(ID_ROWS) {
+            let stmt = Query::update()
+                .table("fulfillments")
+                .value("label_stored_at", now)
+                .value("updated_at", now)
+                .and_where(Expr::col("order_id").is_in(chunk.iter().copied()))
+                .to_owned();
+            n += exec_stmt(tx, &stmt).await?;
+        }
+        Ok(n)
+    }
+
+    /// Appends the same timeline entry to each of `order_ids`, in the caller's transaction. An entry
+    /// with `data` goes one row at a time (its JSON binds per dialect; the label stage's have none).
+    pub async fn append_events_tx(&self, tx: &mut DbTx, order_ids: &[i64], ev: &NewOrderEvent) -> Result<()> {
+        self.check_tx(tx)?;
+        if ev.data.is_some() {
+            for &id in order_ids {
+                self.append_event(tx, id, ev).await?;
+            }
+            return Ok(());
+        }
+        let n = ev.kind.chars().count();
+        if n == 0 || n > 128 {
+            return Err(StoreError::InvalidInput { field: "event kind", value: clip(&ev.kind) });
+        }
+        let now = self.now_ms();
+        for chunk in order_ids.chunks(EVENT_ROWS) {
+            let mut stmt = Query::insert();
+            stmt.into_table("order_events").columns(["order_id", "at", "source", "kind", "message"]);
+            for &id in chunk {
+                stmt.values([id.into(), now.into(), ev.source.as_str().into(), ev.kind.as_str().into(), ev.message.as_str().into()])
+                    .map_err(bad_statement)?;
+            }
+            match exec_stmt(tx, &stmt).await {
+                Ok(_) => {}
+                Err(StoreError::Database(sqlx::Error::Database(d))) if d.is_foreign_key_violation() => {
+                    return Err(StoreError::OrderNotFound(chunk[0]));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the label stage needs of an order, read in one statement (order, work log and cached
+/// packages): under load every read waits for one of a few pooled connections, and the stage used
+/// to make six.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelWork {
+    pub shop_id: i64,
+    pub tts_order_id: String,
+    /// `None`: validate never started the order's work log.
+    pub fulfillment: Option<LabelProgress>,
+    /// Local row id per TikTok package id, for the packages cached so far.
+    pub package_rows: Vec<(String, i64)>,
+}
+
+/// The label stage's part of the work log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelProgress {
+    /// TikTok package ids to fetch labels for, in the order validate recorded them.
+    pub package_ids: Vec<String>,
+    pub label_stored_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct LabelWorkRow {
+    shop_id: i64,
+    tts_order_id: String,
+    f_order_id: Option<i64>,
+    tts_package_ids: Option<String>,
+    label_stored_at: Option<i64>,
+    package_row: Option<i64>,
+    tts_package_id: Option<String>,
+}
+
+impl Store {
+    /// The label stage's view of an order; `None` when the order is not cached (removed with its shop).
+    pub async fn label_work(&self, order_id: i64) -> Result<Option<LabelWork>> {
+        let mut c = super::exec::ReadConn::acquire(self.db()).await?;
+        let rows = super::exec::fetch_all!(
+            c.ex(),
+            LabelWorkRow,
+            "SELECT o.shop_id, o.tts_order_id, f.order_id AS f_order_id, f.tts_package_ids, f.label_stored_at, \
+             p.id AS package_row, p.tts_package_id FROM orders o \
+             LEFT JOIN fulfillments f ON f.order_id = o.id LEFT JOIN packages p ON p.order_id = o.id \
+             WHERE o.id = ? ORDER BY p.id",
+            order_id
+        )?;
+        let Some(first) = rows.first() else { return Ok(None) };
+        let fulfillment = first.f_order_id.map(|_| LabelProgress {
+            package_ids: first.tts_package_ids.as_deref().unwrap_or("").split_whitespace().map(str::to_owned).collect(),
+            label_stored_at: first.label_stored_at,
+        });
+        let (shop_id, tts_order_id) = (first.shop_id, first.tts_order_id.clone());
+        let package_rows = rows.into_iter().filter_map(|r| Some((r.tts_package_id?, r.package_row?))).collect();
+        Ok(Some(LabelWork { shop_id, tts_order_id, fulfillment, package_rows }))
+    }
+}
