@@ -44,7 +44,7 @@ pub async fn update_shop_settings(console: State<'_, ConsoleState>, req: ShopSet
 /// Starts connecting a shop (OAuth): the session with the link to open; poll `connect_status`.
 #[tauri::command]
 pub async fn begin_connect(console: State<'_, ConsoleState>, req: ConnectRequest) -> Result<ConnectSession, CommandError> {
-    Ok(console.get().await?.begin_connect(req).await?)
+    Ok(console.get().await?.begin_connect(req, &actor()).await?)
 }
 
 #[tauri::command]

@@ -76,6 +76,8 @@ impl ConsoleState {
 pub fn builder<R: Runtime>(builder: Builder<R>, config: ShellConfig) -> Builder<R> {
     builder
         .plugin(tauri_plugin_notification::init())
+        // "Open in browser" for the shop-connect link; the capability allows http(s) URLs only.
+        .plugin(tauri_plugin_opener::init())
         .invoke_handler(tauri::generate_handler![
             commands::overview,
             commands::live_snapshot,

@@ -195,3 +195,29 @@ fn first_launch_without_a_shop_runs_the_demo_shop_and_streams_its_snapshot() {
     assert!(denied.as_str().is_some(), "denial: {denied}");
     crate::on_exit(app.handle());
 }
+
+#[test]
+fn the_opener_opens_only_http_urls_in_the_default_browser() {
+    let dir = TempDir::new();
+    let app = app(ShellConfig { data_dir: Some(dir.path().join("data")), database_url: None, pipeline: false });
+    let window = main_window(&app);
+    let open = |url: &str, with: Option<&str>, origin: &str| {
+        let body = InvokeBody::Json(serde_json::json!({"url": url, "with": with}));
+        invoke_with(&window, "plugin:opener|open_url", origin, body)
+    };
+    // Only refusals are exercised: an allowed URL would start a real browser on the test machine.
+    for url in ["file:///etc/passwd", "javascript:alert(1)", "mailto:a@example.com", "ftp://example.com/x", "/usr/bin/xterm"] {
+        let refused = open(url, None, APP_ORIGIN).expect_err(url);
+        assert!(refused.to_string().contains("Not allowed to open"), "{url}: {refused}");
+    }
+    // An allowed URL with a program of the page's choosing is refused too: the default browser only.
+    let refused = open("https://services.tiktokshop.com/open/authorize?app_key=k", Some("xterm"), APP_ORIGIN).expect_err("with");
+    assert!(refused.to_string().contains("Not allowed to open"), "{refused}");
+    // A page from elsewhere gets no opener at all.
+    let denied = open("https://example.com", None, "https://example.com").expect_err("remote origin");
+    assert!(denied.as_str().is_some(), "denial: {denied}");
+    // The other opener commands are not granted.
+    let body = InvokeBody::Json(serde_json::json!({"path": "/etc/passwd"}));
+    let denied = invoke_with(&window, "plugin:opener|open_path", APP_ORIGIN, body).expect_err("open_path");
+    assert!(denied.as_str().is_some_and(|m| m.contains("open_path")), "denial: {denied}");
+}

@@ -2,14 +2,16 @@
 // driven through tauri-driver + WebKitWebDriver, over the app's IPC (no web server involved):
 // 1. on a fresh data dir (the app starts the demo shop) every screen renders without an error banner
 //    and gets a screenshot, and the dashboard's live figures move;
-// 2. on a database with real failures (`creatorflow-cli demo` with injected faults), opened read-only,
+// 2. the Shops screen's "Open in browser" hands the shop-connect link to the system opener (the
+//    opener plugin runs `xdg-open`; a stand-in earlier on the app's PATH records what it was given);
+// 3. on a database with real failures (`creatorflow-cli demo` with injected faults), opened read-only,
 //    a failed job is retried from the Failed jobs screen (checked in the UI and with the CLI), and an
 //    order taken from `orders list --json` is found by search.
 // Run under an X display: `xvfb-run -a node --test ui/e2e/desktop.test.mjs` (scripts/test.sh does; it
 // also installs tauri-driver with `cargo install tauri-driver --locked`). Every wait polls a predicate:
 // the machine running this may be loaded, so nothing assumes how long a step takes.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -94,6 +96,40 @@ test("fresh data dir: the demo shop's dashboard moves and every screen renders",
   }
 });
 
+test("connect: Open in browser hands the authorization link to the system browser", async () => {
+  // A stand-in for xdg-open (what the opener plugin runs on Linux) that records its arguments instead
+  // of starting a browser on the test machine.
+  const bin = tempDir("cf-desktop-e2e-opener-");
+  const record = join(bin, "opened.txt");
+  writeFileSync(join(bin, "xdg-open"), `#!/bin/sh\nprintf '%s\\n' "$@" >> '${record}'\n`);
+  chmodSync(join(bin, "xdg-open"), 0o755);
+  const { wd, stop } = await launchApp({ CREATORFLOW_DATA_DIR: tempDir("cf-desktop-e2e-connect-"), PATH: `${bin}:${process.env.PATH}` });
+  try {
+    await wd.waitFor('[role="status"]', { predicate: (t) => t === "Live" });
+    await openScreen(wd, "Shops & settings");
+    await wd.type(await wd.waitFor('form[aria-label="Connect a shop"] input[type="text"]'), "e2eopenerapp");
+    await wd.type(await wd.find('form[aria-label="Connect a shop"] input[type="password"]'), "e2e-opener-secret");
+    await wd.clickOn('form[aria-label="Connect a shop"] button[type="submit"]');
+    const shown = await wd.waitFor('[aria-label="Authorization link"]', { predicate: (t) => t.startsWith("https://") });
+    const url = (await wd.property(shown, "textContent")).trim();
+    assert.match(url, /^https:\/\/services\.tiktokshop\.com\/open\/authorize\?app_key=e2eopenerapp&/);
+    // No link to follow inside the webview: a button, beside "Copy link".
+    assert.equal((await wd.findAll(".connect-link a")).length, 0);
+    await wd.waitFor(".connect-link button", { predicate: (t) => t === "Copy link" });
+    await wd.clickOn(".connect-link button", { predicate: (t) => t === "Open in browser" });
+    const opened = await wd.until(async () => existsSync(record) && readFileSync(record, "utf8").trim(), { what: "xdg-open to be run" });
+    assert.equal(opened, url, "the system opener got exactly the link on screen");
+    assert.deepEqual(await alertTexts(wd), [], "no error after opening the link");
+    await wd.clickOn(".connect-actions button", { predicate: (t) => t === "Cancel" });
+    await wd.waitFor("main p", { predicate: (t) => t === "The authorization was cancelled." });
+  } catch (e) {
+    await wd.screenshot(join(tmpdir(), "cf-desktop-e2e-connect-failure.png")).catch(() => {});
+    throw e;
+  } finally {
+    await stop();
+  }
+});
+
 test("failures: a job is retried from triage, an order is found by search", async () => {
   // The demo shop with half its API calls failing: jobs fail and wait to retry, some are dead-lettered.
   const demoDir = tempDir("cf-desktop-e2e-faults-");
@@ -132,7 +168,7 @@ test("failures: a job is retried from triage, an order is found by search", asyn
     await wd.waitFor('.tri-notice[role="status"]', { predicate: (t) => t.startsWith(`Job #${retriedId}: retry done.`) });
     // The list of failed jobs (retryable and discarded by default) no longer holds it.
     await wd.until(async () => {
-      const rows = await wd.findAll(".tri-jobs tbody tr .tri-job-line");
+      const rows = await wd.findAll(".tri-jobs .tri-row .tri-job-line");
       const texts = await Promise.all(rows.map((r) => wd.text(r)));
       return !texts.some((t) => t.startsWith(`#${retriedId} `));
     }, { what: `job #${retriedId} to leave the failed list` });

@@ -1,6 +1,6 @@
 // Browser E2E of Shops & settings against `serve` in demo mode: connect a shop through the OAuth form
 // (a sandbox process plays TikTok; a second tab plays the seller's browser), which lands in the real
-// database, not the demo's; and the demo shop's fault controls taking TikTok offline (the banner every
+// database, not the demo's, while its audit event shows in the demo's audit log too; and the demo shop's fault controls taking TikTok offline (the banner every
 // screen shows) and back. Saves screenshots for docs/screenshots/.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -57,8 +57,15 @@ test("shops: connect a shop through the OAuth form while the demo runs", async (
     await form.getByLabel("Handover method").selectOption("DROP_OFF");
     await form.getByRole("button", { name: "Connect a shop" }).click();
 
-    const link = page.getByRole("link", { name: /sandbox\/oauth\/authorize/ });
+    // The web console's "Open in browser" is a plain link to a new tab that gets no handle on the
+    // console's window; "Copy link" stays for a browser on another machine.
+    const link = page.getByRole("link", { name: "Open in browser" });
     await link.waitFor();
+    assert.equal(await link.getAttribute("target"), "_blank");
+    assert.match((await link.getAttribute("rel")) ?? "", /\bnoopener\b/);
+    assert.match(await link.getAttribute("href"), /\/sandbox\/oauth\/authorize\?/);
+    assert.equal(await page.getByLabel("Authorization link").textContent(), await link.getAttribute("href"));
+    await page.getByRole("button", { name: "Copy link" }).waitFor();
     await page.getByText(/Waiting for TikTok to redirect to http:\/\/127\.0\.0\.1:\d+\/callback/).waitFor();
     await screenshot(page, "web-shops-connect");
 
@@ -70,6 +77,15 @@ test("shops: connect a shop through the OAuth form while the demo runs", async (
 
     await page.getByText(/Connected CreatorFlow Demo Shop \(/).waitFor({ timeout: 20_000 });
     await page.getByText(/restart .*creatorflow-cli serve/i).waitFor();
+
+    // The console shows the demo database: its audit log (reachable with no failed job too) names
+    // the connect and who did it.
+    await page.goto(`${s.url.replace(/\/$/, "")}/#/triage`);
+    const emptyAudit = page.getByRole("button", { name: "Open the audit log" });
+    const auditTab = page.getByRole("tab", { name: "Audit log" });
+    await emptyAudit.or(auditTab).first().waitFor();
+    await ((await emptyAudit.isVisible()) ? emptyAudit : auditTab).click();
+    await page.locator(".tri-audit li").filter({ hasText: "shop_connect" }).filter({ hasText: "CreatorFlow Demo Shop" }).filter({ hasText: "web@127.0.0.1" }).waitFor();
     assert.deepEqual(errors.map(String), []);
     await page.close();
 

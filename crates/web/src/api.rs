@@ -173,8 +173,8 @@ struct ChangeArg {
     change: DemoFaultChange,
 }
 
-async fn begin_connect(State(s): State<AppState>, Args(r): Args<Req<ConnectRequest>>) -> Reply<ConnectSession> {
-    s.console.begin_connect(r.req).await.into()
+async fn begin_connect(State(s): State<AppState>, Actor(a): Actor, Args(r): Args<Req<ConnectRequest>>) -> Reply<ConnectSession> {
+    s.console.begin_connect(r.req, &a).await.into()
 }
 
 async fn connect_status(State(s): State<AppState>, Args(a): Args<SessionArg>) -> Reply<ConnectSession> {

@@ -38,10 +38,11 @@ import type { TriagePage } from "../bindings/TriagePage";
 import type { History } from "../bindings/History";
 import type { HistoryRange } from "../bindings/HistoryRange";
 import type { LiveSnapshot } from "../bindings/LiveSnapshot";
+import { openUrl } from "@tauri-apps/plugin-opener";
 import { sseLiveStream, tauriLiveStream, type LiveStream, type OnLiveError, type OnSnapshot, type Unsubscribe } from "./live";
-import { detectTransport, type Transport } from "./transport";
+import { ApiError, detectTransport, toApiError, type Transport } from "./transport";
 
-export { ApiError } from "./transport";
+export { ApiError };
 export type { Transport } from "./transport";
 export type { LiveStream, OnLiveError, OnSnapshot, Unsubscribe } from "./live";
 
@@ -73,6 +74,11 @@ export interface Api {
   changeDemoFaults(change: DemoFaultChange): Promise<DemoFaults>;
   /** Desktop only: stops the pipeline and starts the app again (to leave the demo). */
   restartApp(): Promise<void>;
+  /**
+   * Desktop only: opens an http(s) URL in the system browser (the opener plugin; its capability allows
+   * nothing else). The web console renders a link to a new tab instead.
+   */
+  openInBrowser(url: string): Promise<void>;
   /** One keyset page of cached orders, newest first. */
   listOrders(query: OrderQuery): Promise<OrderPage>;
   /** Shops and per-status counts for the order filters. */
@@ -97,7 +103,24 @@ export interface Api {
   subscribeLive(onSnapshot: OnSnapshot, onError: OnLiveError): Unsubscribe;
 }
 
-export function createApi(transport: Transport = detectTransport(), live?: LiveStream): Api {
+/** Opens a URL outside the console; the desktop's is the opener plugin's `openUrl`. */
+export type OpenUrl = (url: string) => Promise<void>;
+
+/** Only http(s) links leave the console: the same rule as the desktop capability, said before the IPC refuses. */
+export function checkBrowserUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ApiError("invalid_input", `not a link a browser can open: ${url.slice(0, 64)}`);
+  }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+    throw new ApiError("invalid_input", `only http and https links open in the browser, not ${parsed.protocol}`);
+  }
+  return parsed.href;
+}
+
+export function createApi(transport: Transport = detectTransport(), live?: LiveStream, open: OpenUrl = openUrl): Api {
   const stream = live ?? (transport.name === "tauri" ? tauriLiveStream() : sseLiveStream());
   return {
     transport: transport.name,
@@ -122,6 +145,15 @@ export function createApi(transport: Transport = detectTransport(), live?: LiveS
     demoFaults: () => transport.call<DemoFaults>("demo_faults"),
     changeDemoFaults: (change) => transport.call<DemoFaults>("change_demo_faults", { change }),
     restartApp: () => transport.call<void>("restart_app", {}),
+    openInBrowser: async (url) => {
+      const href = checkBrowserUrl(url);
+      if (transport.name !== "tauri") throw new ApiError("unsupported", "the web console opens links itself");
+      try {
+        await open(href);
+      } catch (reason) {
+        throw toApiError(reason, "ipc");
+      }
+    },
     listOrders: (query) => transport.call<OrderPage>("list_orders", { query }),
     orderFacets: () => transport.call<OrderFacets>("order_facets", {}),
     showOrder: (id) => transport.call<OrderDetail>("show_order", { id }),

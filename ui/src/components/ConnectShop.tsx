@@ -3,7 +3,7 @@
 // redirect lands on the listener, or they paste the code / redirect URL (a browser on another
 // machine than `serve`). The panel polls the session until it is connected, failed or cancelled.
 import { useEffect, useState } from "react";
-import type { Api } from "../api";
+import type { Api, Transport } from "../api";
 import { toApiError, type ApiError } from "../api/transport";
 import type { ConnectSession } from "../bindings/ConnectSession";
 import { ErrorNote } from "./ErrorNote";
@@ -18,6 +18,49 @@ function Field({ label, children, hint }: { label: string; children: React.React
       {children}
       {hint && <span className="muted small">{hint}</span>}
     </label>
+  );
+}
+
+/**
+ * The authorization link with its actions. In the desktop window a link would load TikTok's page inside
+ * the console's webview (where the seller is not signed in, and which has no way back), so "Open in
+ * browser" asks the opener plugin for the system browser; in the web console it is a plain link to a
+ * new tab (`noopener`: TikTok's page gets no handle on the console's window). "Copy link" is for a
+ * browser on another machine.
+ */
+export function AuthorizationLink({
+  url,
+  transport,
+  onOpen,
+  onCopy,
+  copied,
+}: {
+  url: string;
+  transport: Transport["name"];
+  onOpen: (url: string) => void;
+  onCopy: (url: string) => void;
+  copied: boolean;
+}) {
+  return (
+    <div className="connect-link">
+      <span className="mono connect-url" aria-label="Authorization link">
+        {url}
+      </span>
+      <span className="connect-link-actions">
+        {transport === "tauri" ? (
+          <button type="button" className="button button-primary" onClick={() => onOpen(url)}>
+            Open in browser
+          </button>
+        ) : (
+          <a className="button button-primary" href={url} target="_blank" rel="noopener noreferrer">
+            Open in browser
+          </a>
+        )}
+        <button type="button" className="button" onClick={() => onCopy(url)}>
+          {copied ? "Copied" : "Copy link"}
+        </button>
+      </span>
+    </div>
   );
 }
 
@@ -138,6 +181,15 @@ export function ConnectShop({ api, onConnected }: { api: Api; onConnected: () =>
     }
   };
 
+  const openInBrowser = async (url: string) => {
+    setError(null);
+    try {
+      await api.openInBrowser(url);
+    } catch (err) {
+      setError(toApiError(err, "ipc"));
+    }
+  };
+
   const errorNote = <ErrorNote error={error ?? session?.error} />;
 
   if (session && session.state !== "cancelled" && session.state !== "failed") {
@@ -156,14 +208,13 @@ export function ConnectShop({ api, onConnected }: { api: Api; onConnected: () =>
             <ol className="connect-steps">
               <li>
                 Open this link in a browser where you are signed in to TikTok Shop, and authorize CreatorFlow:
-                <div className="connect-link">
-                  <a href={session.url} target="_blank" rel="noreferrer" className="mono">
-                    {session.url}
-                  </a>
-                  <button type="button" className="button" onClick={() => void copy(session.url)}>
-                    {copied ? "Copied" : "Copy link"}
-                  </button>
-                </div>
+                <AuthorizationLink
+                  url={session.url}
+                  transport={api.transport}
+                  onOpen={(url) => void openInBrowser(url)}
+                  onCopy={(url) => void copy(url)}
+                  copied={copied}
+                />
               </li>
               <li>
                 {session.state === "completing" ? (

@@ -7,7 +7,7 @@ import { toApiError } from "../api/transport";
 import type { OrderDetail } from "../bindings/OrderDetail";
 import type { TrackingResult } from "../bindings/TrackingResult";
 import { ErrorNote } from "./ErrorNote";
-import { addressLines, base64ToBytes, formatTime, formatTimeMs, statusLabel } from "../lib/orders";
+import { addressLines, base64ToBytes, formatAmount, formatTime, formatTimeMs, statusLabel } from "../lib/orders";
 
 /** Statuses in which a seller-shipped order can still take a tracking number. */
 const OPEN = ["UNPAID", "ON_HOLD", "AWAITING_SHIPMENT", "PARTIALLY_SHIPPING"];
@@ -94,7 +94,7 @@ export function OrderDetailPane({
             <dt>Buyer</dt>
             <dd>{o.buyer_name || "—"}</dd>
             <dt>Total</dt>
-            <dd>{o.total_amount} {o.currency}</dd>
+            <dd>{formatAmount(o.total_amount, o.currency)}</dd>
             <dt>Shipping</dt>
             <dd>{o.shipping_type === "TIKTOK" ? "TikTok logistics" : "Seller (own carrier)"}</dd>
             <dt>Created</dt>
@@ -121,7 +121,7 @@ export function OrderDetailPane({
               <li key={li.tts_line_item_id}>
                 <span>{li.product_name}{li.sku_name ? ` · ${li.sku_name}` : ""}</span>
                 <span className="mono muted">{li.seller_sku || li.sku_id}</span>
-                <span className="num">{li.sale_price} {li.currency}</span>
+                <span className="num">{formatAmount(li.sale_price, li.currency)}</span>
               </li>
             ))}
           </ul>

@@ -2,7 +2,8 @@ import { renderToStaticMarkup } from "react-dom/server";
 import { describe, expect, it } from "vitest";
 import type { FailureGroup } from "../bindings/FailureGroup";
 import type { TriageJobDetail } from "../bindings/TriageJobDetail";
-import { ConfirmDialog, EditArgsDialog, GroupList, HelpOverlay, JobDetailPane } from "./TriageParts";
+import { noneChecked, toggled } from "../lib/triage";
+import { ConfirmDialog, EditArgsDialog, GroupList, HelpOverlay, JOB_ROW_HEIGHT, JobDetailPane, JobList } from "./TriageParts";
 
 const now = 1_800_000_000_000;
 const group: FailureGroup = {
@@ -85,6 +86,37 @@ describe("GroupList", () => {
     expect(html).toContain("last 1 min ago");
     expect(html).toContain("discarded 2");
     expect(html).toContain('aria-pressed="true"');
+  });
+});
+
+describe("JobList", () => {
+  // 10,000 jobs, ids descending; rows 200-299 are "loading" (their page is not in memory).
+  const row = (i: number) => (i >= 200 && i < 300 ? undefined : { ...detail.job, id: 10_000 - i });
+  const list = (first: number, last: number, checked = noneChecked) =>
+    renderToStaticMarkup(
+      <JobList row={row} count={10_000} complete={false} first={first} last={last} cursor={105} checked={checked}
+        scrollerRef={noop} onScroll={noop} onCursor={noop} onToggle={noop} onToggleAll={noop} now={now} />,
+    );
+  it("renders only the window's rows, each at its fixed offset in a list-tall spacer", () => {
+    const html = list(100, 120);
+    expect(html.match(/class="tri-jobs-row tri-row[ "]/g)?.length).toBe(20);
+    expect(html).toContain(`height:${10_000 * JOB_ROW_HEIGHT}px`);
+    expect(html).toContain(`top:${100 * JOB_ROW_HEIGHT}px`);
+    expect(html).not.toContain(`top:${99 * JOB_ROW_HEIGHT}px`);
+    expect(html).toContain("Select job 9900");
+    expect(html).not.toContain("Select job 9880");
+    // The keyboard cursor is row 105.
+    expect(html).toMatch(/tri-row-cursor"[^>]*aria-rowindex="107"/);
+    expect(html).toContain('aria-rowcount="-1"'); // more may come
+    expect(list(195, 205)).toContain("Loading…");
+  });
+  it("ticks ticked rows, and every row (disabled) when every matching job is selected", () => {
+    const some = list(100, 103, toggled(noneChecked, 9899));
+    expect(some).toMatch(/aria-label="Select job 9899"[^>]* checked=""/);
+    expect(some).not.toMatch(/aria-label="Select job 9900"[^>]* checked=""/);
+    const all = list(100, 103, { all: true });
+    expect(all.match(/aria-label="Select job \d+" disabled=""[^>]* checked=""/g)?.length).toBe(3);
+    expect(all).toMatch(/aria-label="Select every job matching the filters"[^>]* checked=""/);
   });
 });
 

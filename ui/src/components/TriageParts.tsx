@@ -1,12 +1,13 @@
-// The failed-job triage screen's pieces: the group list, the job table, the job detail pane, the audit
-// log, and the dialogs (confirm with reason, edit args as JSON, keyboard help). They only render what
-// they are given; screens/Triage.tsx owns the data and the calls.
+// The failed-job triage screen's pieces: the group list, the virtualized job list, the job detail pane,
+// the audit log, and the dialogs (confirm with reason, edit args as JSON, keyboard help). They only
+// render what they are given; screens/Triage.tsx owns the data, the feed and the calls.
 import { useEffect, useRef, useState, type ReactNode } from "react";
 import type { AuditEntry } from "../bindings/AuditEntry";
 import type { FailureGroup } from "../bindings/FailureGroup";
 import type { TriageJob } from "../bindings/TriageJob";
 import type { TriageJobDetail } from "../bindings/TriageJobDetail";
-import { ago, parseArgs, SHORTCUTS, stamp } from "../lib/triage";
+import { formatAmount } from "../lib/orders";
+import { ago, auditSubject, isChecked, parseArgs, SHORTCUTS, stamp, type Checked } from "../lib/triage";
 
 export function GroupList(props: {
   groups: FailureGroup[];
@@ -53,81 +54,102 @@ export function GroupList(props: {
   );
 }
 
-export function JobTable(props: {
-  jobs: TriageJob[];
-  cursor: number | null;
-  checked: ReadonlySet<number>;
-  onCursor: (id: number) => void;
+/** The job list's fixed row height (px): the virtualized list places row `i` at `i * JOB_ROW_HEIGHT`. */
+export const JOB_ROW_HEIGHT = 64;
+
+/**
+ * The failed-job list, virtualized: only rows `[first, last)` are in the DOM, placed absolutely in a
+ * spacer as tall as the whole list; the screen's KeysetFeed supplies them (`row` is undefined while a
+ * row's page loads). The header checkbox ticks every job matching the filters (the engine's set, not
+ * the rows loaded here).
+ */
+export function JobList(props: {
+  row: (index: number) => TriageJob | undefined;
+  count: number;
+  complete: boolean;
+  first: number;
+  last: number;
+  cursor: number;
+  checked: Checked;
+  scrollerRef: (el: HTMLDivElement | null) => void;
+  onScroll: () => void;
+  onCursor: (index: number) => void;
   onToggle: (id: number) => void;
   onToggleAll: () => void;
   now: number;
 }) {
-  const { jobs, cursor, checked, onCursor, onToggle, onToggleAll, now } = props;
-  const all = jobs.length > 0 && jobs.every((j) => checked.has(j.id));
-  const rowRef = useRef<HTMLTableRowElement | null>(null);
-  // A block body: current Chromium's scrollIntoView returns a promise, which React would call as the
-  // effect's cleanup.
-  useEffect(() => {
-    rowRef.current?.scrollIntoView?.({ block: "nearest" });
-  }, [cursor]);
+  const { row, count, complete, first, last, cursor, checked, onCursor, onToggle, now } = props;
+  const rows = [];
+  for (let i = first; i < last; i++) {
+    const j = row(i);
+    const style = { top: i * JOB_ROW_HEIGHT, height: JOB_ROW_HEIGHT };
+    if (!j) {
+      rows.push(
+        <div key={`p${i}`} className="tri-jobs-row tri-row-pending" role="row" aria-rowindex={i + 2} style={style}>
+          <span role="gridcell" />
+          <span role="gridcell" className="tri-muted">Loading…</span>
+        </div>,
+      );
+      continue;
+    }
+    rows.push(
+      <div
+        key={j.id}
+        className={i === cursor ? "tri-jobs-row tri-row tri-row-cursor" : "tri-jobs-row tri-row"}
+        role="row"
+        aria-rowindex={i + 2}
+        aria-selected={i === cursor}
+        style={style}
+        onClick={() => onCursor(i)}
+      >
+        <span role="gridcell" className="tri-check">
+          <input
+            type="checkbox"
+            aria-label={`Select job ${j.id}`}
+            checked={isChecked(checked, j.id)}
+            disabled={checked.all}
+            title={checked.all ? "Every job matching the filters is selected: clear the selection to pick jobs" : undefined}
+            onClick={(e) => e.stopPropagation()}
+            onChange={() => onToggle(j.id)}
+          />
+        </span>
+        <span role="gridcell" className="tri-job-cell">
+          <span className="tri-job-line">
+            <span className="mono">#{j.id}</span> <strong>{j.kind}</strong>
+            <span className={`tri-chip state-${j.state}`}>{j.state}</span>
+            <span className="tri-attempts" title="attempts used / allowed">
+              {j.attempt}/{j.max_attempts}
+            </span>
+            {j.edited && <span className="tri-chip">edited</span>}
+          </span>
+          <span className="tri-error" title={j.error_message ?? undefined}>
+            {j.error_kind && <code>{j.error_kind}</code>} {j.error_message}
+          </span>
+        </span>
+        <span role="gridcell" className="tri-job-cell">
+          <span className="mono tri-order-id">{j.tts_order_id ?? (j.order_id !== null ? `order ${j.order_id}` : "—")}</span>
+          {j.shop && <span className="tri-shop">{j.shop.name}</span>}
+        </span>
+        <span role="gridcell" className="tri-when">{j.failed_at !== null ? ago(j.failed_at, now) : "—"}</span>
+      </div>,
+    );
+  }
   return (
-    <table className="tri-jobs">
-      <colgroup>
-        <col className="c-check" />
-        <col />
-        <col className="c-order" />
-        <col className="c-when" />
-      </colgroup>
-      <thead>
-        <tr>
-          <th scope="col" className="tri-check">
-            <input type="checkbox" aria-label="Select every job on this page" checked={all} onChange={onToggleAll} />
-          </th>
-          <th scope="col">Job and latest error</th>
-          <th scope="col">Order / shop</th>
-          <th scope="col">Failed</th>
-        </tr>
-      </thead>
-      <tbody>
-        {jobs.map((j) => (
-          <tr
-            key={j.id}
-            ref={j.id === cursor ? rowRef : undefined}
-            className={j.id === cursor ? "tri-row tri-row-cursor" : "tri-row"}
-            aria-selected={j.id === cursor}
-            onClick={() => onCursor(j.id)}
-          >
-            <td className="tri-check">
-              <input
-                type="checkbox"
-                aria-label={`Select job ${j.id}`}
-                checked={checked.has(j.id)}
-                onClick={(e) => e.stopPropagation()}
-                onChange={() => onToggle(j.id)}
-              />
-            </td>
-            <td>
-              <div className="tri-job-line">
-                <span className="mono">#{j.id}</span> <strong>{j.kind}</strong>
-                <span className={`tri-chip state-${j.state}`}>{j.state}</span>
-                <span className="tri-attempts" title="attempts used / allowed">
-                  {j.attempt}/{j.max_attempts}
-                </span>
-                {j.edited && <span className="tri-chip">edited</span>}
-              </div>
-              <div className="tri-error" title={j.error_message ?? undefined}>
-                {j.error_kind && <code>{j.error_kind}</code>} {j.error_message}
-              </div>
-            </td>
-            <td>
-              <span className="mono tri-order-id">{j.tts_order_id ?? (j.order_id !== null ? `order ${j.order_id}` : "—")}</span>
-              {j.shop && <span className="tri-shop">{j.shop.name}</span>}
-            </td>
-            <td className="tri-when">{j.failed_at !== null ? ago(j.failed_at, now) : "—"}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <div className="tri-jobs" role="grid" aria-label="Failed jobs, newest first" aria-rowcount={complete ? count + 1 : -1}>
+      <div className="tri-jobs-row tri-jobs-head" role="row" aria-rowindex={1}>
+        <span role="columnheader" className="tri-check">
+          <input type="checkbox" aria-label="Select every job matching the filters" checked={checked.all} onChange={props.onToggleAll} />
+        </span>
+        <span role="columnheader">Job and latest error</span>
+        <span role="columnheader">Order / shop</span>
+        <span role="columnheader">Failed</span>
+      </div>
+      <div ref={props.scrollerRef} className="tri-jobs-scroll" onScroll={props.onScroll}>
+        <div className="tri-jobs-spacer" role="rowgroup" style={{ height: count * JOB_ROW_HEIGHT }}>
+          {rows}
+        </div>
+      </div>
+    </div>
   );
 }
 
@@ -234,7 +256,7 @@ export function JobDetailPane(props: {
             <dd>{d.order.buyer_name}</dd>
             <dt>Total</dt>
             <dd>
-              {d.order.total_amount} {d.order.currency}
+              {formatAmount(d.order.total_amount, d.order.currency)}
             </dd>
             {d.order.ship_by_time !== null && (
               <>
@@ -276,8 +298,7 @@ export function AuditList({ events }: { events: AuditEntry[] }) {
     <ol className="tri-audit">
       {events.map((e) => (
         <li key={e.id}>
-          <span className="tri-when">{stamp(e.at)}</span> <strong>{e.actor}</strong> <code>{e.action}</code> {e.job_count.toLocaleString("en-US")}{" "}
-          {e.job_count === 1 ? "job" : "jobs"}
+          <span className="tri-when">{stamp(e.at)}</span> <strong>{e.actor}</strong> <code>{e.action}</code> {auditSubject(e)}
           {e.reason && <span className="tri-reason"> — {e.reason}</span>}
           {e.job_ids.length > 0 && (
             <span className="tri-ids mono">

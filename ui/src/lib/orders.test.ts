@@ -1,17 +1,18 @@
 import { describe, expect, it } from "vitest";
 import type { OrderPage } from "../bindings/OrderPage";
+import type { OrderQuery } from "../bindings/OrderQuery";
 import type { OrderSummary } from "../bindings/OrderSummary";
 import type { PageCursor } from "../bindings/PageCursor";
 import {
-  OrderFeed,
   addressLines,
   base64ToBytes,
   dayToEpoch,
   emptyFilters,
   exportCsv,
+  formatAmount,
   shipByHint,
+  orderFeed,
   toQuery,
-  windowRange,
 } from "./orders";
 
 function summary(id: number): OrderSummary {
@@ -72,80 +73,28 @@ describe("filters", () => {
   });
 });
 
-describe("windowRange", () => {
-  it("renders only what is visible plus overscan, clamped to the rows", () => {
-    expect(windowRange(0, 400, 40, 1_000_000, 5)).toEqual({ first: 0, last: 15 });
-    expect(windowRange(40 * 500_000, 400, 40, 1_000_000, 5)).toEqual({ first: 499_995, last: 500_015 });
-    expect(windowRange(40 * 999_990, 800, 40, 1_000_000, 5)).toEqual({ first: 999_985, last: 1_000_000 });
-    expect(windowRange(0, 400, 40, 0)).toEqual({ first: 0, last: 0 });
-  });
-});
-
-describe("OrderFeed", () => {
-  it("fetches pages on the keyset cursor as the window moves, never everything", async () => {
-    const engine = fakeEngine(1_000_000, 100);
-    let changes = 0;
-    const feed = new OrderFeed(engine.fetchPage, 100, () => changes++, 5);
-    feed.ensure(0, 30);
+describe("orderFeed", () => {
+  it("pages the filtered orders on the engine's keyset cursor", async () => {
+    const engine = fakeEngine(250, 100);
+    const queries: OrderQuery[] = [];
+    const api = {
+      listOrders: (q: OrderQuery) => {
+        queries.push(q);
+        return engine.fetchPage(q.after);
+      },
+    };
+    const feed = orderFeed(api, { ...emptyFilters, status: "AWAITING_SHIPMENT" }, 100, () => {});
+    feed.ensure(0, 100);
     await settle();
-    expect(feed.row(0)?.id).toBe(0);
-    expect(feed.complete).toBe(false);
-    // Scrolling down discovers pages one after another, each after the previous page's last row.
-    for (let k = 1; k < 12; k++) {
-      feed.ensure(k * 100 - 30, k * 100);
-      await settle();
-    }
-    expect(feed.count).toBe(1200);
-    expect(engine.calls.slice(0, 3)).toEqual([null, { create_time: 1_000_000 - 99, id: 99 }, { create_time: 1_000_000 - 199, id: 199 }]);
-    // Only the most recently used pages keep rows; far pages drop them ...
-    expect(feed.loadedPages).toBeLessThanOrEqual(6);
-    expect(feed.row(5)).toBeUndefined();
-    // ... and scrolling back fetches them again from their remembered cursor.
-    const before = engine.calls.length;
-    feed.ensure(0, 30);
+    feed.ensure(100, 250);
     await settle();
-    expect(feed.row(5)?.id).toBe(5);
-    expect(engine.calls[before]).toBeNull();
-    expect(changes).toBeGreaterThan(0);
-  });
-
-  it("knows when the list is complete and stops after an error until retried", async () => {
-    const engine = fakeEngine(150, 100);
-    const feed = new OrderFeed(engine.fetchPage, 100, () => {});
-    feed.ensure(0, 50);
+    feed.ensure(200, 250);
     await settle();
-    feed.ensure(50, 100);
-    await settle();
-    expect(feed.count).toBe(150);
     expect(feed.complete).toBe(true);
-
-    let fail = true;
-    const flaky = new OrderFeed(async (after) => {
-      if (fail) throw new Error("engine unavailable");
-      return engine.fetchPage(after);
-    }, 100, () => {});
-    flaky.ensure(0, 10);
-    await settle();
-    expect(flaky.error?.message).toBe("engine unavailable");
-    fail = false;
-    flaky.ensure(0, 10); // ignored until retry
-    await settle();
-    expect(flaky.row(0)).toBeUndefined();
-    flaky.retry();
-    flaky.ensure(0, 10);
-    await settle();
-    expect(flaky.row(0)?.id).toBe(0);
-  });
-
-  it("drops answers that arrive after it was disposed (the filters changed)", async () => {
-    const engine = fakeEngine(10, 100);
-    let changes = 0;
-    const feed = new OrderFeed(engine.fetchPage, 100, () => changes++);
-    feed.ensure(0, 10);
-    feed.dispose();
-    await settle();
-    expect(feed.row(0)).toBeUndefined();
-    expect(changes).toBe(0);
+    expect(feed.count).toBe(250);
+    expect(feed.row(249)?.id).toBe(249);
+    expect(queries.map((q) => q.after)).toEqual([null, { create_time: 1_000_000 - 99, id: 99 }, { create_time: 1_000_000 - 199, id: 199 }]);
+    expect(queries.every((q) => q.statuses[0] === "AWAITING_SHIPMENT" && q.limit === 100)).toBe(true);
   });
 });
 
@@ -185,5 +134,20 @@ describe("helpers", () => {
       "+44 1",
     ]);
     expect(addressLines(null)).toEqual([]);
+  });
+});
+
+describe("formatAmount", () => {
+  it("pads to the currency's minor units without rounding", () => {
+    expect(formatAmount("14.4", "GBP")).toBe("14.40 GBP");
+    expect(formatAmount("63", "GBP")).toBe("63.00 GBP");
+    expect(formatAmount("9.99", "USD")).toBe("9.99 USD");
+    expect(formatAmount("1.005", "GBP")).toBe("1.005 GBP");
+    expect(formatAmount("1200", "JPY")).toBe("1200 JPY");
+    expect(formatAmount("-2.5", "EUR")).toBe("-2.50 EUR");
+  });
+  it("shows what it cannot read as it came", () => {
+    expect(formatAmount("12.3", "NOT_A_CODE")).toBe("12.3 NOT_A_CODE");
+    expect(formatAmount("n/a", "GBP")).toBe("n/a GBP");
   });
 });

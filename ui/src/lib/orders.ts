@@ -1,10 +1,11 @@
 // The Orders screen's logic, free of React so it is unit-tested in node: the filters → query mapping,
-// row windowing, the paged feed behind the virtualized table, CSV export chunking, label bytes.
+// the keyset feed behind the virtualized table (lib/feed.ts), CSV export chunking, label bytes.
 import type { Api } from "../api";
 import type { OrderPage } from "../bindings/OrderPage";
 import type { OrderQuery } from "../bindings/OrderQuery";
 import type { OrderSummary } from "../bindings/OrderSummary";
 import type { PageCursor } from "../bindings/PageCursor";
+import { KeysetFeed, type FeedPage } from "./feed";
 
 /** What the filter bar holds. Dates are `YYYY-MM-DD` from `<input type="date">` (UTC days). */
 export interface OrderFilters {
@@ -41,148 +42,18 @@ export function toQuery(f: OrderFilters, limit: number, after: PageCursor | null
   };
 }
 
-/** The rows to render for a scroll position: `[first, last)` plus `overscan` rows each side. */
-export function windowRange(
-  scrollTop: number,
-  viewport: number,
-  rowHeight: number,
-  count: number,
-  overscan = 8,
-): { first: number; last: number } {
-  if (count <= 0 || rowHeight <= 0) return { first: 0, last: 0 };
-  const first = Math.max(0, Math.floor(scrollTop / rowHeight) - overscan);
-  const last = Math.min(count, Math.ceil((scrollTop + Math.max(viewport, 0)) / rowHeight) + overscan);
-  return { first: Math.min(first, last), last };
-}
-
-interface Page {
-  /** The cursor this page starts after (null: the first page). */
-  after: PageCursor | null;
-  rows: OrderSummary[] | null;
-  /** Rows the page held when it was fetched (kept when its rows are evicted). */
-  size: number;
-  loading: boolean;
-  /** Last time the page was needed on screen, for eviction. */
-  used: number;
-}
-
-/**
- * The rows behind the virtualized table, fetched page by page on the engine's keyset cursor as the
- * user scrolls. Only pages near the viewport keep their rows (at most `maxPages`); a page scrolled far
- * away drops them and is fetched again from its remembered cursor when it comes back, so a table over a
- * million orders never holds more than a few thousand rows. `onChange` fires when rows arrive.
- */
-export class OrderFeed {
-  private pages: Page[] = [];
-  private done = false;
-  private disposed = false;
-  private tick = 0;
-  error: Error | null = null;
-
-  constructor(
-    private readonly fetchPage: (after: PageCursor | null) => Promise<OrderPage>,
-    readonly pageSize: number,
-    private readonly onChange: () => void,
-    private readonly maxPages = 40,
-  ) {}
-
-  /** Rows known so far (the table's height); grows as pages arrive. */
-  get count(): number {
-    let n = 0;
-    for (const p of this.pages) n += p.rows ? p.rows.length : p.size;
-    return n;
-  }
-
-  /** Whether every matching order has been seen (the count is final). */
-  get complete(): boolean {
-    return this.done;
-  }
-
-  /** Whether a page is being fetched. */
-  get loading(): boolean {
-    return this.pages.some((p) => p.loading);
-  }
-
-  /** The row at `index`, or undefined while its page is (re)loading. */
-  row(index: number): OrderSummary | undefined {
-    const page = this.pages[Math.floor(index / this.pageSize)];
-    return page?.rows?.[index % this.pageSize];
-  }
-
-  /** Pages whose rows are in memory (for tests and the status line). */
-  get loadedPages(): number {
-    return this.pages.filter((p) => p.rows !== null).length;
-  }
-
-  /** Makes sure rows `[first, last)` are (being) fetched, and the page after them when near the end. */
-  ensure(first: number, last: number): void {
-    // After a failure nothing is fetched until `retry()`: a dead transport is not hammered on every render.
-    if (this.disposed || this.error) return;
-    this.tick += 1;
-    if (this.pages.length === 0) {
-      this.pages.push({ after: null, rows: null, size: 0, loading: false, used: this.tick });
-    }
-    const lastPage = Math.floor(Math.max(last - 1, first) / this.pageSize);
-    for (let k = Math.floor(first / this.pageSize); k <= lastPage && k < this.pages.length; k++) {
-      const page = this.pages[k]!;
-      page.used = this.tick;
-      if (!page.rows && !page.loading) void this.load(k);
-    }
-    // Near the end of what is known: discover the next page (its cursor is the last page's `next`).
-    const tail = this.pages[this.pages.length - 1]!;
-    if (!this.done && tail.rows && lastPage >= this.pages.length - 2 && this.nextCursor !== null) {
-      this.pages.push({ after: this.nextCursor, rows: null, size: 0, loading: false, used: this.tick });
-      this.nextCursor = null;
-      void this.load(this.pages.length - 1);
-    }
-  }
-
-  private nextCursor: PageCursor | null = null;
-
-  /** Forget the feed: answers still in flight are dropped. */
-  dispose(): void {
-    this.disposed = true;
-  }
-
-  /** Fetch the pages that failed again (after an error). */
-  retry(): void {
-    this.error = null;
-    this.onChange();
-  }
-
-  private async load(k: number): Promise<void> {
-    const page = this.pages[k]!;
-    page.loading = true;
-    try {
-      const result = await this.fetchPage(page.after);
-      if (this.disposed) return;
-      page.rows = result.orders;
-      page.size = result.orders.length;
-      if (k === this.pages.length - 1) {
-        if (result.next === null) this.done = true;
-        else this.nextCursor = result.next;
-      }
-      this.error = null;
-      this.evict();
-    } catch (reason) {
-      if (this.disposed) return;
-      this.error = reason instanceof Error ? reason : new Error(String(reason));
-    } finally {
-      page.loading = false;
-    }
-    if (!this.disposed) this.onChange();
-  }
-
-  private evict(): void {
-    const loaded = this.pages.filter((p) => p.rows !== null && !p.loading);
-    if (loaded.length <= this.maxPages) return;
-    // The last page keeps its rows: its `next` is what extends the table.
-    const tail = this.pages[this.pages.length - 1];
-    loaded.sort((a, b) => a.used - b.used);
-    for (const p of loaded.slice(0, loaded.length - this.maxPages)) {
-      if (p !== tail) p.rows = null;
-    }
-  }
+/** The feed behind the virtualized table: pages of `pageSize` orders matching `filters`, newest first. */
+export function orderFeed(
+  api: Pick<Api, "listOrders">,
+  filters: OrderFilters,
+  pageSize: number,
+  onChange: () => void,
+): KeysetFeed<OrderSummary, PageCursor> {
+  const fetchPage = async (after: PageCursor | null): Promise<FeedPage<OrderSummary, PageCursor>> => {
+    const page: OrderPage = await api.listOrders(toQuery(filters, pageSize, after));
+    return { rows: page.orders, next: page.next };
+  };
+  return new KeysetFeed(fetchPage, pageSize, onChange);
 }
 
 /**
@@ -266,3 +137,22 @@ export function addressLines(address: Record<string, unknown> | null): string[] 
 
 /** The largest CSV the engine takes (console/tracking.rs MAX_CSV_BYTES). */
 export const MAX_CSV_BYTES = 2 * 1024 * 1024;
+
+/**
+ * `14.4` GBP as `14.40 GBP`: the engine's decimal string padded to the currency's minor units (Intl
+ * knows them: 2 for GBP, 0 for JPY). String arithmetic only, so no float ever rounds a price; an
+ * unknown currency code or a value that is not a plain decimal is shown as it came.
+ */
+export function formatAmount(amount: string, currency: string): string {
+  let digits: number;
+  try {
+    digits = new Intl.NumberFormat("en-US", { style: "currency", currency }).resolvedOptions().minimumFractionDigits ?? 2;
+  } catch {
+    return `${amount} ${currency}`.trim();
+  }
+  const m = /^(-?\d+)(?:\.(\d*))?$/.exec(amount.trim());
+  if (!m) return `${amount} ${currency}`.trim();
+  const fraction = m[2] ?? "";
+  const shown = fraction.length >= digits ? fraction : fraction.padEnd(digits, "0");
+  return `${m[1]}${shown ? `.${shown}` : ""} ${currency}`;
+}

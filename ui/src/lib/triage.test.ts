@@ -1,14 +1,24 @@
 import { describe, expect, it } from "vitest";
+import type { TriageJob } from "../bindings/TriageJob";
+import type { TriageJobsQuery } from "../bindings/TriageJobsQuery";
 import {
   ago,
+  auditSubject,
+  bulkSelection,
+  checkedLabel,
   describePreview,
   emptyForm,
+  isChecked,
   isDefaultForm,
+  jobFeed,
   moveCursor,
+  noneChecked,
   parseArgs,
   shortcutFor,
   toFilter,
   toggled,
+  without,
+  type Checked,
 } from "./triage";
 
 describe("toFilter", () => {
@@ -90,21 +100,67 @@ describe("shortcutFor", () => {
   });
 });
 
-describe("moveCursor and toggled", () => {
-  it("moves within the list and clamps at its ends", () => {
-    const ids = [30, 20, 10];
-    expect(moveCursor(ids, null, 1)).toBe(30);
-    expect(moveCursor(ids, 30, 1)).toBe(20);
-    expect(moveCursor(ids, 10, 1)).toBe(10);
-    expect(moveCursor(ids, 30, -1)).toBe(30);
-    expect(moveCursor(ids, 99, 1)).toBe(30);
-    expect(moveCursor([], 1, 1)).toBeNull();
+describe("moveCursor", () => {
+  it("moves by rows within the list and clamps at its ends", () => {
+    expect(moveCursor(3, 0, 1)).toBe(1);
+    expect(moveCursor(3, 2, 1)).toBe(2);
+    expect(moveCursor(3, 0, -1)).toBe(0);
+    expect(moveCursor(1000, 10, 29)).toBe(39);
+    expect(moveCursor(3, 7, 1)).toBe(2); // the list shrank under the cursor
+    expect(moveCursor(0, 0, 1)).toBe(-1);
   });
-  it("adds and removes ids without touching the original set", () => {
-    const s = new Set([1]);
-    expect([...toggled(s, 2)].sort()).toEqual([1, 2]);
-    expect([...toggled(s, 1)]).toEqual([]);
-    expect([...s]).toEqual([1]);
+});
+
+describe("the checked jobs", () => {
+  const filter = toFilter(emptyForm());
+  it("ticks and unticks ids without touching the original", () => {
+    const one = toggled(noneChecked, 1);
+    expect(isChecked(one, 1)).toBe(true);
+    const two = toggled(one, 2);
+    expect(two.all === false && [...two.ids].sort()).toEqual([1, 2]);
+    expect(isChecked(toggled(two, 1), 1)).toBe(false);
+    expect(isChecked(one, 2)).toBe(false);
+    expect(isChecked(without(two, [2, 9]), 2)).toBe(false);
+  });
+  it("acts on the ids when some are ticked, else on the engine's filter (never the loaded rows)", () => {
+    expect(bulkSelection(toggled(noneChecked, 5), filter)).toEqual({ by: "ids", ids: [5] });
+    expect(bulkSelection(noneChecked, filter)).toEqual({ by: "filter", filter });
+    const all: Checked = { all: true };
+    expect(bulkSelection(all, filter)).toEqual({ by: "filter", filter });
+    // Every matching job ticked: each row shows ticked, and there is no single job to untick.
+    expect(isChecked(all, 123_456)).toBe(true);
+    expect(toggled(all, 7)).toBe(all);
+    expect(without(all, [7])).toBe(all);
+  });
+  it("labels the bulk bar with what it will act on", () => {
+    expect(checkedLabel(toggled(noneChecked, 5), 40)).toBe("1 selected:");
+    expect(checkedLabel(noneChecked, 1234)).toBe("Everything matching:");
+    expect(checkedLabel({ all: true }, 1234)).toBe("All 1,234 matching selected:");
+    expect(checkedLabel({ all: true }, null)).toBe("All matching selected:");
+  });
+});
+
+describe("jobFeed", () => {
+  it("pages the filter newest first on the id cursor the engine returns", async () => {
+    const seen: Array<number | null> = [];
+    const job = (id: number) => ({ id }) as TriageJob;
+    const api = {
+      triageJobs: async (q: TriageJobsQuery) => {
+        expect(q.filter).toEqual(filter);
+        expect(q.limit).toBe(2);
+        seen.push(q.before);
+        return q.before === null ? { jobs: [job(9), job(7)], next_before: 7 } : { jobs: [job(4)], next_before: null };
+      },
+    };
+    const filter = toFilter(emptyForm(), "fp1");
+    const feed = jobFeed(api, filter, 2, () => {});
+    feed.ensure(0, 2);
+    await new Promise((r) => setTimeout(r, 0));
+    feed.ensure(0, 3);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(seen).toEqual([null, 7]);
+    expect([0, 1, 2].map((i) => feed.row(i)?.id)).toEqual([9, 7, 4]);
+    expect(feed.complete).toBe(true);
   });
 });
 
@@ -129,5 +185,16 @@ describe("ago", () => {
     expect(ago(now - 3 * 3_600_000, now)).toBe("3 h ago");
     expect(ago(now - 2 * 86_400_000, now)).toBe("2 d ago");
     expect(ago(now + 10_000, now)).toBe("0 s ago");
+  });
+});
+
+describe("auditSubject", () => {
+  it("names the jobs, or what an event about no job was about", () => {
+    expect(auditSubject({ job_count: 1, details: null })).toBe("1 job");
+    expect(auditSubject({ job_count: 1200, details: { shops: [{ name: "x" }] } })).toBe("1,200 jobs");
+    expect(auditSubject({ job_count: 0, details: { shops: [{ id: 1, name: "Main shop" }, { id: 2, name: "EU shop" }], app_key: "k" } })).toBe("Main shop, EU shop");
+    expect(auditSubject({ job_count: 0, details: { shop: "Main shop", before: {}, after: {} } })).toBe("Main shop");
+    expect(auditSubject({ job_count: 0, details: { path: "/data/backups/creatorflow-20261202.db", bytes: 1 } })).toBe("/data/backups/creatorflow-20261202.db");
+    expect(auditSubject({ job_count: 0, details: null })).toBe("0 jobs");
   });
 });

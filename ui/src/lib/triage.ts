@@ -1,10 +1,16 @@
 // The failed-job triage screen's logic, kept out of the component so it can be unit-tested: the filter
-// form and the `TriageFilter` it means, the edit-and-retry JSON check, keyboard shortcuts, cursor and
-// selection moves, and the words the confirmation dialogs use.
+// form and the `TriageFilter` it means, the keyset feed behind the virtualized job list, the
+// edit-and-retry JSON check, keyboard shortcuts, cursor and selection moves, and the words the
+// confirmation dialogs use.
+import type { Api } from "../api";
+import type { AuditEntry } from "../bindings/AuditEntry";
 import type { BulkPreview } from "../bindings/BulkPreview";
+import type { JobSelection } from "../bindings/JobSelection";
 import type { JobState } from "../bindings/JobState";
 import type { TriageAction } from "../bindings/TriageAction";
 import type { TriageFilter } from "../bindings/TriageFilter";
+import type { TriageJob } from "../bindings/TriageJob";
+import { KeysetFeed, type FeedPage } from "./feed";
 
 /** Every job state, in lifecycle order. */
 export const ALL_STATES: JobState[] = ["available", "scheduled", "running", "retryable", "completed", "cancelled", "discarded"];
@@ -134,20 +140,71 @@ export function shortcutFor(e: KeyLike): Shortcut | null {
   }
 }
 
-/** The id `delta` rows from `current` in `ids` (clamped); the first row when nothing is current. */
-export function moveCursor(ids: number[], current: number | null, delta: number): number | null {
-  if (ids.length === 0) return null;
-  const i = current === null ? -1 : ids.indexOf(current);
-  if (i === -1) return ids[0] ?? null;
-  return ids[Math.min(ids.length - 1, Math.max(0, i + delta))] ?? null;
+/**
+ * The feed behind the virtualized job list: pages of `pageSize` jobs matching `filter`, newest first,
+ * on the engine's keyset cursor (`before`: the last id of the previous page). `expected` keeps the
+ * list's height while a refreshed list is fetched again (see FeedOptions).
+ */
+export function jobFeed(
+  api: Pick<Api, "triageJobs">,
+  filter: TriageFilter,
+  pageSize: number,
+  onChange: () => void,
+  expected = 0,
+): KeysetFeed<TriageJob, number> {
+  const fetchPage = async (before: number | null): Promise<FeedPage<TriageJob, number>> => {
+    const page = await api.triageJobs({ filter, before, limit: pageSize });
+    return { rows: page.jobs, next: page.next_before };
+  };
+  return new KeysetFeed(fetchPage, pageSize, onChange, { expected });
 }
 
-/** `set` with `id` added or removed. */
-export function toggled(set: ReadonlySet<number>, id: number): Set<number> {
-  const next = new Set(set);
-  if (next.has(id)) next.delete(id);
-  else next.add(id);
-  return next;
+/** The row index `delta` rows from `current` in a list of `count` rows (clamped); -1 for an empty list. */
+export function moveCursor(count: number, current: number, delta: number): number {
+  if (count <= 0) return -1;
+  return Math.min(count - 1, Math.max(0, current + delta));
+}
+
+/**
+ * What the checkboxes hold: some jobs by id, or every job matching the filter. "Every job" is the
+ * engine's set, not the rows loaded here: the virtualized list holds only the pages near the screen,
+ * and a bulk action on it goes to the engine as the filter, with a count preview first.
+ */
+export type Checked = { all: false; ids: ReadonlySet<number> } | { all: true };
+
+export const noneChecked: Checked = { all: false, ids: new Set() };
+
+export function isChecked(c: Checked, id: number): boolean {
+  return c.all || c.ids.has(id);
+}
+
+/** `c` with job `id` ticked or unticked. With every matching job ticked there is no single job to untick. */
+export function toggled(c: Checked, id: number): Checked {
+  if (c.all) return c;
+  const ids = new Set(c.ids);
+  if (ids.has(id)) ids.delete(id);
+  else ids.add(id);
+  return { all: false, ids };
+}
+
+/** `c` without the jobs in `ids` (an action moved them on). */
+export function without(c: Checked, ids: Iterable<number>): Checked {
+  if (c.all) return c;
+  const next = new Set(c.ids);
+  for (const id of ids) next.delete(id);
+  return { all: false, ids: next };
+}
+
+/** What a bulk action acts on: the ticked jobs, or (every job ticked, or none) everything matching `filter`. */
+export function bulkSelection(c: Checked, filter: TriageFilter): JobSelection {
+  return !c.all && c.ids.size > 0 ? { by: "ids", ids: [...c.ids] } : { by: "filter", filter };
+}
+
+/** The bulk bar's label; `matching` is the engine's count for the filter when known. */
+export function checkedLabel(c: Checked, matching: number | null): string {
+  if (!c.all && c.ids.size > 0) return `${c.ids.size.toLocaleString("en-US")} selected:`;
+  if (!c.all) return "Everything matching:";
+  return matching === null ? "All matching selected:" : `All ${matching.toLocaleString("en-US")} matching selected:`;
 }
 
 const VERB: Record<TriageAction, string> = { retry: "Retry", discard: "Discard", cancel: "Cancel" };
@@ -183,4 +240,20 @@ export function stamp(ms: number): string {
   const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/**
+ * What an audit event acted on, for the log's line: its jobs ("3 jobs"), or for an event about no job
+ * what its details name — the shops connected, the shop changed, the backup file.
+ */
+export function auditSubject(e: Pick<AuditEntry, "job_count" | "details">): string {
+  if (e.job_count > 0) return plural(e.job_count, "job");
+  const d = (e.details ?? {}) as Record<string, unknown>;
+  if (Array.isArray(d.shops)) {
+    const names = d.shops.map((x) => (x && typeof x === "object" ? (x as Record<string, unknown>).name : null)).filter((n) => typeof n === "string");
+    if (names.length > 0) return names.join(", ");
+  }
+  if (typeof d.shop === "string") return d.shop;
+  if (typeof d.path === "string") return d.path;
+  return "0 jobs";
 }

@@ -3,26 +3,28 @@
 // keyset cursor as you scroll, far pages dropped) that stays smooth at a million orders; the order's
 // detail pane; CSV import of tracking numbers and CSV export of the current filter. Nothing here needs
 // the network: every call reads or writes the local database.
-import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
+import { memo, useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
 import type { Api } from "../api";
 import { toApiError } from "../api/transport";
 import type { ApiError } from "../api";
 import type { CsvImportReport } from "../bindings/CsvImportReport";
 import type { OrderFacets } from "../bindings/OrderFacets";
+import type { OrderSummary } from "../bindings/OrderSummary";
 import { ErrorNote } from "../components/ErrorNote";
 import { OrderDetailPane } from "../components/OrderDetailPane";
 import {
   MAX_CSV_BYTES,
-  OrderFeed,
   emptyFilters,
   exportCsv,
+  formatAmount,
   formatTime,
+  orderFeed,
   shipByHint,
   statusLabel,
   toQuery,
-  windowRange,
   type OrderFilters,
 } from "../lib/orders";
+import { useVirtualRows } from "../lib/useVirtualRows";
 
 const ROW_HEIGHT = 40;
 const PAGE_SIZE = 200;
@@ -38,13 +40,10 @@ export function Orders({ api }: { api: Api }) {
   const [facets, setFacets] = useState<OrderFacets | null>(null);
   const [selected, setSelected] = useState<number | null>(null);
   const [cursor, setCursor] = useState(0);
-  const [scrollTop, setScrollTop] = useState(0);
-  const [viewport, setViewport] = useState(600);
   const [report, setReport] = useState<CsvImportReport | null>(null);
   const [notice, setNotice] = useState<{ error: ApiError | null; text: string } | null>(null);
   const [exporting, setExporting] = useState<{ rows: number; abort: AbortController } | null>(null);
   const [, rerender] = useReducer((n: number) => n + 1, 0);
-  const scroller = useRef<HTMLDivElement>(null);
   const searchBox = useRef<HTMLInputElement>(null);
   const fileInput = useRef<HTMLInputElement>(null);
 
@@ -61,51 +60,35 @@ export function Orders({ api }: { api: Api }) {
 
   const filterKey = JSON.stringify(filters);
   const feed = useMemo(
-    () => new OrderFeed((after) => api.listOrders(toQuery(filters, PAGE_SIZE, after)), PAGE_SIZE, rerender),
+    () => orderFeed(api, filters, PAGE_SIZE, rerender),
     // Keyed on the filters' value (JSON), not the object: an equal filter keeps the feed and its pages.
     [api, filterKey],
   );
+  const count = feed.count;
+  // One row more than known while more may come: the "Loading more…" row.
+  const virtual = useVirtualRows(count + (feed.complete ? 0 : 1), ROW_HEIGHT);
+  const { first, last } = virtual;
   useEffect(() => {
     // A new filter starts at the top.
     setCursor(0);
-    setScrollTop(0);
-    if (scroller.current) scroller.current.scrollTop = 0;
+    virtual.reset();
     return () => feed.dispose();
-  }, [feed]);
-
-  const count = feed.count;
-  const { first, last } = windowRange(scrollTop, viewport, ROW_HEIGHT, count + (feed.complete ? 0 : 1));
+  }, [feed, virtual.reset]);
   useEffect(() => {
     feed.ensure(first, Math.max(last, 1));
   });
 
-  // Follow the scroller's size (the window can be resized).
-  useEffect(() => {
-    const el = scroller.current;
-    if (!el) return;
-    setViewport(el.clientHeight);
-    const ro = new ResizeObserver(() => setViewport(el.clientHeight));
-    ro.observe(el);
-    return () => ro.disconnect();
+  const pick = useCallback((i: number, id: number) => {
+    setCursor(i);
+    setSelected(id);
   }, []);
-
-  const frame = useRef(0);
-  const onScroll = () => {
-    cancelAnimationFrame(frame.current);
-    frame.current = requestAnimationFrame(() => setScrollTop(scroller.current?.scrollTop ?? 0));
-  };
-
   const moveTo = (i: number) => {
     const target = Math.max(0, Math.min(i, Math.max(count - 1, 0)));
     setCursor(target);
-    const el = scroller.current;
-    if (!el) return;
-    const top = target * ROW_HEIGHT;
-    if (top < el.scrollTop) el.scrollTop = top;
-    else if (top + ROW_HEIGHT > el.scrollTop + el.clientHeight) el.scrollTop = top + ROW_HEIGHT - el.clientHeight;
+    virtual.scrollToRow(target);
   };
   const onGridKey = (e: React.KeyboardEvent) => {
-    const page = Math.max(1, Math.floor(viewport / ROW_HEIGHT) - 1);
+    const page = virtual.pageRows;
     const moves: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: page, PageUp: -page, j: 1, k: -1 };
     if (e.key in moves) {
       e.preventDefault();
@@ -183,44 +166,21 @@ export function Orders({ api }: { api: Api }) {
 
   const statuses = facets?.statuses.length ? facets.statuses.map((s) => s.status) : KNOWN_STATUSES;
   const countOf = (status: string) => facets?.statuses.find((s) => s.status === status)?.count;
-  const now = Math.floor(Date.now() / 1000);
+  // To the minute, so a row's props stay equal between scroll frames and React skips it (ship-by
+  // hints are in hours).
+  const now = Math.floor(Date.now() / 60_000) * 60;
   const rows = [];
   for (let i = first; i < last; i++) {
     const o = feed.row(i);
-    const top = i * ROW_HEIGHT;
     if (!o) {
       rows.push(
-        <div key={`p${i}`} className="orders-row orders-row-pending" role="row" aria-rowindex={i + 2} style={{ top }}>
+        <div key={`p${i}`} className="orders-row orders-row-pending" role="row" aria-rowindex={i + 2} style={{ top: i * ROW_HEIGHT }}>
           <span role="gridcell" className="muted">{i < count ? "Loading…" : feed.loading ? "Loading more…" : ""}</span>
         </div>,
       );
       continue;
     }
-    const cls = ["orders-row", o.id === selected ? "orders-row-selected" : "", i === cursor ? "orders-row-cursor" : ""].join(" ");
-    rows.push(
-      <div
-        key={o.id}
-        className={cls}
-        role="row"
-        aria-rowindex={i + 2}
-        aria-selected={o.id === selected}
-        style={{ top }}
-        onClick={() => {
-          setCursor(i);
-          setSelected(o.id);
-        }}
-      >
-        <span role="gridcell" className="mono">{o.tts_order_id}</span>
-        <span role="gridcell"><span className={`pill status-${o.status.toLowerCase()}`}>{statusLabel(o.status)}</span></span>
-        <span role="gridcell" className="ellipsis" title={o.buyer_name}>{o.buyer_name || "—"}</span>
-        <span role="gridcell" className="num">{o.total_amount} {o.currency}</span>
-        <span role="gridcell" className="muted">{formatTime(o.create_time).replace(" UTC", "")}</span>
-        <span role="gridcell" className={o.at_risk ? "risk" : "muted"} title={formatTime(o.ship_by_time)}>
-          {o.awaiting_shipment ? shipByHint(o.ship_by_time, now) : "—"}
-          {o.at_risk && <span className="visually-hidden"> (at risk)</span>}
-        </span>
-      </div>,
-    );
+    rows.push(<OrderRow key={o.id} order={o} index={i} selected={o.id === selected} cursor={i === cursor} now={now} onPick={pick} />);
   }
 
   return (
@@ -314,10 +274,10 @@ export function Orders({ api }: { api: Api }) {
               ))}
             </div>
             <div
-              ref={scroller}
+              ref={virtual.scrollerRef}
               className="orders-scroll"
               tabIndex={0}
-              onScroll={onScroll}
+              onScroll={virtual.onScroll}
               onKeyDown={onGridKey}
               aria-label="Order rows: arrow keys move, Enter opens"
             >
@@ -342,6 +302,35 @@ export function Orders({ api }: { api: Api }) {
     </div>
   );
 }
+
+/**
+ * One order row, memoized: while scrolling, rows that stay in the window keep equal props and React
+ * skips them, so a frame renders only the rows that scrolled in.
+ */
+const OrderRow = memo(function OrderRow(props: {
+  order: OrderSummary;
+  index: number;
+  selected: boolean;
+  cursor: boolean;
+  now: number;
+  onPick: (index: number, id: number) => void;
+}) {
+  const { order: o, index: i, selected, cursor, now, onPick } = props;
+  const cls = ["orders-row", selected ? "orders-row-selected" : "", cursor ? "orders-row-cursor" : ""].join(" ");
+  return (
+    <div className={cls} role="row" aria-rowindex={i + 2} aria-selected={selected} style={{ top: i * ROW_HEIGHT }} onClick={() => onPick(i, o.id)}>
+      <span role="gridcell" className="mono">{o.tts_order_id}</span>
+      <span role="gridcell"><span className={`pill status-${o.status.toLowerCase()}`}>{statusLabel(o.status)}</span></span>
+      <span role="gridcell" className="ellipsis" title={o.buyer_name}>{o.buyer_name || "—"}</span>
+      <span role="gridcell" className="num">{formatAmount(o.total_amount, o.currency)}</span>
+      <span role="gridcell" className="muted">{formatTime(o.create_time).replace(" UTC", "")}</span>
+      <span role="gridcell" className={o.at_risk ? "risk" : "muted"} title={formatTime(o.ship_by_time)}>
+        {o.awaiting_shipment ? shipByHint(o.ship_by_time, now) : "—"}
+        {o.at_risk && <span className="visually-hidden"> (at risk)</span>}
+      </span>
+    </div>
+  );
+});
 
 function ImportReport({ report, onClose }: { report: CsvImportReport; onClose: () => void }) {
   const notApplied = report.lines.filter((l) => l.outcome !== "applied");

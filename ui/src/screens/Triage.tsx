@@ -1,8 +1,9 @@
 // Failed jobs (triage): failures grouped by cause → selecting a group filters the job list; a filters
-// bar; a job list with checkboxes; the job's detail (args, attempts with TikTok's request_id, the order
-// and its timeline); retry, edit-and-retry, discard, cancel, and bulk actions on the selection or the
-// whole filter after a count preview; the audit log; keyboard shortcuts (? shows them).
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+// bar; a virtualized job list (keyset pages as you scroll, like Orders) with checkboxes; the job's
+// detail (args, attempts with TikTok's request_id, the order and its timeline); retry, edit-and-retry,
+// discard, cancel, and bulk actions on the selection or the whole filter after a count preview; the
+// audit log; keyboard shortcuts (? shows them).
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
 import type { Api } from "../api";
 import { ApiError } from "../api";
 import type { AuditEntry } from "../bindings/AuditEntry";
@@ -14,17 +15,25 @@ import type { ShopRef } from "../bindings/ShopRef";
 import type { TriageAction } from "../bindings/TriageAction";
 import type { TriageJob } from "../bindings/TriageJob";
 import type { TriageJobDetail } from "../bindings/TriageJobDetail";
-import { AuditList, ConfirmDialog, EditArgsDialog, GroupList, HelpOverlay, JobDetailPane, JobTable } from "../components/TriageParts";
+import { AuditList, ConfirmDialog, EditArgsDialog, GroupList, HelpOverlay, JOB_ROW_HEIGHT, JobDetailPane, JobList } from "../components/TriageParts";
+import type { KeysetFeed } from "../lib/feed";
+import { useVirtualRows } from "../lib/useVirtualRows";
 import {
   actionVerb,
   ALL_STATES,
+  bulkSelection,
+  checkedLabel,
   describePreview,
   emptyForm,
   isDefaultForm,
+  jobFeed,
   moveCursor,
+  noneChecked,
   shortcutFor,
   toFilter,
   toggled,
+  without,
+  type Checked,
   type FilterForm,
 } from "../lib/triage";
 
@@ -33,16 +42,18 @@ type Pending =
   | { kind: "edit"; job: TriageJob; args: unknown }
   | { kind: "bulk"; action: TriageAction; selection: JobSelection; preview: BulkPreview };
 
+/** Jobs per keyset page of the list. */
+const PAGE_SIZE = 100;
+
 const errorText = (e: unknown) => (e instanceof ApiError ? `${e.message} (${e.kind})` : String(e));
 
 export function Triage({ api }: { api: Api }) {
   const [form, setForm] = useState<FilterForm>(emptyForm);
   const [fingerprint, setFingerprint] = useState<string | null>(null);
   const [groups, setGroups] = useState<FailureGroups | null>(null);
-  const [jobs, setJobs] = useState<TriageJob[]>([]);
-  const [nextBefore, setNextBefore] = useState<number | null>(null);
-  const [cursor, setCursor] = useState<number | null>(null);
-  const [checked, setChecked] = useState<Set<number>>(new Set());
+  // The keyboard cursor is a row index of the list (the feed knows which job is there).
+  const [cursor, setCursor] = useState(0);
+  const [checked, setChecked] = useState<Checked>(noneChecked);
   const [detail, setDetail] = useState<TriageJobDetail | null>(null);
   const [pending, setPending] = useState<Pending | null>(null);
   const [busy, setBusy] = useState(false);
@@ -57,6 +68,7 @@ export function Triage({ api }: { api: Api }) {
   const [reload, setReload] = useState(0);
   const [now, setNow] = useState(() => Date.now());
   const search = useRef<HTMLInputElement | null>(null);
+  const [, rerender] = useReducer((n: number) => n + 1, 0);
 
   // Typing in a text filter waits for a pause (250 ms) before asking the engine again.
   const [applied, setApplied] = useState<FilterForm>(form);
@@ -68,18 +80,47 @@ export function Triage({ api }: { api: Api }) {
   const groupFilter = useMemo(() => toFilter(applied), [applied]);
   const jobFilter = useMemo(() => toFilter(applied, fingerprint), [applied, fingerprint]);
 
+  // The job list's feed: a new one for a new filter (back to the top, selection cleared) and after
+  // every action (`reload`), when it keeps the old list's height so the scroll position survives
+  // while the pages are fetched again.
+  const filterKey = JSON.stringify(jobFilter);
+  const previous = useRef<{ filterKey: string; feed: KeysetFeed<TriageJob, number> | null }>({ filterKey: "", feed: null });
+  const feed = useMemo(() => {
+    const old = previous.current;
+    const expected = old.feed && old.filterKey === filterKey ? old.feed.count : 0;
+    return jobFeed(api, jobFilter, PAGE_SIZE, rerender, expected);
+    // Keyed on the filter's value (JSON), not the object; `reload` asks for fresh pages.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [api, filterKey, reload]);
+  useEffect(() => {
+    previous.current = { filterKey, feed };
+    return () => feed.dispose();
+  }, [feed, filterKey]);
+  const count = feed.count;
+  const virtual = useVirtualRows(count, JOB_ROW_HEIGHT);
+  const { first, last } = virtual;
+  useEffect(() => {
+    feed.ensure(first, Math.max(last, 1));
+  });
+  useEffect(() => {
+    setCursor(0);
+    setChecked(noneChecked);
+    virtual.reset();
+  }, [filterKey, virtual.reset]);
+  // A shorter list after an action: the cursor stays on the same row index, clamped to the list.
+  useEffect(() => {
+    if (feed.complete && cursor > 0 && cursor >= count) setCursor(Math.max(0, count - 1));
+  }, [feed.complete, count, cursor]);
+
   useEffect(() => {
     let live = true;
     setError(null);
-    Promise.all([api.triageGroups(groupFilter), api.triageJobs({ filter: jobFilter, before: null, limit: 100 })])
-      .then(([g, page]) => {
+    api
+      .triageGroups(groupFilter)
+      .then((g) => {
         if (!live) return;
         setNow(Date.now());
         setGroups(g);
-        setJobs(page.jobs);
-        setNextBefore(page.next_before);
-        setCursor((c) => (c !== null && page.jobs.some((j) => j.id === c) ? c : (page.jobs[0]?.id ?? null)));
-        setChecked((s) => new Set([...s].filter((id) => page.jobs.some((j) => j.id === id))));
         // The shop and kind pickers offer what failed (accumulated, so a chosen shop stays listed).
         setShops((old) => {
           const m = new Map(old.map((s) => [s.id, s]));
@@ -92,22 +133,24 @@ export function Triage({ api }: { api: Api }) {
     return () => {
       live = false;
     };
-  }, [api, groupFilter, jobFilter, reload]);
+  }, [api, groupFilter, reload]);
 
+  // The job under the cursor; undefined while its page loads (the detail pane keeps the last one).
+  const cursorJob = feed.row(cursor) ?? null;
+  const cursorId = cursorJob?.id ?? null;
+  const emptyList = feed.complete && count === 0;
   useEffect(() => {
-    if (cursor === null) {
-      setDetail(null);
-      return;
-    }
+    if (emptyList) setDetail(null);
+    if (cursorId === null) return;
     let live = true;
     api
-      .triageJob(cursor)
+      .triageJob(cursorId)
       .then((d) => live && setDetail(d))
       .catch((e) => live && setError(errorText(e)));
     return () => {
       live = false;
     };
-  }, [api, cursor, reload]);
+  }, [api, cursorId, emptyList, reload]);
 
   useEffect(() => {
     if (view !== "audit") return;
@@ -121,18 +164,18 @@ export function Triage({ api }: { api: Api }) {
     };
   }, [api, view, reload]);
 
-  const loadMore = () => {
-    if (nextBefore === null) return;
-    api
-      .triageJobs({ filter: jobFilter, before: nextBefore, limit: 100 })
-      .then((page) => {
-        setJobs((js) => [...js, ...page.jobs]);
-        setNextBefore(page.next_before);
-      })
-      .catch((e) => setError(errorText(e)));
-  };
+  const moveTo = useCallback(
+    (index: number) => {
+      if (index < 0) return;
+      setCursor(index);
+      virtual.scrollToRow(index);
+    },
+    [virtual.scrollToRow],
+  );
 
-  const cursorJob = jobs.find((j) => j.id === cursor) ?? null;
+  // The engine's count of jobs matching the list's filter: the group's when one is chosen.
+  const matching = groups === null ? null : fingerprint === null ? groups.total_jobs : (groups.groups.find((g) => g.fingerprint === fingerprint)?.count ?? null);
+
   const closeDialog = useCallback(() => {
     setPending(null);
     setDialogError(null);
@@ -151,8 +194,8 @@ export function Triage({ api }: { api: Api }) {
     if (cursorJob && detail && detail.job.id === cursorJob.id) setPending({ kind: "edit", job: cursorJob, args: detail.args });
   }, [cursorJob, detail]);
 
-  const openBulk = async (action: TriageAction, whole: boolean) => {
-    const selection: JobSelection = whole ? { by: "filter", filter: jobFilter } : { by: "ids", ids: [...checked] };
+  const openBulk = async (action: TriageAction) => {
+    const selection = bulkSelection(checked, jobFilter);
     try {
       const preview = await api.triagePreview({ selection, action });
       setPending({ kind: "bulk", action, selection, preview });
@@ -169,12 +212,14 @@ export function Triage({ api }: { api: Api }) {
     try {
       if (pending.kind === "edit") {
         await api.triageRetry({ id: pending.job.id, args: args ?? null });
+        setChecked((c) => without(c, [pending.job.id]));
         done(`Job #${pending.job.id} runs again with the edited args.`);
       } else if (pending.kind === "single") {
         const { action, job } = pending;
         if (action === "retry") await api.triageRetry({ id: job.id, args: null });
         else if (action === "discard") await api.triageDiscard({ id: job.id, reason: why });
         else await api.triageCancel({ id: job.id, reason: why });
+        setChecked((c) => without(c, [job.id]));
         done(`Job #${job.id}: ${actionVerb(action).toLowerCase()} done.`);
       } else {
         const r = await api.triageBulk({
@@ -183,7 +228,7 @@ export function Triage({ api }: { api: Api }) {
           expected_count: pending.preview.count,
           reason: why,
         });
-        setChecked(new Set());
+        setChecked(noneChecked);
         const skipped = r.skipped.length > 0 ? `, ${r.skipped.length} skipped` : "";
         done(`${actionVerb(r.action)}: ${r.changed.length} of ${r.matched} jobs changed${skipped}.`);
       }
@@ -211,16 +256,15 @@ export function Triage({ api }: { api: Api }) {
       if (pending) return;
       if (help && s !== "help") return;
       e.preventDefault();
-      const ids = jobs.map((j) => j.id);
       switch (s) {
         case "down":
-          setCursor((c) => moveCursor(ids, c, 1));
+          moveTo(moveCursor(count, cursor, 1));
           break;
         case "up":
-          setCursor((c) => moveCursor(ids, c, -1));
+          moveTo(moveCursor(count, cursor, -1));
           break;
         case "select":
-          if (cursor !== null) setChecked((set) => toggled(set, cursor));
+          if (cursorJob) setChecked((c) => toggled(c, cursorJob.id));
           break;
         case "retry":
           openSingle("retry", cursorJob);
@@ -241,7 +285,7 @@ export function Triage({ api }: { api: Api }) {
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [jobs, cursor, cursorJob, pending, help, closeDialog, openSingle, openEdit]);
+  }, [count, cursor, cursorJob, moveTo, pending, help, closeDialog, openSingle, openEdit]);
 
   const set = <K extends keyof FilterForm>(k: K, v: FilterForm[K]) => setForm((f) => ({ ...f, [k]: v }));
   const toggleState = (s: JobState) => set("states", form.states.includes(s) ? form.states.filter((x) => x !== s) : [...form.states, s]);
@@ -325,10 +369,16 @@ export function Triage({ api }: { api: Api }) {
         </p>
       )}
 
-      {nothingFailed ? (
+      {/* The audit log (shop changes, backups, earlier retries) must stay reachable with no failure. */}
+      {nothingFailed && view === "jobs" ? (
         <section className="panel empty">
           <p className="empty-title">No failed jobs — everything is flowing</p>
           <p className="empty-body">Jobs that fail show up here, grouped by cause, with what TikTok answered.</p>
+          <p>
+            <button type="button" className="button" onClick={() => setView("audit")}>
+              Open the audit log
+            </button>
+          </p>
         </section>
       ) : (
         <div className="tri-grid">
@@ -355,41 +405,54 @@ export function Triage({ api }: { api: Api }) {
                   Audit log
                 </button>
               </div>
+              {view === "jobs" && (
+                <p className="panel-note tri-list-count" role="status">
+                  {feed.complete ? `${count.toLocaleString("en-US")} ${count === 1 ? "job" : "jobs"}` : count > 0 ? `${count.toLocaleString("en-US")}+ jobs` : ""}
+                </p>
+              )}
             </div>
             {view === "jobs" ? (
               <>
                 <div className="tri-bulk" role="group" aria-label="Bulk actions">
-                  <span className="tri-bulk-label">{checked.size > 0 ? `${checked.size} selected:` : "Everything matching:"}</span>
+                  <span className="tri-bulk-label">{checkedLabel(checked, matching)}</span>
                   {(["retry", "discard", "cancel"] as TriageAction[]).map((a) => (
-                    <button key={a} type="button" className={a === "discard" ? "danger" : undefined} disabled={jobs.length === 0} onClick={() => void openBulk(a, checked.size === 0)}>
-                      {actionVerb(a)} {checked.size > 0 ? "selected" : "all"}…
+                    <button key={a} type="button" className={a === "discard" ? "danger" : undefined} disabled={count === 0} onClick={() => void openBulk(a)}>
+                      {actionVerb(a)} {!checked.all && checked.ids.size > 0 ? "selected" : "all"}…
                     </button>
                   ))}
-                  {checked.size > 0 && (
-                    <button type="button" className="link" onClick={() => setChecked(new Set())}>
-                      clear selection
+                  {(checked.all || checked.ids.size > 0) && (
+                    <button type="button" className="link" aria-label="Clear the selection" onClick={() => setChecked(noneChecked)}>
+                      clear
                     </button>
                   )}
                 </div>
-                {jobs.length === 0 ? (
-                  <p className="placeholder">{groups ? "No failed jobs match these filters." : "Loading…"}</p>
-                ) : (
-                  <div className="tri-scroll">
-                    <JobTable
-                      jobs={jobs}
-                      cursor={cursor}
-                      checked={checked}
-                      onCursor={setCursor}
-                      onToggle={(id) => setChecked((s) => toggled(s, id))}
-                      onToggleAll={() => setChecked((s) => (jobs.every((j) => s.has(j.id)) ? new Set() : new Set(jobs.map((j) => j.id))))}
-                      now={now}
-                    />
-                    {nextBefore !== null && (
-                      <button type="button" className="tri-more" onClick={loadMore}>
-                        Load more
-                      </button>
-                    )}
+                {feed.error && (
+                  <div className="error" role="alert">
+                    <p className="error-title">Loading the jobs failed</p>
+                    <p className="error-message">{errorText(feed.error)}</p>
+                    <button type="button" onClick={() => feed.retry()}>
+                      Retry
+                    </button>
                   </div>
+                )}
+                {count === 0 ? (
+                  <p className="placeholder">{feed.complete ? "No failed jobs match these filters." : "Loading…"}</p>
+                ) : (
+                  <JobList
+                    row={(i) => feed.row(i)}
+                    count={count}
+                    complete={feed.complete}
+                    first={first}
+                    last={last}
+                    cursor={cursor}
+                    checked={checked}
+                    scrollerRef={virtual.scrollerRef}
+                    onScroll={virtual.onScroll}
+                    onCursor={setCursor}
+                    onToggle={(id) => setChecked((c) => toggled(c, id))}
+                    onToggleAll={() => setChecked((c) => (c.all ? noneChecked : { all: true }))}
+                    now={now}
+                  />
                 )}
               </>
             ) : audit.length === 0 ? (
