@@ -251,8 +251,12 @@ impl Queue {
                     )
                 }
                 FinishAction::Snooze(d) => {
+                    // Woken while it ran (wake.rs moved `scheduled_at` past `attempted_at`): what
+                    // it waited on changed after it looked, so it runs again now.
+                    let woken = Expr::col("scheduled_at").gt(Expr::col("attempted_at"));
+                    let at = Expr::case(woken, now).finally(now.saturating_add(duration_ms(*d)));
                     stmt.value("state", JobState::Scheduled.as_str())
-                        .value("scheduled_at", now.saturating_add(duration_ms(*d)))
+                        .value("scheduled_at", at)
                         .value("attempt", Expr::col("attempt").sub(1))
                         .value("snoozes", Expr::col("snoozes").add(1));
                     (

@@ -1,11 +1,13 @@
 //! Stage 4, confirm: read the order back from TikTok (batched order detail), cache the new version and
-//! record the tracking number, so the local cache shows what TikTok shows.
-
+//! record the tracking number, so the local cache shows what TikTok shows. The writes are group
+//! commits (group_write.rs), like the label stage's.
 
 use creatorflow_queue::{JobError, Outcome};
 
+use super::group_write::GroupWrite;
+use super::label::record_tracking;
 use super::{OrderJob, Pipeline, engine_error, kinds, store_error};
-use crate::store::{EventSource, NewOrderEvent};
+use crate::store::{EventSource, NewOrderEvent, Store};
 
 stage_worker!(Confirm, kinds::CONFIRM, OrderJob, confirm);
 
@@ -40,20 +42,52 @@ impl Pipeline {
                 format!("order {} is {status} on tiktok after our ship call", order.tts_order_id),
             ));
         }
-        let mut tx = self.store().begin().await.map_err(store_error)?;
-        if let Some(t) = &tracking {
-            self.record_tracking(&mut tx, order.id, t).await.map_err(store_error)?;
-        }
-        self.store().mark_confirmed(&mut tx, order.id).await.map_err(store_error)?;
-        let ev = NewOrderEvent {
-            source: EventSource::Pipeline,
-            kind: "confirmed".into(),
-            message: format!("tiktok shows the order {status}{}", tracking.map(|t| format!(", tracking {t}")).unwrap_or_default()),
-            data: None,
-        };
-        self.store().append_event(&mut tx, order.id, &ev).await.map_err(store_error)?;
-        tx.commit().await.map_err(|e| JobError::retryable("database", e.to_string()))?;
+        let write = ConfirmWrite { order_id, status, tracking };
+        self.confirm_writer().write(self.store(), self.metrics(), self.config().batch_linger, write).await?;
         self.metrics().incr("orders.confirmed", 1);
         Ok(Outcome::Complete)
+    }
+}
+
+/// One confirm job's finding, committed with other jobs' (group_write.rs): each was its own write
+/// transaction (tracking, work-log mark, timeline entry) queued behind the pipeline's others.
+pub(crate) struct ConfirmWrite {
+    order_id: i64,
+    /// TikTok's status of the order, one of SHIPPED_STATUSES.
+    status: String,
+    tracking: Option<String>,
+}
+
+impl GroupWrite for ConfirmWrite {
+    const METRIC: &'static str = "confirms";
+    const MAX: usize = 256;
+
+    /// One transaction: the tracking numbers learnt, the work-log marks and the timeline entries.
+    async fn commit(store: &Store, group: &[Self]) -> crate::store::Result<()> {
+        let mut tx = store.begin().await?;
+        for w in group {
+            if let Some(t) = &w.tracking {
+                record_tracking(store, &mut tx, w.order_id, t).await?;
+            }
+        }
+        let ids: Vec<i64> = group.iter().map(|w| w.order_id).collect();
+        store.mark_confirmed_tx(&mut tx, &ids).await?;
+        let entries: Vec<NewOrderEvent> = group
+            .iter()
+            .map(|w| NewOrderEvent {
+                source: EventSource::Pipeline,
+                kind: "confirmed".into(),
+                message: format!(
+                    "tiktok shows the order {}{}",
+                    w.status,
+                    w.tracking.as_ref().map(|t| format!(", tracking {t}")).unwrap_or_default()
+                ),
+                data: None,
+            })
+            .collect();
+        let events: Vec<(i64, &NewOrderEvent)> = ids.iter().copied().zip(&entries).collect();
+        store.append_events_tx(&mut tx, &events).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

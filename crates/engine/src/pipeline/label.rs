@@ -83,10 +83,6 @@ impl Pipeline {
         Ok(Outcome::Complete)
     }
 
-    /// The first stage to learn the tracking number records the shipment with it.
-    pub(super) async fn record_tracking(&self, tx: &mut DbTx, order_id: i64, tracking: &str) -> crate::store::Result<()> {
-        record_tracking(self.store(), tx, order_id, tracking).await
-    }
 }
 
 /// The origin (`scheme://host[:port]`) of a document URL: the key of its host's breaker, in the form
@@ -99,7 +95,8 @@ pub(crate) fn document_host(doc_url: &str) -> Result<String, &'static str> {
     Ok(url.origin().ascii_serialization())
 }
 
-async fn record_tracking(store: &Store, tx: &mut DbTx, order_id: i64, tracking: &str) -> crate::store::Result<()> {
+/// The first stage to learn the tracking number records the shipment with it (label or confirm).
+pub(super) async fn record_tracking(store: &Store, tx: &mut DbTx, order_id: i64, tracking: &str) -> crate::store::Result<()> {
     if store.set_tracking_once(tx, order_id, tracking).await? {
         let shipment = crate::store::NewShipment {
             order_id,
@@ -143,7 +140,8 @@ impl GroupWrite for LabelWrite {
             message: "shipping label stored for offline printing".into(),
             data: None,
         };
-        store.append_events_tx(&mut tx, &ids, &ev).await?;
+        let events: Vec<(i64, &NewOrderEvent)> = ids.iter().map(|&id| (id, &ev)).collect();
+        store.append_events_tx(&mut tx, &events).await?;
         tx.commit().await?;
         Ok(())
     }

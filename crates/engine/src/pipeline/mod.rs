@@ -173,6 +173,7 @@ struct Inner {
     metrics: Arc<Metrics>,
     batchers: Batchers,
     label_writer: group_write::GroupWriter<label::LabelWrite>,
+    confirm_writer: group_write::GroupWriter<confirm::ConfirmWrite>,
     carrier: Option<Arc<dyn CarrierAdapter>>,
     config: PipelineConfig,
     /// When each order on its way to a shipment arrived from TikTok, for the overhead metric.
@@ -220,6 +221,7 @@ impl Pipeline {
                 metrics,
                 batchers: Batchers::default(),
                 label_writer: group_write::GroupWriter::default(),
+                confirm_writer: group_write::GroupWriter::default(),
                 carrier,
                 config,
                 arrivals: Default::default(),
@@ -250,6 +252,9 @@ impl Pipeline {
     }
     pub(crate) fn label_writer(&self) -> &group_write::GroupWriter<label::LabelWrite> {
         &self.inner.label_writer
+    }
+    pub(crate) fn confirm_writer(&self) -> &group_write::GroupWriter<confirm::ConfirmWrite> {
+        &self.inner.confirm_writer
     }
     pub(crate) fn carrier(&self) -> Option<&Arc<dyn CarrierAdapter>> {
         self.inner.carrier.as_ref()

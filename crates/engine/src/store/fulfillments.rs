@@ -7,11 +7,15 @@ use serde_json::Value;
 use sqlx::types::Json;
 
 use creatorflow_queue::{Backend, DbTx};
+use sea_query::{Expr, ExprTrait, Query};
 
 use super::Store;
 use super::error::{Result, StoreError};
-use super::exec::{ReadConn, exec, fetch_all, fetch_opt, tx_ex};
+use super::exec::{ReadConn, exec, exec_stmt, fetch_all, fetch_opt, tx_ex};
 use super::model::ShippingType;
+
+/// Orders per `IN (...)` list of a set update.
+const ID_ROWS: usize = 500;
 
 /// What the fulfillment stages need of an order: a lean read, not the console's detail view.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -242,18 +246,32 @@ impl Store {
         Ok(n == 1)
     }
 
-    pub async fn mark_label_stored(&self, tx: &mut DbTx, order_id: i64) -> Result<()> {
-        self.check_tx(tx)?;
-        let now = self.now_ms();
-        exec!(tx_ex(tx), "UPDATE fulfillments SET label_stored_at = ?, updated_at = ? WHERE order_id = ?", now, now, order_id)?;
-        Ok(())
+    /// Marks the labels of `order_ids` stored, in the caller's transaction; rows changed.
+    pub async fn mark_labels_stored_tx(&self, tx: &mut DbTx, order_ids: &[i64]) -> Result<u64> {
+        self.set_now_for_orders(tx, "label_stored_at", order_ids).await
     }
 
-    pub async fn mark_confirmed(&self, tx: &mut DbTx, order_id: i64) -> Result<()> {
+    /// Marks `order_ids` confirmed (TikTok shows them shipped), in the caller's transaction; rows changed.
+    pub async fn mark_confirmed_tx(&self, tx: &mut DbTx, order_ids: &[i64]) -> Result<u64> {
+        self.set_now_for_orders(tx, "confirmed_at", order_ids).await
+    }
+
+    /// Sets one of the work log's timestamps to now for a set of orders: one `IN (...)` update per
+    /// ID_ROWS orders, so a stage's group commit (pipeline/group_write.rs) is a statement, not one per order.
+    async fn set_now_for_orders(&self, tx: &mut DbTx, column: &'static str, order_ids: &[i64]) -> Result<u64> {
         self.check_tx(tx)?;
         let now = self.now_ms();
-        exec!(tx_ex(tx), "UPDATE fulfillments SET confirmed_at = ?, updated_at = ? WHERE order_id = ?", now, now, order_id)?;
-        Ok(())
+        let mut n = 0;
+        for chunk in order_ids.chunks(ID_ROWS) {
+            let stmt = Query::update()
+                .table("fulfillments")
+                .value(column, now)
+                .value("updated_at", now)
+                .and_where(Expr::col("order_id").is_in(chunk.iter().copied()))
+                .to_owned();
+            n += exec_stmt(tx, &stmt).await?;
+        }
+        Ok(n)
     }
 
     /// Clears the stock flag (stock released after a cancellation). Returns whether it was set.

@@ -1,20 +1,17 @@
-//! The label stage's writes in sets: many label jobs' PDFs, work-log marks and timeline entries in
-//! one transaction, as multi-row statements (pipeline/label.rs coalesces concurrent jobs into it).
+//! Label PDFs: stored in sets (many label jobs' PDFs in one multi-row statement: pipeline/label.rs
+//! commits concurrent jobs together), and the label stage's one-statement read of an order.
 //! On SQLite every statement is a hop to the one writer thread and every commit a turn of the one
 //! writer, so a label written alone costs what fifty written together do.
 
 use creatorflow_queue::DbTx;
-use sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_query::{OnConflict, Query};
 
 use super::Store;
-use super::error::{Result, StoreError, clip};
+use super::error::{Result, StoreError};
 use super::exec::{bad_statement, exec_stmt};
-use super::model::NewOrderEvent;
 
-/// Rows per multi-row statement: a label row carries its PDF (a few KB), an event row six values.
+/// Rows per multi-row statement: a label row carries its PDF (a few KB).
 const LABEL_ROWS: usize = 100;
-const EVENT_ROWS: usize = 500;
-const ID_ROWS: usize = 500;
 
 /// One label PDF to store, for the package's local row id.
 #[derive(Debug, Clone, Copy)]
@@ -44,56 +41,6 @@ impl Store {
                 Ok(_) => {}
                 Err(StoreError::Database(sqlx::Error::Database(d))) if d.is_foreign_key_violation() => {
                     return Err(StoreError::PackageNotFound(chunk[0].package_id));
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-
-    /// Marks the labels of `order_ids` stored, in the caller's transaction; rows changed.
-    pub async fn mark_labels_stored_tx(&self, tx: &mut DbTx, order_ids: &[i64]) -> Result<u64> {
-        self.check_tx(tx)?;
-        let now = self.now_ms();
-        let mut n = 0;
-        for chunk in order_ids.chunks(ID_ROWS) {
-            let stmt = Query::update()
-                .table("fulfillments")
-                .value("label_stored_at", now)
-                .value("updated_at", now)
-                .and_where(Expr::col("order_id").is_in(chunk.iter().copied()))
-                .to_owned();
-            n += exec_stmt(tx, &stmt).await?;
-        }
-        Ok(n)
-    }
-
-    /// Appends the same timeline entry to each of `order_ids`, in the caller's transaction. An entry
-    /// with `data` goes one row at a time (its JSON binds per dialect; the label stage's have none).
-    pub async fn append_events_tx(&self, tx: &mut DbTx, order_ids: &[i64], ev: &NewOrderEvent) -> Result<()> {
-        self.check_tx(tx)?;
-        if ev.data.is_some() {
-            for &id in order_ids {
-                self.append_event(tx, id, ev).await?;
-            }
-            return Ok(());
-        }
-        let n = ev.kind.chars().count();
-        if n == 0 || n > 128 {
-            return Err(StoreError::InvalidInput { field: "event kind", value: clip(&ev.kind) });
-        }
-        let now = self.now_ms();
-        for chunk in order_ids.chunks(EVENT_ROWS) {
-            let mut stmt = Query::insert();
-            stmt.into_table("order_events").columns(["order_id", "at", "source", "kind", "message"]);
-            for &id in chunk {
-                stmt.values([id.into(), now.into(), ev.source.as_str().into(), ev.kind.as_str().into(), ev.message.as_str().into()])
-                    .map_err(bad_statement)?;
-            }
-            match exec_stmt(tx, &stmt).await {
-                Ok(_) => {}
-                Err(StoreError::Database(sqlx::Error::Database(d))) if d.is_foreign_key_violation() => {
-                    return Err(StoreError::OrderNotFound(chunk[0]));
                 }
                 Err(e) => return Err(e),
             }

@@ -3,13 +3,26 @@
 
 use creatorflow_queue::DbTx;
 use serde_json::Value;
+use sea_query::Query;
 use sqlx::types::Json;
 
 use super::Store;
 use super::error::{Result, StoreError, clip};
-use super::exec::{ReadConn, exec, fetch_opt, tx_ex};
+use super::exec::{ReadConn, bad_statement, exec, exec_stmt, fetch_opt, tx_ex};
 use super::model::{Label, NewOrderEvent, NewShipment, Shipment, WebhookReceipt};
 use super::orders::Id;
+
+/// Timeline entries per multi-row insert (six values each).
+const EVENT_ROWS: usize = 500;
+
+/// An entry's kind is 1 to 128 characters.
+fn check_event_kind(ev: &NewOrderEvent) -> Result<()> {
+    let n = ev.kind.chars().count();
+    if n == 0 || n > 128 {
+        return Err(StoreError::InvalidInput { field: "event kind", value: clip(&ev.kind) });
+    }
+    Ok(())
+}
 
 fn is_fk_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_foreign_key_violation())
@@ -30,13 +43,7 @@ impl Store {
         ev: &NewOrderEvent,
     ) -> Result<i64> {
         self.check_tx(tx)?;
-        let n = ev.kind.chars().count();
-        if n == 0 || n > 128 {
-            return Err(StoreError::InvalidInput {
-                field: "event kind",
-                value: clip(&ev.kind),
-            });
-        }
+        check_event_kind(ev)?;
         let row = fetch_opt!(
             tx_ex(tx),
             Id,
@@ -55,6 +62,37 @@ impl Store {
             Err(e) if is_fk_violation(&e) => Err(StoreError::OrderNotFound(order_id)),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Appends timeline entries, `(order id, entry)`, in the caller's transaction: multi-row inserts of
+    /// EVENT_ROWS entries (a stage's group commit writes many orders' at once). An entry with `data`
+    /// goes alone (its JSON binds per dialect). An order that is not cached fails the whole call.
+    pub async fn append_events_tx(&self, tx: &mut DbTx, events: &[(i64, &NewOrderEvent)]) -> Result<()> {
+        self.check_tx(tx)?;
+        for (_, ev) in events {
+            check_event_kind(ev)?;
+        }
+        let (with_data, plain): (Vec<_>, Vec<_>) = events.iter().partition(|(_, ev)| ev.data.is_some());
+        for (order_id, ev) in with_data {
+            self.append_event(tx, order_id, ev).await?;
+        }
+        let now = self.now_ms();
+        for chunk in plain.chunks(EVENT_ROWS) {
+            let mut stmt = Query::insert();
+            stmt.into_table("order_events").columns(["order_id", "at", "source", "kind", "message"]);
+            for (order_id, ev) in chunk {
+                stmt.values([(*order_id).into(), now.into(), ev.source.as_str().into(), ev.kind.as_str().into(), ev.message.as_str().into()])
+                    .map_err(bad_statement)?;
+            }
+            match exec_stmt(tx, &stmt).await {
+                Ok(_) => {}
+                Err(StoreError::Database(sqlx::Error::Database(d))) if d.is_foreign_key_violation() => {
+                    return Err(StoreError::OrderNotFound(chunk[0].0));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// Record a shipment of an order (manual tracking entry or the pipeline); its tracking number becomes

@@ -60,8 +60,15 @@ pub async fn labels_in_sets(h: &Harness) -> anyhow::Result<()> {
     let mut tx = h.store.begin().await?;
     h.store.store_labels_tx(&mut tx, &rows).await?;
     assert_eq!(h.store.mark_labels_stored_tx(&mut tx, &ids[..2]).await?, 2);
-    h.store.append_events_tx(&mut tx, &ids[..2], &label_event()).await?;
+    let ev_b = NewOrderEvent { message: "label of b".into(), ..label_event() };
+    h.store.append_events_tx(&mut tx, &[(ids[0], &label_event()), (ids[1], &ev_b)]).await?;
+    // Confirmation marks only the orders named (an unknown id changes nothing).
+    assert_eq!(h.store.mark_confirmed_tx(&mut tx, &[ids[1], 999_999]).await?, 1);
     tx.commit().await?;
+    let confirmed = |id| async move { Ok::<_, anyhow::Error>(h.store.work_order(id).await?.1.context("work log")?.confirmed_at) };
+    assert_eq!((confirmed(ids[0]).await?, confirmed(ids[1]).await?), (None, Some(T0_MS + 5)));
+    let tl_b = h.store.get_order(ids[1]).await?.timeline;
+    ensure!(tl_b.iter().any(|e| e.kind == "label_stored" && e.message == "label of b"), "{tl_b:?}");
     assert_eq!(h.store.get_label(a.package_rows[1].1).await?.map(|l| l.pdf), Some(p2.clone()));
     assert_eq!(h.store.get_label(b.package_rows[0].1).await?.map(|l| (l.pdf, l.fetched_at)), Some((p3, T0_MS + 5)));
     for &id in &ids[..2] {
@@ -87,14 +94,14 @@ pub async fn labels_in_sets(h: &Harness) -> anyhow::Result<()> {
     }
     tx.rollback().await?;
     let mut tx = h.store.begin().await?;
-    match h.store.append_events_tx(&mut tx, &[777_777], &label_event()).await {
+    match h.store.append_events_tx(&mut tx, &[(777_777, &label_event())]).await {
         Err(StoreError::OrderNotFound(777_777)) => {}
         other => bail!("expected OrderNotFound, got {other:?}"),
     }
     tx.rollback().await?;
     let bad_kind = NewOrderEvent { kind: String::new(), ..label_event() };
     let mut tx = h.store.begin().await?;
-    ensure!(matches!(h.store.append_events_tx(&mut tx, &ids[..1], &bad_kind).await, Err(StoreError::InvalidInput { .. })));
+    ensure!(matches!(h.store.append_events_tx(&mut tx, &[(ids[0], &label_event()), (ids[1], &bad_kind)]).await, Err(StoreError::InvalidInput { .. })));
     tx.rollback().await?;
     Ok(())
 }

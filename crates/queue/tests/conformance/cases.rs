@@ -479,6 +479,58 @@ pub async fn snooze_does_not_spend_attempt(h: Harness) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A change that lands while the job waiting on it runs (it read the order ON_HOLD, the release is
+/// synced before it snoozes) must not be lost: the job's snooze is cut short, once.
+pub async fn wake_reaches_a_running_job_through_its_snooze(h: Harness) -> anyhow::Result<()> {
+    let q = h.queue();
+    let id = q
+        .insert(NewJob::from_value("k", json!({})).unique_key("order:1"))
+        .await?
+        .id();
+    let snooze = Duration::from_secs(60);
+    let wake = |key: &'static str| {
+        let (q, db) = (q.clone(), h.db.clone());
+        async move {
+            let mut tx = db.begin().await?;
+            let woken = q.wake_unique_tx(&mut tx, key).await?;
+            tx.commit().await?;
+            anyhow::Ok(woken)
+        }
+    };
+
+    // Woken in the same millisecond as its claim: the snooze still ends at once.
+    let job = claim_one(&q, "default", "w").await?;
+    assert!(wake("order:1").await?, "a running job is marked");
+    q.finish(&[finished(&job, "w", FinishAction::Snooze(snooze))?])
+        .await?;
+    let after = q.get(id).await?;
+    assert_eq!((after.state, after.scheduled_at, after.attempt, after.snoozes), (JobState::Scheduled, creatorflow_queue::Clock::now_ms(&h.clock), 0, 1));
+
+    // The mark is spent: the next run's snooze is whole.
+    h.clock.advance(Duration::from_millis(5));
+    let job = claim_one(&q, "default", "w").await?;
+    q.finish(&[finished(&job, "w", FinishAction::Snooze(snooze))?])
+        .await?;
+    assert!(q.claim("default", 1, "w", LEASE).await?.is_empty(), "snoozed for its full 60 s");
+    assert_eq!(q.get(id).await?.scheduled_at, creatorflow_queue::Clock::now_ms(&h.clock) + 60_000);
+
+    // A wake while it is parked makes it available now, as before.
+    h.clock.advance(Duration::from_secs(1));
+    assert!(wake("order:1").await?);
+    let job = claim_one(&q, "default", "w").await?;
+    assert_eq!(job.id, id);
+
+    // A failure (backoff) is not cut short by a wake during its run, nor is another key's job touched.
+    assert!(wake("order:1").await?);
+    assert!(!wake("order:2").await?);
+    q.finish(&[finished(&job, "w", FinishAction::Fail(JobError::retryable("x", "y")))?])
+        .await?;
+    let after = q.get(id).await?;
+    assert_eq!(after.state, JobState::Retryable);
+    assert!(after.scheduled_at > creatorflow_queue::Clock::now_ms(&h.clock), "backoff kept");
+    Ok(())
+}
+
 pub async fn stale_worker_cannot_complete_fail_or_extend(h: Harness) -> anyhow::Result<()> {
     let q = h.queue();
     let id = q.insert(NewJob::from_value("k", json!({}))).await?.id();

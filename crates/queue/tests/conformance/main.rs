@@ -40,6 +40,7 @@ macro_rules! suite {
                 cases::retries_back_off_then_discard,
                 cases::permanent_error_discards_at_once,
                 cases::snooze_does_not_spend_attempt,
+                cases::wake_reaches_a_running_job_through_its_snooze,
                 cases::stale_worker_cannot_complete_fail_or_extend,
                 cases::heartbeat_keeps_lease_alive,
                 cases::rescue_worker_at_startup,
