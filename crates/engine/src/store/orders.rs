@@ -348,6 +348,16 @@ impl Store {
     /// Make `extra` (a tracking number recorded locally) searchable for an order: its tokens join the
     /// stored search text, or, near the token cap, the text is recomputed from the order's rows.
     pub(crate) async fn add_to_search(&self, tx: &mut DbTx, order_id: i64, extra: &str) -> Result<()> {
+        self.update_search(tx, order_id, Some(extra)).await
+    }
+
+    /// Recompute an order's search text from its rows: after a searchable value was removed (a
+    /// replaced tracking number), which appending cannot express.
+    pub(crate) async fn recompute_search(&self, tx: &mut DbTx, order_id: i64) -> Result<()> {
+        self.update_search(tx, order_id, None).await
+    }
+
+    async fn update_search(&self, tx: &mut DbTx, order_id: i64, extra: Option<&str>) -> Result<()> {
         let old = fetch_opt!(
             tx_ex(tx),
             Text,
@@ -355,7 +365,7 @@ impl Store {
             order_id
         )?
         .ok_or(StoreError::OrderNotFound(order_id))?;
-        let text = match with_tokens(&old.value, extra) {
+        let text = match extra.and_then(|e| with_tokens(&old.value, e)) {
             Some(text) => text,
             None => self.search_text_of_rows(tx, order_id).await?,
         };

@@ -126,7 +126,7 @@ impl Store {
         shipping_provider: Option<&str>,
     ) -> Result<Shipment> {
         self.check_tx(tx)?;
-        exec!(
+        let replaced = exec!(
             tx_ex(tx),
             "DELETE FROM shipments WHERE order_id = ? AND source = 'user' AND status = 'pending'",
             order_id
@@ -141,8 +141,13 @@ impl Store {
             source: EventSource::User,
             shipped_at: None,
         };
-        // Also refreshes the search text: the new number is searchable at once, the replaced one not.
-        self.record_shipment(tx, &s).await
+        // The new number becomes searchable at once (record_shipment adds it to the search text); a
+        // replaced one must stop matching, so then the text is recomputed from the rows left.
+        let shipment = self.record_shipment(tx, &s).await?;
+        if replaced > 0 {
+            self.recompute_search(tx, order_id).await?;
+        }
+        Ok(shipment)
     }
 
     /// The person-entered tracking number waiting for the ship stage, if any.
