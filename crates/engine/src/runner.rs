@@ -77,6 +77,7 @@ pub struct Runner {
     stop: watch::Sender<bool>,
     sync_task: Option<JoinHandle<()>>,
     metrics_task: Option<JoinHandle<()>>,
+    metrics_stop: watch::Sender<bool>,
     last_pass: watch::Receiver<Option<PassResult>>,
 }
 
@@ -112,7 +113,10 @@ impl Runner {
         let label_pool = WorkerPool::start(pipeline.queue().clone(), pipeline.registry(), label_config).await.map_err(db_err)?;
         let (stop, stop_rx) = watch::channel(false);
         let (pass_tx, last_pass) = watch::channel(None);
-        let metrics_task = tokio::spawn(metrics_loop(pipeline.clone(), stop_rx.clone()));
+        // Its own stop: the last flush must come after the pools stopped, or the orders shipped
+        // during the shutdown's grace never reach the rollups.
+        let (metrics_stop, metrics_stop_rx) = watch::channel(false);
+        let metrics_task = tokio::spawn(metrics_loop(pipeline.clone(), metrics_stop_rx));
         let sync_task =
             tokio::spawn(sync_loop(pipeline.clone(), config.poll_interval, config.reconcile_interval, stop_rx, pass_tx));
         Ok(Runner {
@@ -123,6 +127,7 @@ impl Runner {
             stop,
             sync_task: Some(sync_task),
             metrics_task: Some(metrics_task),
+            metrics_stop,
             last_pass,
         })
     }
@@ -211,6 +216,7 @@ impl Runner {
         );
         a.map_err(db_err)?;
         b.map_err(db_err)?;
+        self.metrics_stop.send_replace(true);
         if let Some(t) = self.metrics_task.take() {
             let _ = t.await;
         }
