@@ -82,7 +82,6 @@ impl Pipeline {
         self.label_writer().write(self.store(), self.metrics(), self.config().batch_linger, write).await?;
         Ok(Outcome::Complete)
     }
-
 }
 
 /// The origin (`scheme://host[:port]`) of a document URL: the key of its host's breaker, in the form
