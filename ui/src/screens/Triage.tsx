@@ -370,7 +370,12 @@ export function Triage({ api }: { api: Api }) {
       )}
 
       {/* The audit log (shop changes, backups, earlier retries) must stay reachable with no failure. */}
-      {nothingFailed && view === "jobs" ? (
+      {groups === null && !error && !filtered && view === "jobs" ? (
+        // The first load: no grid yet, so it does not flash in and out before the empty state.
+        <section className="panel empty" aria-busy="true">
+          <p className="empty-title">Loading failed jobs…</p>
+        </section>
+      ) : nothingFailed && view === "jobs" ? (
         <section className="panel empty">
           <p className="empty-title">No failed jobs — everything is flowing</p>
           <p className="empty-body">Jobs that fail show up here, grouped by cause, with what TikTok answered.</p>
