@@ -1,9 +1,10 @@
 // Browser E2E: the web console (`creatorflow-cli serve`) in headless chromium. Every screen renders
-// without a page error and gets a screenshot; the token rule holds off loopback.
+// without a page error, passes axe-core in both themes and gets a screenshot; the token rule holds
+// off loopback.
 // Run: node --test ui/e2e/  (after building ui/dist and creatorflow-cli; scripts/test.sh does both).
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { browser, openPage, runCli, screenshot, serve } from "./harness.mjs";
+import { accessibilityViolations, browser, openPage, runCli, screenshot, serve } from "./harness.mjs";
 
 let b;
 before(async () => {
@@ -13,9 +14,10 @@ after(async () => {
   await b?.close();
 });
 
-test("every screen renders, in light and dark", async () => {
+test("every screen renders, in light and dark, with no accessibility violation", async () => {
   const s = await serve();
   try {
+    const violations = [];
     for (const colorScheme of ["light", "dark"]) {
       const { page, errors } = await openPage(b, { colorScheme });
       await page.goto(s.url);
@@ -28,10 +30,12 @@ test("every screen renders, in light and dark", async () => {
         await page.waitForTimeout(1500); // one live refresh
         if (colorScheme === "light") await screenshot(page, `web-${name.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`);
         else if (name === names[0]) await screenshot(page, "web-dark");
+        for (const v of await accessibilityViolations(page)) violations.push(`${name} (${colorScheme}): ${v}`);
       }
       assert.deepEqual(errors.map(String), [], "no page errors");
       await page.close();
     }
+    assert.deepEqual(violations, [], "axe-core finds no WCAG 2.1 A/AA or best-practice violation");
   } finally {
     await s.stop();
   }

@@ -1,7 +1,8 @@
 // Browser E2E harness: starts `creatorflow-cli serve` on a fresh data dir and a free loopback port,
 // drives Debian's chromium through playwright-core, and saves screenshots for docs/screenshots/.
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -78,7 +79,37 @@ export async function openPage(b, { colorScheme = "light" } = {}) {
   return { page, errors };
 }
 
-export async function screenshot(page, name) {
+/** Saves docs/screenshots/NAME.png: the viewport, or with `{ fullPage: true }` the whole scrolled page. */
+export async function screenshot(page, name, { fullPage = false } = {}) {
   mkdirSync(screenshotDir, { recursive: true });
-  await page.screenshot({ path: join(screenshotDir, `${name}.png`) });
+  await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage });
+}
+
+const axeSource = readFileSync(join(here, "../node_modules/axe-core/axe.min.js"), "utf8");
+
+/**
+ * Runs axe-core (WCAG 2.1 A and AA, plus its best practices) on what the page shows now and returns one
+ * readable line per violated rule with the first offending elements, so `assert.deepEqual(await
+ * accessibilityViolations(page), [])` prints what to fix. Injected through CDP, which the console's CSP
+ * does not govern.
+ */
+export async function accessibilityViolations(page) {
+  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
+    });
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.map((n) => `${n.target.join(" ")} — ${n.failureSummary.replace(/\s+/g, " ")}`),
+    }));
+  });
+  return violations.map((v) => `${v.id} (${v.impact}, ${v.nodes.length}×): ${v.help}\n      ${v.nodes.slice(0, 4).join("\n      ")}`);
+}
+
+/** Fails with axe-core's findings if what the page shows now has an accessibility violation. */
+export async function assertAccessible(page, where) {
+  assert.deepEqual(await accessibilityViolations(page), [], `axe-core finds violations on ${where}`);
 }

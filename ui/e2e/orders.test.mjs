@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { browser, openPage, runCli, screenshot, serve } from "./harness.mjs";
+import { assertAccessible, browser, openPage, runCli, screenshot, serve } from "./harness.mjs";
 
 let b;
 before(async () => {
@@ -56,6 +56,7 @@ test("orders: search, detail, manual tracking, deep scroll, CSV export", async (
     await page.getByText(/Tracking RM555666777GB recorded/).waitFor();
     await page.getByText(/entered by/).first().waitFor();
     await screenshot(page, "web-orders-detail");
+    await assertAccessible(page, "web-orders-detail");
 
     // Deep scroll: rows arrive page by page, the DOM holds only the window.
     await page.getByLabel("Status").selectOption("");

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, before, test } from "node:test";
-import { browser, cli, openPage, runCli, screenshot, serve } from "./harness.mjs";
+import { assertAccessible, browser, cli, openPage, runCli, screenshot, serve } from "./harness.mjs";
 
 let b;
 let sandbox;
@@ -68,6 +68,7 @@ test("shops: connect a shop through the OAuth form while the demo runs", async (
     await page.getByRole("button", { name: "Copy link" }).waitFor();
     await page.getByText(/Waiting for TikTok to redirect to http:\/\/127\.0\.0\.1:\d+\/callback/).waitFor();
     await screenshot(page, "web-shops-connect");
+    await assertAccessible(page, "web-shops-connect");
 
     // The seller's browser: opens the link, the sandbox redirects to the console's loopback listener.
     const seller = await page.context().newPage();
@@ -109,8 +110,9 @@ test("shops: the demo shop's fault controls take TikTok offline and back", async
     await panel.getByText(/TikTok offline: 0:[0-9]{2} left/).waitFor();
     // The pipeline notices: its breaker opens and every screen says TikTok is unreachable.
     await page.locator(".banner-offline").waitFor({ timeout: 45_000 });
-    await panel.scrollIntoViewIfNeeded();
-    await screenshot(page, "web-shops-faults");
+    // The whole page: the offline banner at the top and the fault controls at the bottom.
+    await screenshot(page, "web-shops-faults", { fullPage: true });
+    await assertAccessible(page, "web-shops-faults");
 
     await panel.getByLabel("Calls failing").selectOption("0.2");
     await panel.getByRole("button", { name: "Apply these rates" }).click();

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { browser, openPage, runCli, screenshot, serve } from "./harness.mjs";
+import { assertAccessible, browser, openPage, runCli, screenshot, serve } from "./harness.mjs";
 
 let b;
 let demoDir;
@@ -48,6 +48,7 @@ test("triage: groups, bulk retry on a filter with its count, discard by keyboard
     await groups.first().waitFor();
     assert.ok((await groups.count()) >= 1, "the demo's failures form groups");
     await screenshot(page, "web-triage");
+    await assertAccessible(page, "web-triage");
 
     // Pick the biggest group: the job list narrows to it.
     const first = groups.first();
@@ -85,6 +86,7 @@ test("triage: groups, bulk retry on a filter with its count, discard by keyboard
     await dialog.waitFor();
     assert.match(await dialog.textContent(), new RegExp(`Retry ${count} jobs?`));
     await screenshot(page, "web-triage-bulk");
+    await assertAccessible(page, "web-triage-bulk");
     await dialog.getByRole("button", { name: `Retry ${count} jobs` }).click();
     await page.getByRole("status").filter({ hasText: `Retry: ${count} of ${count} jobs changed` }).waitFor();
 
@@ -128,6 +130,7 @@ test("triage: groups, bulk retry on a filter with its count, discard by keyboard
     await dark.page.getByRole("tab", { name: "Audit log" }).click();
     await dark.page.locator(".tri-audit li").first().waitFor();
     await screenshot(dark.page, "web-triage-dark");
+    await assertAccessible(dark.page, "web-triage-dark");
     assert.deepEqual(dark.errors.map(String), [], "no page errors");
     await dark.page.close();
   } finally {

@@ -273,15 +273,18 @@ export function Orders({ api }: { api: Api }) {
                 <span key={h} role="columnheader" className={h === "Total" ? "num" : undefined}>{h}</span>
               ))}
             </div>
+            {/* The focusable scroller is the grid's row group (a labelled plain div may not sit between
+                grid and rows); the spacer that gives it its scroll height is presentational. */}
             <div
               ref={virtual.scrollerRef}
               className="orders-scroll"
+              role="rowgroup"
               tabIndex={0}
               onScroll={virtual.onScroll}
               onKeyDown={onGridKey}
               aria-label="Order rows: arrow keys move, Enter opens"
             >
-              <div className="orders-spacer" role="rowgroup" style={{ height: (count + (feed.complete ? 0 : 1)) * ROW_HEIGHT }}>
+              <div className="orders-spacer" role="none" style={{ height: (count + (feed.complete ? 0 : 1)) * ROW_HEIGHT }}>
                 {rows}
               </div>
             </div>
