@@ -2,7 +2,7 @@
 //! record the tracking number, so the local cache shows what TikTok shows. The writes are group
 //! commits (group_write.rs), like the label stage's.
 
-use creatorflow_queue::{JobError, Outcome};
+use creatorflow_queue::{JobError, Outcome, Queue};
 
 use super::group_write::GroupWrite;
 use super::label::record_tracking;
@@ -43,7 +43,7 @@ impl Pipeline {
             ));
         }
         let write = ConfirmWrite { order_id, status, tracking };
-        self.confirm_writer().write(self.store(), self.metrics(), self.config().batch_linger, write).await?;
+        self.confirm_writer().write(self.store(), self.queue(), self.metrics(), self.config().batch_linger, write).await?;
         self.metrics().incr("orders.confirmed", 1);
         Ok(Outcome::Complete)
     }
@@ -61,9 +61,10 @@ pub(crate) struct ConfirmWrite {
 impl GroupWrite for ConfirmWrite {
     const METRIC: &'static str = "confirms";
     const MAX: usize = 256;
+    type Reply = ();
 
     /// One transaction: the tracking numbers learnt, the work-log marks and the timeline entries.
-    async fn commit(store: &Store, group: &[Self]) -> crate::store::Result<()> {
+    async fn commit(store: &Store, _queue: &Queue, group: &[Self]) -> crate::store::Result<Vec<()>> {
         let mut tx = store.begin().await?;
         for w in group {
             if let Some(t) = &w.tracking {
@@ -88,6 +89,6 @@ impl GroupWrite for ConfirmWrite {
         let events: Vec<(i64, &NewOrderEvent)> = ids.iter().copied().zip(&entries).collect();
         store.append_events_tx(&mut tx, &events).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(vec![(); group.len()])
     }
 }

@@ -11,7 +11,7 @@
 //! job at a time, each label was two write transactions queued behind the rest of the pipeline's on
 //! SQLite's one writer, and label jobs finished at a fraction of the rate orders shipped.
 
-use creatorflow_queue::{DbTx, JobError, Outcome};
+use creatorflow_queue::{DbTx, JobError, Outcome, Queue};
 use tiktok_shop::models::fulfillment::ShippingDocumentQuery;
 
 use super::group_write::GroupWrite;
@@ -79,7 +79,7 @@ impl Pipeline {
             tracking = tracking.or(doc.tracking_number.filter(|t| !t.is_empty()));
         }
         let write = LabelWrite { order_id, labels, document_type: query.document_type.as_str().to_owned(), tracking };
-        self.label_writer().write(self.store(), self.metrics(), self.config().batch_linger, write).await?;
+        self.label_writer().write(self.store(), self.queue(), self.metrics(), self.config().batch_linger, write).await?;
         Ok(Outcome::Complete)
     }
 }
@@ -116,10 +116,11 @@ impl GroupWrite for LabelWrite {
     const METRIC: &'static str = "labels";
     /// Their PDFs are a few KB each.
     const MAX: usize = 256;
+    type Reply = ();
 
     /// One transaction: every label row, the tracking numbers learnt, the work-log marks and the
     /// timeline entries of `batch`.
-    async fn commit(store: &Store, batch: &[Self]) -> crate::store::Result<()> {
+    async fn commit(store: &Store, _queue: &Queue, batch: &[Self]) -> crate::store::Result<Vec<()>> {
         let mut tx = store.begin().await?;
         let rows: Vec<NewLabel<'_>> = batch
             .iter()
@@ -142,6 +143,6 @@ impl GroupWrite for LabelWrite {
         let events: Vec<(i64, &NewOrderEvent)> = ids.iter().map(|&id| (id, &ev)).collect();
         store.append_events_tx(&mut tx, &events).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(vec![(); batch.len()])
     }
 }

@@ -38,7 +38,9 @@ mod confirm;
 mod group_write;
 mod label;
 mod ship;
+mod ship_write;
 mod validate;
+mod validate_write;
 mod webhook;
 
 use std::sync::Arc;
@@ -174,6 +176,9 @@ struct Inner {
     batchers: Batchers,
     label_writer: group_write::GroupWriter<label::LabelWrite>,
     confirm_writer: group_write::GroupWriter<confirm::ConfirmWrite>,
+    validate_writer: group_write::GroupWriter<validate_write::Validated>,
+    ship_intent_writer: group_write::GroupWriter<ship_write::ShipIntent>,
+    shipped_writer: group_write::GroupWriter<ship_write::ShippedWrite>,
     carrier: Option<Arc<dyn CarrierAdapter>>,
     config: PipelineConfig,
     /// When each order on its way to a shipment arrived from TikTok, for the overhead metric.
@@ -222,6 +227,9 @@ impl Pipeline {
                 batchers: Batchers::default(),
                 label_writer: group_write::GroupWriter::default(),
                 confirm_writer: group_write::GroupWriter::default(),
+                validate_writer: group_write::GroupWriter::default(),
+                ship_intent_writer: group_write::GroupWriter::default(),
+                shipped_writer: group_write::GroupWriter::default(),
                 carrier,
                 config,
                 arrivals: Default::default(),
@@ -255,6 +263,15 @@ impl Pipeline {
     }
     pub(crate) fn confirm_writer(&self) -> &group_write::GroupWriter<confirm::ConfirmWrite> {
         &self.inner.confirm_writer
+    }
+    pub(crate) fn validate_writer(&self) -> &group_write::GroupWriter<validate_write::Validated> {
+        &self.inner.validate_writer
+    }
+    pub(crate) fn ship_intent_writer(&self) -> &group_write::GroupWriter<ship_write::ShipIntent> {
+        &self.inner.ship_intent_writer
+    }
+    pub(crate) fn shipped_writer(&self) -> &group_write::GroupWriter<ship_write::ShippedWrite> {
+        &self.inner.shipped_writer
     }
     pub(crate) fn carrier(&self) -> Option<&Arc<dyn CarrierAdapter>> {
         self.inner.carrier.as_ref()

@@ -9,16 +9,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use creatorflow_queue::{JobError, Outcome};
-use serde_json::json;
 use tiktok_shop::models::fulfillment::{BatchShipPackage, HandoverMethod, PackageStatus, SelfShipment};
 use tiktok_shop::{Error as ApiError, ErrorKind, ShopClient};
 
 use super::batch::{Refreshed, ShipResult};
+use super::ship_write::{ShipIntent, ShippedWrite};
 use super::{CallFailure, OrderJob, Pipeline, engine_error, kinds, store_error};
-use crate::store::{
-    EventSource, HandoverMethod as LocalHandover, NewOrderEvent, NewShipment, ShipmentStatus, ShippingType, Shop,
-    WorkOrder,
-};
+use crate::store::{HandoverMethod as LocalHandover, ShippingType, Shop, WorkOrder};
 
 /// TikTok's answer "this package was shipped already" (sandbox code; the spec gives none).
 const ALREADY_SHIPPED: i64 = 21011005;
@@ -91,9 +88,8 @@ impl Pipeline {
                 Err(stop) => return stop,
             },
         };
-        let mut tx = self.store().begin().await.map_err(store_error)?;
-        self.store().mark_ship_requested(&mut tx, &[order.id]).await.map_err(store_error)?;
-        tx.commit().await.map_err(|e| JobError::retryable("database", e.to_string()))?;
+        let intent = ShipIntent { order_id: order.id };
+        self.ship_intent_writer().write(self.store(), self.queue(), self.metrics(), self.config().batch_linger, intent).await?;
 
         let (attempted, took) = match &booking {
             None => self.ship_tiktok(&shop, &client, &packages).await,
@@ -302,7 +298,8 @@ impl Pipeline {
         }
     }
 
-    /// Records the shipment (once), consumes the reserved stock and queues label and confirm.
+    /// Records the shipment (once), consumes the reserved stock and queues label and confirm: a group
+    /// commit with other ship jobs' (ship_write.rs).
     async fn after_shipped(
         &self,
         order: &WorkOrder,
@@ -311,68 +308,21 @@ impl Pipeline {
         provider_id: Option<String>,
         api_time: Option<Duration>,
     ) -> Result<Outcome, JobError> {
-        let mut tx = self.store().begin().await.map_err(store_error)?;
-        let newly = self.store().mark_shipped(&mut tx, order.id, tracking_number.as_deref()).await.map_err(store_error)?;
-        if newly {
-            let f = self.store().fulfillment_tx(&mut tx, order.id).await.map_err(store_error)?;
-            if f.as_ref().is_some_and(|f| f.stock_reserved) {
-                for (sku, qty) in order.units_by_sku() {
-                    self.store().consume(&mut tx, shop.creator_id, sku, qty).await.map_err(store_error)?;
-                }
-            }
-            let settled = self
-                .store()
-                .settle_manual_tracking(&mut tx, order.id, tracking_number.as_deref(), provider_id.as_deref())
-                .await
-                .map_err(store_error)?;
-            if !settled.superseded.is_empty() {
-                let ev = NewOrderEvent {
-                    source: EventSource::Pipeline,
-                    kind: "manual_tracking_superseded".into(),
-                    message: format!(
-                        "tracking {} was entered while a ship call was under way; tiktok has {}",
-                        settled.superseded.join(", "),
-                        tracking_number.as_deref().unwrap_or("its own number")
-                    ),
-                    data: Some(json!({ "superseded": settled.superseded })),
-                };
-                self.store().append_event(&mut tx, order.id, &ev).await.map_err(store_error)?;
-            }
-            if let Some(t) = &tracking_number
-                && !settled.manual
-            {
-                let shipment = NewShipment {
-                    order_id: order.id,
-                    package_id: None,
-                    tracking_number: t.clone(),
-                    shipping_provider_id: provider_id.clone(),
-                    shipping_provider: None,
-                    status: ShipmentStatus::Submitted,
-                    source: EventSource::Pipeline,
-                    shipped_at: Some(self.now_ms()),
-                };
-                self.store().record_shipment(&mut tx, &shipment).await.map_err(store_error)?;
-            }
-            let ev = NewOrderEvent {
-                source: EventSource::Pipeline,
-                kind: "shipped".into(),
-                message: match &tracking_number {
-                    Some(t) => format!("shipped, tracking {t}"),
-                    None => "shipped with TikTok logistics".into(),
-                },
-                data: Some(json!({ "tracking_number": tracking_number })),
-            };
-            self.store().append_event(&mut tx, order.id, &ev).await.map_err(store_error)?;
-        }
-        let db = |e: creatorflow_queue::QueueError| JobError::retryable("database", e.to_string());
+        let mut next_jobs = Vec::with_capacity(2);
         if order.shipping_type == ShippingType::Tiktok {
-            let job = self.stage_job(kinds::LABEL, order.id, shop, order.ship_by_time).map_err(engine_error)?;
-            self.queue().insert_tx(&mut tx, job).await.map_err(db)?;
+            next_jobs.push(self.stage_job(kinds::LABEL, order.id, shop, order.ship_by_time).map_err(engine_error)?);
         }
-        let job = self.stage_job(kinds::CONFIRM, order.id, shop, order.ship_by_time).map_err(engine_error)?;
-        self.queue().insert_tx(&mut tx, job).await.map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        self.queue().wake();
+        next_jobs.push(self.stage_job(kinds::CONFIRM, order.id, shop, order.ship_by_time).map_err(engine_error)?);
+        let write = ShippedWrite {
+            order_id: order.id,
+            creator_id: shop.creator_id,
+            units: order.units_by_sku().into_iter().map(|(sku, n)| (sku.to_owned(), n)).collect(),
+            tracking_number,
+            provider_id,
+            next_jobs,
+            shipped_at: self.now_ms(),
+        };
+        let newly = self.shipped_writer().write(self.store(), self.queue(), self.metrics(), self.config().batch_linger, write).await?;
         let arrived = self.take_arrival(order.id);
         if newly && let Some(api) = api_time {
             let from_s = order.paid_time.unwrap_or(order.create_time);

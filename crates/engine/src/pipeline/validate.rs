@@ -1,10 +1,9 @@
 //! Stage 1, validate: wait while the buyer has not paid or TikTok holds the order, stop for a
 //! cancellation, check the address, reserve stock for tracked SKUs, then hand the order to ship.
 
-
 use creatorflow_queue::{JobError, Outcome};
-use serde_json::json;
 
+use super::validate_write::Validated;
 use super::{OrderJob, Pipeline, kinds, store_error};
 use crate::store::{EventSource, NewOrderEvent, StoreError, WorkOrder};
 
@@ -50,33 +49,21 @@ impl Pipeline {
         if order.package_ids.is_empty() {
             return Err(JobError::permanent("no_package", format!("order {} has no package to ship", order.tts_order_id)));
         }
-        let mut tx = self.store().begin().await.map_err(store_error)?;
-        let mut reserved = false;
-        if self.store().fulfillment_tx(&mut tx, order.id).await.map_err(store_error)?.is_none() {
-            for (sku, qty) in order.units_by_sku() {
-                match self.store().reserve(&mut tx, shop.creator_id, sku, qty).await {
-                    Ok(r) => reserved |= r == crate::store::Reservation::Reserved,
-                    Err(e @ StoreError::OutOfStock { .. }) => {
-                        // Dropping the transaction rolls back this order's earlier reservations.
-                        return Err(JobError::permanent("out_of_stock", format!("order {}: {e}", order.tts_order_id)));
-                    }
-                    Err(e) => return Err(store_error(e)),
-                }
+        let write = Validated {
+            order_id: order.id,
+            creator_id: shop.creator_id,
+            package_ids: order.package_ids.clone(),
+            units: order.units_by_sku().into_iter().map(|(sku, n)| (sku.to_owned(), n)).collect(),
+            ship_job: self.stage_job(kinds::SHIP, order.id, &shop, order.ship_by_time).map_err(super::engine_error)?,
+        };
+        let linger = self.config().batch_linger;
+        match self.validate_writer().write(self.store(), self.queue(), self.metrics(), linger, write).await? {
+            Ok(()) => Ok(Outcome::Complete),
+            Err(e @ StoreError::OutOfStock { .. }) => {
+                Err(JobError::permanent("out_of_stock", format!("order {}: {e}", order.tts_order_id)))
             }
-            self.store().start_fulfillment(&mut tx, order.id, &order.package_ids, reserved).await.map_err(store_error)?;
-            let ev = NewOrderEvent {
-                source: EventSource::Pipeline,
-                kind: "validated".into(),
-                message: "address complete, stock reserved; queued for shipping".into(),
-                data: Some(json!({ "stock_reserved": reserved })),
-            };
-            self.store().append_event(&mut tx, order.id, &ev).await.map_err(store_error)?;
+            Err(e) => Err(store_error(e)),
         }
-        let job = self.stage_job(kinds::SHIP, order.id, &shop, order.ship_by_time).map_err(super::engine_error)?;
-        self.queue().insert_tx(&mut tx, job).await.map_err(|e| JobError::retryable("database", e.to_string()))?;
-        tx.commit().await.map_err(|e| JobError::retryable("database", e.to_string()))?;
-        self.queue().wake();
-        Ok(Outcome::Complete)
     }
 
     /// An order cancelled before it shipped: give back its stock and stop.

@@ -7,11 +7,13 @@ use serde_json::Value;
 use sqlx::types::Json;
 
 use creatorflow_queue::{Backend, DbTx};
-use sea_query::{Expr, ExprTrait, Query};
+use std::collections::{BTreeSet, HashSet};
+
+use sea_query::{Expr, ExprTrait, OnConflict, Query};
 
 use super::Store;
 use super::error::{Result, StoreError};
-use super::exec::{ReadConn, exec, exec_stmt, fetch_all, fetch_opt, tx_ex};
+use super::exec::{ReadConn, bad_statement, exec, exec_stmt, fetch_all, fetch_opt, fetch_stmt, tx_ex};
 use super::model::ShippingType;
 
 /// Orders per `IN (...)` list of a set update.
@@ -45,6 +47,14 @@ impl WorkOrder {
         }
         units
     }
+}
+
+/// A work log validate starts: [`Store::start_fulfillments_tx`].
+pub struct NewFulfillment<'a> {
+    pub order_id: i64,
+    pub package_ids: &'a [String],
+    /// Whether validate reserved tracked stock for it.
+    pub stock_reserved: bool,
 }
 
 /// The work log row of an order.
@@ -196,40 +206,91 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Records the intent to ship (commit it before the call). Fails if the order is already shipped.
+    /// Records the intent to ship (commit it before the call): one `IN (...)` update per ID_ROWS orders.
+    /// Fails, changing nothing once the caller rolls back, if any of them is already shipped or has
+    /// no work log.
     pub async fn mark_ship_requested(&self, tx: &mut DbTx, order_ids: &[i64]) -> Result<()> {
         self.check_tx(tx)?;
         let now = self.now_ms();
-        for &id in order_ids {
-            let n = exec!(
-                tx_ex(tx),
-                "UPDATE fulfillments SET ship_requested_at = ?, ship_requests = ship_requests + 1, updated_at = ? \
-                 WHERE order_id = ? AND shipped_at IS NULL",
-                now,
-                now,
-                id
-            )?;
-            if n != 1 {
-                return Err(StoreError::InvalidInput { field: "fulfillment (not startable or already shipped)", value: id.to_string() });
+        let ids: BTreeSet<i64> = order_ids.iter().copied().collect();
+        let ids: Vec<i64> = ids.into_iter().collect();
+        for chunk in ids.chunks(ID_ROWS) {
+            let stmt = Query::update()
+                .table("fulfillments")
+                .value("ship_requested_at", now)
+                .value("ship_requests", Expr::col("ship_requests").add(1))
+                .value("updated_at", now)
+                .and_where(Expr::col("order_id").is_in(chunk.iter().copied()))
+                .and_where(Expr::col("shipped_at").is_null())
+                .to_owned();
+            let n = exec_stmt(tx, &stmt).await?;
+            if n != chunk.len() as u64 {
+                let value = if chunk.len() == 1 { chunk[0].to_string() } else { format!("{} of {:?}", chunk.len() as u64 - n, chunk) };
+                return Err(StoreError::InvalidInput { field: "fulfillment (not startable or already shipped)", value });
             }
         }
         Ok(())
     }
 
-    /// Records that TikTok accepted the shipment. Returns false if it was recorded before (idempotent).
-    pub async fn mark_shipped(&self, tx: &mut DbTx, order_id: i64, tracking_number: Option<&str>) -> Result<bool> {
+    /// Which of `order_ids` have a work log already (validate ran for them), in the caller's transaction.
+    pub async fn started_orders_tx(&self, tx: &mut DbTx, order_ids: &[i64]) -> Result<HashSet<i64>> {
+        #[derive(sqlx::FromRow)]
+        struct OrderId {
+            order_id: i64,
+        }
+        self.check_tx(tx)?;
+        let mut found = HashSet::new();
+        for chunk in order_ids.chunks(ID_ROWS) {
+            let stmt = Query::select()
+                .column("order_id")
+                .from("fulfillments")
+                .and_where(Expr::col("order_id").is_in(chunk.iter().copied()))
+                .to_owned();
+            found.extend(fetch_stmt::<OrderId, _>(tx, &stmt).await?.into_iter().map(|r| r.order_id));
+        }
+        Ok(found)
+    }
+
+    /// Creates the work logs of orders validate passed, in multi-row inserts; an order that has one
+    /// already keeps it.
+    pub async fn start_fulfillments_tx(&self, tx: &mut DbTx, rows: &[NewFulfillment<'_>]) -> Result<()> {
         self.check_tx(tx)?;
         let now = self.now_ms();
-        let n = exec!(
+        for chunk in rows.chunks(ID_ROWS) {
+            let mut stmt = Query::insert();
+            stmt.into_table("fulfillments")
+                .columns(["order_id", "tts_package_ids", "stock_reserved", "updated_at"])
+                .on_conflict(OnConflict::column("order_id").do_nothing().to_owned());
+            for r in chunk {
+                stmt.values([r.order_id.into(), r.package_ids.join(" ").into(), r.stock_reserved.into(), now.into()])
+                    .map_err(bad_statement)?;
+            }
+            exec_stmt(tx, &stmt).await?;
+        }
+        Ok(())
+    }
+
+    /// Records that TikTok accepted the shipment (idempotent). `Some(stock_reserved)` for the call
+    /// that recorded it — whether validate reserved stock, which now leaves with the parcel — and
+    /// `None` if it was recorded before.
+    pub async fn mark_shipped(&self, tx: &mut DbTx, order_id: i64, tracking_number: Option<&str>) -> Result<Option<bool>> {
+        #[derive(sqlx::FromRow)]
+        struct Reserved {
+            stock_reserved: bool,
+        }
+        self.check_tx(tx)?;
+        let now = self.now_ms();
+        let row = fetch_opt!(
             tx_ex(tx),
+            Reserved,
             "UPDATE fulfillments SET shipped_at = ?, tracking_number = COALESCE(?, tracking_number), updated_at = ? \
-             WHERE order_id = ? AND shipped_at IS NULL",
+             WHERE order_id = ? AND shipped_at IS NULL RETURNING stock_reserved",
             now,
             tracking_number,
             now,
             order_id
         )?;
-        Ok(n == 1)
+        Ok(row.map(|r| r.stock_reserved))
     }
 
     /// Records the tracking number TikTok assigned (label or confirm stage, whichever learns it first).

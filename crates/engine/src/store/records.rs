@@ -3,7 +3,7 @@
 
 use creatorflow_queue::DbTx;
 use serde_json::Value;
-use sea_query::Query;
+use sea_query::{Expr, ExprTrait, Query};
 use sqlx::types::Json;
 
 use super::Store;
@@ -65,24 +65,31 @@ impl Store {
     }
 
     /// Appends timeline entries, `(order id, entry)`, in the caller's transaction: multi-row inserts of
-    /// EVENT_ROWS entries (a stage's group commit writes many orders' at once). An entry with `data`
-    /// goes alone (its JSON binds per dialect). An order that is not cached fails the whole call.
+    /// EVENT_ROWS entries (a stage's group commit writes many orders' at once). An order that is not
+    /// cached fails the whole call.
     pub async fn append_events_tx(&self, tx: &mut DbTx, events: &[(i64, &NewOrderEvent)]) -> Result<()> {
         self.check_tx(tx)?;
         for (_, ev) in events {
             check_event_kind(ev)?;
         }
-        let (with_data, plain): (Vec<_>, Vec<_>) = events.iter().partition(|(_, ev)| ev.data.is_some());
-        for (order_id, ev) in with_data {
-            self.append_event(tx, order_id, ev).await?;
-        }
+        let pg = matches!(tx, DbTx::Postgres(_));
         let now = self.now_ms();
-        for chunk in plain.chunks(EVENT_ROWS) {
+        for chunk in events.chunks(EVENT_ROWS) {
             let mut stmt = Query::insert();
-            stmt.into_table("order_events").columns(["order_id", "at", "source", "kind", "message"]);
+            stmt.into_table("order_events").columns(["order_id", "at", "source", "kind", "message", "data"]);
             for (order_id, ev) in chunk {
-                stmt.values([(*order_id).into(), now.into(), ev.source.as_str().into(), ev.kind.as_str().into(), ev.message.as_str().into()])
-                    .map_err(bad_statement)?;
+                // JSON goes in as its text; PostgreSQL's column is jsonb, SQLite's is checked text.
+                let text = ev.data.as_ref().map(|d| d.to_string());
+                let data = if pg { Expr::val(text).cast_as("jsonb") } else { Expr::val(text) };
+                stmt.values([
+                    (*order_id).into(),
+                    now.into(),
+                    ev.source.as_str().into(),
+                    ev.kind.as_str().into(),
+                    ev.message.as_str().into(),
+                    data,
+                ])
+                .map_err(bad_statement)?;
             }
             match exec_stmt(tx, &stmt).await {
                 Ok(_) => {}

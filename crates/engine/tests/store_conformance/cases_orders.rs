@@ -741,6 +741,33 @@ pub async fn work_order_reads_the_order_its_children_and_its_log(h: &Harness) ->
     tx.rollback().await?;
     assert_eq!(log.package_ids(), ["pkg-b", "pkg-a"]);
     ensure!(log.stock_reserved && log.ship_requested_at.is_some() && log.shipped_at.is_none(), "{log:?}");
+
+    // The set writes of validate's and ship's group commits: an existing work log is kept, an
+    // intent counts once per order however often it is listed, and a set holding a shipped order fails.
+    let none: Vec<String> = Vec::new();
+    let mut tx = h.store.begin().await?;
+    let started = h.store.started_orders_tx(&mut tx, &[id, bare]).await?;
+    ensure!(started.contains(&id) && !started.contains(&bare), "{started:?}");
+    let logs = [
+        NewFulfillment { order_id: id, package_ids: &none, stock_reserved: false },
+        NewFulfillment { order_id: bare, package_ids: &none, stock_reserved: false },
+    ];
+    h.store.start_fulfillments_tx(&mut tx, &logs).await?;
+    h.store.mark_ship_requested(&mut tx, &[id, bare, bare]).await?;
+    ensure!(h.store.mark_shipped(&mut tx, bare, None).await? == Some(false), "shipped once, no stock");
+    ensure!(h.store.mark_shipped(&mut tx, bare, None).await?.is_none(), "a second mark is no shipment");
+    tx.commit().await?;
+    let (_, log) = h.store.work_order(id).await?;
+    let log = log.context("log")?;
+    ensure!(log.stock_reserved && log.package_ids() == ["pkg-b", "pkg-a"] && log.ship_requests == 2, "kept: {log:?}");
+    let (_, bare_log) = h.store.work_order(bare).await?;
+    ensure!(bare_log.as_ref().is_some_and(|l| l.ship_requests == 1 && l.shipped_at.is_some()), "{bare_log:?}");
+    let mut tx = h.store.begin().await?;
+    match h.store.mark_ship_requested(&mut tx, &[id, bare]).await {
+        Err(StoreError::InvalidInput { .. }) => {}
+        other => bail!("expected the shipped order to fail the set, got {other:?}"),
+    }
+    tx.rollback().await?;
     match h.store.work_order(id + 1000).await {
         Err(StoreError::OrderNotFound(_)) => Ok(()),
         other => bail!("expected OrderNotFound, got {other:?}"),

@@ -127,6 +127,48 @@ pub async fn inventory_release_and_rollback(h: &Harness) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Validate's group reservation: checked in memory in the group's order, one order out of stock
+/// takes nothing and leaves the others alone, untracked SKUs pass, a bad SKU fails its order only.
+pub async fn inventory_reserve_many(h: &Harness) -> anyhow::Result<()> {
+    let c = DEFAULT_CREATOR_ID;
+    h.store.set_stock(c, "A", true, 3).await?;
+    h.store.set_stock(c, "B", true, 1).await?;
+    h.store.set_stock(c, "FREE", false, 0).await?;
+    let units = |v: &[(&str, i64)]| v.iter().map(|(s, n)| (s.to_string(), *n)).collect::<Vec<_>>();
+    let orders = [
+        units(&[("A", 2)]),
+        units(&[("A", 2), ("B", 1)]), // A has 1 left: out of stock, B stays untouched
+        units(&[("A", 1), ("FREE", 50)]),
+        units(&[("FREE", 5), ("UNKNOWN", 1)]),
+        units(&[("B", 1)]),
+        units(&[("", 1)]),
+    ];
+    let requests: Vec<StockRequest<'_>> = orders.iter().map(|u| StockRequest { creator_id: c, units: u }).collect();
+    let mut tx = h.store.begin().await?;
+    let answers = h.store.reserve_many_tx(&mut tx, &requests).await?;
+    tx.commit().await?;
+    ensure!(matches!(answers[0], Ok(true)), "{:?}", answers[0]);
+    match &answers[1] {
+        Err(StoreError::OutOfStock { sku, requested: 2, available: 1 }) if sku == "A" => {}
+        other => bail!("expected A out of stock, got {other:?}"),
+    }
+    ensure!(matches!(answers[2], Ok(true)), "{:?}", answers[2]);
+    ensure!(matches!(answers[3], Ok(false)), "{:?}", answers[3]);
+    ensure!(matches!(answers[4], Ok(true)), "B is still there for the next order: {:?}", answers[4]);
+    ensure!(matches!(answers[5], Err(StoreError::InvalidInput { .. })), "{:?}", answers[5]);
+    let a = h.store.get_inventory(c, "A").await?.context("A")?;
+    let b = h.store.get_inventory(c, "B").await?.context("B")?;
+    assert_eq!((a.reserved, b.reserved), (3, 1));
+    // Nothing left: a whole group out of stock reserves nothing and still commits.
+    let more = units(&[("A", 1)]);
+    let mut tx = h.store.begin().await?;
+    let answers = h.store.reserve_many_tx(&mut tx, &[StockRequest { creator_id: c, units: &more }]).await?;
+    tx.commit().await?;
+    ensure!(matches!(answers[0], Err(StoreError::OutOfStock { .. })), "{:?}", answers[0]);
+    assert_eq!(h.store.get_inventory(c, "A").await?.context("A")?.reserved, 3);
+    Ok(())
+}
+
 pub async fn webhook_dedupe(h: &Harness) -> anyhow::Result<()> {
     let w = WebhookReceipt {
         tts_notification_id: "7327112393057371910".into(),

@@ -48,6 +48,7 @@ cases!(
     at_risk_filter_follows_the_clock,
     inventory_never_negative_under_concurrency,
     inventory_release_and_rollback,
+    inventory_reserve_many,
     webhook_dedupe,
     label_round_trip,
     labels_in_sets,
