@@ -1,7 +1,7 @@
 // Desktop E2E: the real app binary (target/debug/creatorflow) in a real WebKitGTK window under Xvfb,
 // driven through tauri-driver + WebKitWebDriver, over the app's IPC (no web server involved):
 // 1. on a fresh data dir (the app starts the demo shop) every screen renders without an error banner
-//    and gets a screenshot, and the dashboard's live figures move;
+//    and gets a screenshot and an axe-core accessibility check, and the dashboard's live figures move;
 // 2. the Shops screen's "Open in browser" hands the shop-connect link to the system opener (the
 //    opener plugin runs `xdg-open`; a stand-in earlier on the app's PATH records what it was given);
 // 3. on a database with real failures (`creatorflow-cli demo` with injected faults), opened read-only,
@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { app, isFigure, launchApp, readTiles } from "./desktop-harness.mjs";
-import { runCli, screenshotDir } from "./harness.mjs";
+import { desktopAccessibilityViolations, runCli, screenshotDir } from "./harness.mjs";
 
 const temp = [];
 function tempDir(prefix) {
@@ -81,6 +81,7 @@ test("fresh data dir: the demo shop's dashboard moves and every screen renders",
     assert.ok(tabs.length >= 1);
     const names = [];
     for (const tab of tabs) names.push(await wd.text(tab));
+    const violations = [];
     for (const name of names) {
       await openScreen(wd, name);
       // Judge the screen once its first data is in: no placeholder still says it is loading.
@@ -90,7 +91,9 @@ test("fresh data dir: the demo shop's dashboard moves and every screen renders",
       }, { what: `${name} to load` });
       assert.deepEqual(await alertTexts(wd), [], `${name} shows an error`);
       await wd.screenshot(join(screenshotDir, `desktop-${slug(name)}.png`));
+      for (const v of await desktopAccessibilityViolations(wd)) violations.push(`${name}: ${v}`);
     }
+    assert.deepEqual(violations, [], "axe-core finds no accessibility violation on any screen of the window");
   } finally {
     await stop();
   }

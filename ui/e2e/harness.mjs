@@ -86,6 +86,12 @@ export async function screenshot(page, name, { fullPage = false } = {}) {
 }
 
 const axeSource = readFileSync(join(here, "../node_modules/axe-core/axe.min.js"), "utf8");
+const AXE_RULES = { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } };
+
+/** One readable line per violated rule, with its first offending elements. */
+function describeViolations(violations) {
+  return violations.map((v) => `${v.id} (${v.impact}, ${v.nodes.length}×): ${v.help}\n      ${v.nodes.slice(0, 4).join("\n      ")}`);
+}
 
 /**
  * Runs axe-core (WCAG 2.1 A and AA, plus its best practices) on what the page shows now and returns one
@@ -95,18 +101,33 @@ const axeSource = readFileSync(join(here, "../node_modules/axe-core/axe.min.js")
  */
 export async function accessibilityViolations(page) {
   if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(axeSource);
-  const violations = await page.evaluate(async () => {
-    const result = await window.axe.run(document, {
-      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
-    });
+  const violations = await page.evaluate(async (rules) => {
+    const result = await window.axe.run(document, rules);
     return result.violations.map((v) => ({
       id: v.id,
       impact: v.impact,
       help: v.help,
       nodes: v.nodes.map((n) => `${n.target.join(" ")} — ${n.failureSummary.replace(/\s+/g, " ")}`),
     }));
-  });
-  return violations.map((v) => `${v.id} (${v.impact}, ${v.nodes.length}×): ${v.help}\n      ${v.nodes.slice(0, 4).join("\n      ")}`);
+  }, AXE_RULES);
+  return describeViolations(violations);
+}
+
+/**
+ * The same check in the desktop window, through WebDriver (`wd` of webdriver.mjs): axe-core goes in
+ * as an executed script, which the window's CSP does not govern either.
+ */
+export async function desktopAccessibilityViolations(wd) {
+  if (!(await wd.execute("return 'axe' in window"))) await wd.execute(`${axeSource}\n;return true;`);
+  const violations = await wd.executeAsync(
+    `const [rules, done] = arguments;
+     window.axe.run(document, rules).then(
+       (r) => done(r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+         nodes: v.nodes.map((n) => n.target.join(" ") + " — " + n.failureSummary.replace(/\s+/g, " ")) }))),
+       (e) => done([{ id: "axe-error", impact: "", help: String(e), nodes: [] }]));`,
+    [AXE_RULES],
+  );
+  return describeViolations(violations);
 }
 
 /** Fails with axe-core's findings if what the page shows now has an accessibility violation. */

@@ -130,6 +130,11 @@ export class WebDriver {
     return this.cmd("POST", "/execute/sync", { script, args });
   }
 
+  /** Runs `script` with a callback as its last argument; resolves with what it passes the callback. */
+  executeAsync(script, args = []) {
+    return this.cmd("POST", "/execute/async", { script, args });
+  }
+
   async screenshot(path) {
     const png = await this.cmd("GET", "/screenshot");
     writeFileSync(path, Buffer.from(png, "base64"));

@@ -144,8 +144,17 @@ export function JobList(props: {
         <span role="columnheader">Order / shop</span>
         <span role="columnheader">Failed</span>
       </div>
-      <div ref={props.scrollerRef} className="tri-jobs-scroll" onScroll={props.onScroll}>
-        <div className="tri-jobs-spacer" role="rowgroup" style={{ height: count * JOB_ROW_HEIGHT }}>
+      {/* The scroller is the row group and a tab stop of its own: while rows are still loading it
+          holds nothing focusable, and a scrollable region must be reachable by keyboard. */}
+      <div
+        ref={props.scrollerRef}
+        className="tri-jobs-scroll"
+        role="rowgroup"
+        tabIndex={0}
+        aria-label="Failed job rows"
+        onScroll={props.onScroll}
+      >
+        <div className="tri-jobs-spacer" role="none" style={{ height: count * JOB_ROW_HEIGHT }}>
           {rows}
         </div>
       </div>

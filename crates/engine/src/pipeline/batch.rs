@@ -90,7 +90,6 @@ pub(super) async fn collect<T>(rx: &mut mpsc::UnboundedReceiver<T>, linger: Dura
 }
 
 impl Pipeline {
-    /// Ships one package through its shop's batcher.
     /// Ships one package through its shop's batcher: the result, and the time the call took.
     pub(crate) async fn ship_batched(&self, shop: &Shop, client: &ShopClient, package: BatchShipPackage) -> (ShipResult, Duration) {
         let (reply, rx) = oneshot::channel();
