@@ -337,7 +337,10 @@ impl Console {
         let backlog = count(JobState::Available) + count(JobState::Scheduled) + count(JobState::Retryable);
 
         PageCacheWindow::sample(&self.live.cache, db).await;
-        let (hits, misses) = lock(&self.live.cache).totals();
+        let ((hits, misses), fits_in_cache) = {
+            let w = lock(&self.live.cache);
+            (w.totals(), w.fits_in_cache)
+        };
         let cache = CacheHitRate {
             rate: (hits + misses > 0).then(|| hits as f64 / (hits + misses) as f64),
             hits: hits as i64,
@@ -405,7 +408,9 @@ impl Console {
                 .iter()
                 .find(|r| r.group == LatencyGroup::Order)
                 .and_then(|r| r.p95.map(|p| (p, r.count as u64))),
-            cache_hit_rate: cache.rate.map(|r| (r, (hits + misses))),
+            // A database smaller than the cache cannot outgrow it: its misses are pages other
+            // connections' writes made stale (the dashboard still shows the rate).
+            cache_hit_rate: cache.rate.filter(|_| fits_in_cache != Some(true)).map(|r| (r, (hits + misses))),
             queue_depth: Some(queue.depth),
         };
         let alerts = lock(&self.live.alerts).update(evaluate(&inputs), now_ms);

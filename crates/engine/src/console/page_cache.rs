@@ -31,6 +31,10 @@ pub(crate) struct PageCacheWindow {
     samples: VecDeque<(Instant, u64, u64)>,
     /// PostgreSQL's cumulative counters at the previous sample.
     pg_last: Option<(i64, i64)>,
+    /// SQLite: whether the whole database file fits in one connection's page cache, at the last
+    /// sample. Then every miss is a page another connection's write made stale, or one read for the
+    /// first time (cheap: the OS has it), never an eviction: a low rate says nothing about memory.
+    pub(crate) fits_in_cache: Option<bool>,
 }
 
 impl PageCacheWindow {
@@ -55,15 +59,23 @@ impl PageCacheWindow {
         match db {
             Db::Sqlite { writer, reader } => {
                 let (mut hits, mut misses) = (0, 0);
+                let mut fits = None;
                 for pool in [writer, reader] {
                     for mut conn in idle_connections(pool) {
                         if let Some((h, m)) = sqlite_counts(&mut conn).await {
                             hits += h;
                             misses += m;
                         }
+                        if fits.is_none() {
+                            fits = fits_in_cache(&mut conn).await;
+                        }
                     }
                 }
-                lock(window).push(now, hits, misses);
+                let mut w = lock(window);
+                w.push(now, hits, misses);
+                if fits.is_some() {
+                    w.fits_in_cache = fits;
+                }
             }
             Db::Postgres(pool) => {
                 let row: Result<(i64, i64), _> = sqlx::query_as(
@@ -98,6 +110,19 @@ fn idle_connections(pool: &SqlitePool) -> Vec<PoolConnection<Sqlite>> {
     out
 }
 
+/// Whether the database file (`page_count × page_size`) fits in the connection's page cache
+/// (`cache_size`: pages, or KiB when negative); `None` if SQLite would not say.
+async fn fits_in_cache(conn: &mut PoolConnection<Sqlite>) -> Option<bool> {
+    let (bytes, page_size): (i64, i64) =
+        sqlx::query_as("SELECT page_count * page_size, page_size FROM pragma_page_count(), pragma_page_size()")
+            .fetch_one(&mut **conn)
+            .await
+            .ok()?;
+    let (cache_size,): (i64,) = sqlx::query_as("PRAGMA cache_size").fetch_one(&mut **conn).await.ok()?;
+    let capacity = if cache_size < 0 { cache_size.saturating_mul(-1024) } else { cache_size.saturating_mul(page_size) };
+    Some(bytes <= capacity)
+}
+
 /// A connection's page-cache hits and misses since its previous read (the counters are reset).
 async fn sqlite_counts(conn: &mut PoolConnection<Sqlite>) -> Option<(u64, u64)> {
     let mut handle = conn.lock_handle().await.ok()?;
@@ -128,5 +153,22 @@ mod tests {
         assert_eq!(w.totals(), (99, 11));
         w.push(t0 + Duration::from_secs(61), 0, 0);
         assert_eq!(w.totals(), (9, 1));
+    }
+
+    /// The cache-hit alert is held back only while the file fits one connection's cache.
+    #[tokio::test]
+    async fn a_database_fits_its_cache_until_it_outgrows_cache_size() {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        sqlx::query("CREATE TABLE t (x BLOB)").execute(&mut *conn).await.unwrap();
+        sqlx::query("INSERT INTO t SELECT zeroblob(1000) FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) SELECT i FROM n)")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(fits_in_cache(&mut conn).await, Some(true), "~100 KB under the default 2 MB cache");
+        sqlx::query("PRAGMA cache_size = 10").execute(&mut *conn).await.unwrap();
+        assert_eq!(fits_in_cache(&mut conn).await, Some(false), "~100 KB over ten pages");
+        sqlx::query("PRAGMA cache_size = -100000").execute(&mut *conn).await.unwrap();
+        assert_eq!(fits_in_cache(&mut conn).await, Some(true), "a cache given in KiB");
     }
 }
