@@ -2,6 +2,10 @@
 // No console window next to the app on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+/// The same allocator as creatorflow-cli's (the pipeline runs in this process too; see its main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     creatorflow_app::run();
 }

@@ -19,6 +19,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use creatorflow_engine::{Console, ConsoleConfig, default_data_dir};
 
+/// mimalloc instead of glibc's malloc: the pipeline allocates on every statement hand-off between
+/// tokio and sqlx's SQLite threads, and glibc's arenas spent ~17 % of a bench run's CPU there
+/// (BENCHMARKS.md, the pipeline section).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(name = "creatorflow-cli", version, about = "CreatorFlow Console, headless")]
 struct Cli {

@@ -43,7 +43,7 @@ impl Pipeline {
             ));
         }
         let write = ConfirmWrite { order_id, status, tracking };
-        self.confirm_writer().write(self.store(), self.queue(), self.metrics(), self.config().batch_linger, write).await?;
+        self.confirm_writer().write(self.store(), self.queue(), self.metrics(), write).await?;
         self.metrics().incr("orders.confirmed", 1);
         Ok(Outcome::Complete)
     }

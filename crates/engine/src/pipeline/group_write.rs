@@ -4,7 +4,9 @@
 //! On SQLite every write transaction queues for the one writer; written one job at a time, a stage's
 //! small transactions (begin, a few statements, commit) spend more time waiting for it than writing.
 //! While one group commits the next one gathers, so groups grow exactly when the writer is the
-//! bottleneck and stay single (no added wait beyond the linger) when it is not.
+//! bottleneck and stay single when it is not. There is no linger: a write waits only for the commit
+//! ahead of it (the API batchers linger, to fill a call; a 3 ms linger here cost every order ~9 ms
+//! over its three stage writes at light load: BENCHMARKS.md, the pipeline section).
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -48,7 +50,7 @@ impl<W: GroupWrite> Default for GroupWriter<W> {
 impl<W: GroupWrite> GroupWriter<W> {
     /// Hands `write` to the writer task and waits until the group holding it committed. A failed
     /// commit is a retryable job error: nothing of the job's write is stored.
-    pub(crate) async fn write(&self, store: &Store, queue: &Queue, metrics: &Arc<Metrics>, linger: Duration, write: W) -> Result<W::Reply, JobError> {
+    pub(crate) async fn write(&self, store: &Store, queue: &Queue, metrics: &Arc<Metrics>, write: W) -> Result<W::Reply, JobError> {
         let (reply, done) = oneshot::channel();
         let sender = {
             let mut slot = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
@@ -56,7 +58,7 @@ impl<W: GroupWrite> GroupWriter<W> {
                 let (tx, rx) = mpsc::unbounded_channel();
                 // The task holds the store, not the pipeline, so it ends when the pipeline (owner of
                 // the sender) is dropped.
-                tokio::spawn(writer_loop::<W>(store.clone(), queue.clone(), metrics.clone(), linger, rx));
+                tokio::spawn(writer_loop::<W>(store.clone(), queue.clone(), metrics.clone(), rx));
                 tx
             })
             .clone()
@@ -74,10 +76,10 @@ impl<W: GroupWrite> GroupWriter<W> {
     }
 }
 
-async fn writer_loop<W: GroupWrite>(store: Store, queue: Queue, metrics: Arc<Metrics>, linger: Duration, mut rx: mpsc::UnboundedReceiver<Pending<W>>) {
+async fn writer_loop<W: GroupWrite>(store: Store, queue: Queue, metrics: Arc<Metrics>, mut rx: mpsc::UnboundedReceiver<Pending<W>>) {
     let batches = format!("{}.write_batches", W::METRIC);
     let stored = format!("{}.stored", W::METRIC);
-    while let Some(group) = super::batch::collect(&mut rx, linger, W::MAX).await {
+    while let Some(group) = super::batch::collect(&mut rx, Duration::ZERO, W::MAX).await {
         metrics.incr(&batches, 1);
         let (writes, replies): (Vec<W>, Vec<_>) = group.into_iter().map(|p| (p.write, p.reply)).unzip();
         match W::commit(&store, &queue, &writes).await {

@@ -79,7 +79,7 @@ impl Pipeline {
             tracking = tracking.or(doc.tracking_number.filter(|t| !t.is_empty()));
         }
         let write = LabelWrite { order_id, labels, document_type: query.document_type.as_str().to_owned(), tracking };
-        self.label_writer().write(self.store(), self.queue(), self.metrics(), self.config().batch_linger, write).await?;
+        self.label_writer().write(self.store(), self.queue(), self.metrics(), write).await?;
         Ok(Outcome::Complete)
     }
 }

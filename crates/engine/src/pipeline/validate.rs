@@ -56,8 +56,7 @@ impl Pipeline {
             units: order.units_by_sku().into_iter().map(|(sku, n)| (sku.to_owned(), n)).collect(),
             ship_job: self.stage_job(kinds::SHIP, order.id, &shop, order.ship_by_time).map_err(super::engine_error)?,
         };
-        let linger = self.config().batch_linger;
-        match self.validate_writer().write(self.store(), self.queue(), self.metrics(), linger, write).await? {
+        match self.validate_writer().write(self.store(), self.queue(), self.metrics(), write).await? {
             Ok(()) => Ok(Outcome::Complete),
             Err(e @ StoreError::OutOfStock { .. }) => {
                 Err(JobError::permanent("out_of_stock", format!("order {}: {e}", order.tts_order_id)))
