@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -p creatorflow -p creatorflow-cli
+# Cargo puts the binaries under CARGO_TARGET_DIR when the user set one.
+bin=${CARGO_TARGET_DIR:-target}/release
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
-  exec target/release/creatorflow
+  exec "$bin/creatorflow"
 fi
 echo "run: no display found (DISPLAY/WAYLAND_DISPLAY unset), so the web console starts instead."
-exec target/release/creatorflow-cli serve ${CREATORFLOW_SERVE_ARGS:-}
+exec "$bin/creatorflow-cli" serve ${CREATORFLOW_SERVE_ARGS:-}
