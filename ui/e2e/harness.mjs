@@ -88,6 +88,20 @@ export async function screenshot(page, name, { fullPage = false } = {}) {
 const axeSource = readFileSync(join(here, "../node_modules/axe-core/axe.min.js"), "utf8");
 const AXE_RULES = { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } };
 
+/**
+ * Runs in the page (Playwright passes it as a function, WebDriver as its source): axe-core's
+ * violations, each with its offending elements as plain text.
+ */
+async function runAxeInPage(rules) {
+  const result = await window.axe.run(document, rules);
+  return result.violations.map((v) => ({
+    id: v.id,
+    impact: v.impact,
+    help: v.help,
+    nodes: v.nodes.map((n) => `${n.target.join(" ")} — ${n.failureSummary.replace(/\s+/g, " ")}`),
+  }));
+}
+
 /** One readable line per violated rule, with its first offending elements. */
 function describeViolations(violations) {
   return violations.map((v) => `${v.id} (${v.impact}, ${v.nodes.length}×): ${v.help}\n      ${v.nodes.slice(0, 4).join("\n      ")}`);
@@ -101,16 +115,7 @@ function describeViolations(violations) {
  */
 export async function accessibilityViolations(page) {
   if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(axeSource);
-  const violations = await page.evaluate(async (rules) => {
-    const result = await window.axe.run(document, rules);
-    return result.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      help: v.help,
-      nodes: v.nodes.map((n) => `${n.target.join(" ")} — ${n.failureSummary.replace(/\s+/g, " ")}`),
-    }));
-  }, AXE_RULES);
-  return describeViolations(violations);
+  return describeViolations(await page.evaluate(runAxeInPage, AXE_RULES));
 }
 
 /**
@@ -121,10 +126,7 @@ export async function desktopAccessibilityViolations(wd) {
   if (!(await wd.execute("return 'axe' in window"))) await wd.execute(`${axeSource}\n;return true;`);
   const violations = await wd.executeAsync(
     `const [rules, done] = arguments;
-     window.axe.run(document, rules).then(
-       (r) => done(r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
-         nodes: v.nodes.map((n) => n.target.join(" ") + " — " + n.failureSummary.replace(/\s+/g, " ")) }))),
-       (e) => done([{ id: "axe-error", impact: "", help: String(e), nodes: [] }]));`,
+     (${runAxeInPage.toString()})(rules).then(done, (e) => done([{ id: "axe-error", impact: "", help: String(e), nodes: [] }]));`,
     [AXE_RULES],
   );
   return describeViolations(violations);

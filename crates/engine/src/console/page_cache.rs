@@ -113,12 +113,12 @@ fn idle_connections(pool: &SqlitePool) -> Vec<PoolConnection<Sqlite>> {
 /// Whether the database file (`page_count × page_size`) fits in the connection's page cache
 /// (`cache_size`: pages, or KiB when negative); `None` if SQLite would not say.
 async fn fits_in_cache(conn: &mut PoolConnection<Sqlite>) -> Option<bool> {
-    let (bytes, page_size): (i64, i64) =
-        sqlx::query_as("SELECT page_count * page_size, page_size FROM pragma_page_count(), pragma_page_size()")
-            .fetch_one(&mut **conn)
-            .await
-            .ok()?;
-    let (cache_size,): (i64,) = sqlx::query_as("PRAGMA cache_size").fetch_one(&mut **conn).await.ok()?;
+    let (bytes, page_size, cache_size): (i64, i64, i64) = sqlx::query_as(
+        "SELECT page_count * page_size, page_size, cache_size FROM pragma_page_count(), pragma_page_size(), pragma_cache_size()",
+    )
+    .fetch_one(&mut **conn)
+    .await
+    .ok()?;
     let capacity = if cache_size < 0 { cache_size.saturating_mul(-1024) } else { cache_size.saturating_mul(page_size) };
     Some(bytes <= capacity)
 }

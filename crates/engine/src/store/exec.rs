@@ -169,6 +169,27 @@ where
     })
 }
 
+/// Ids per `IN (...)` list of the set statements.
+pub(crate) const ID_ROWS: usize = 500;
+
+/// Which of `order_ids` a one-column `order_id` SELECT returns, in the caller's transaction:
+/// `select(chunk)` builds that SELECT for one ID_ROWS chunk of the ids.
+pub(crate) async fn order_ids_in(
+    tx: &mut DbTx,
+    order_ids: &[i64],
+    select: impl Fn(&[i64]) -> sea_query::SelectStatement,
+) -> Result<std::collections::HashSet<i64>> {
+    #[derive(sqlx::FromRow)]
+    struct OrderId {
+        order_id: i64,
+    }
+    let mut found = std::collections::HashSet::new();
+    for chunk in order_ids.chunks(ID_ROWS) {
+        found.extend(fetch_stmt::<OrderId, _>(tx, &select(chunk)).await?.into_iter().map(|r| r.order_id));
+    }
+    Ok(found)
+}
+
 /// A multi-row statement sea-query could not build (a row of the wrong width).
 pub(crate) fn bad_statement(e: impl std::fmt::Display) -> super::error::StoreError {
     super::error::StoreError::InvalidInput { field: "multi-row statement", value: super::error::clip(&e.to_string()) }

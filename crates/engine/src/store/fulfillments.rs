@@ -13,11 +13,9 @@ use sea_query::{Expr, ExprTrait, OnConflict, Query};
 
 use super::Store;
 use super::error::{Result, StoreError};
-use super::exec::{ReadConn, bad_statement, exec, exec_stmt, fetch_all, fetch_opt, fetch_stmt, tx_ex};
+use super::exec::{ID_ROWS, ReadConn, bad_statement, exec, exec_stmt, fetch_all, fetch_opt, order_ids_in, tx_ex};
 use super::model::ShippingType;
 
-/// Orders per `IN (...)` list of a set update.
-const ID_ROWS: usize = 500;
 
 /// What the fulfillment stages need of an order: a lean read, not the console's detail view.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -234,21 +232,11 @@ impl Store {
 
     /// Which of `order_ids` have a work log already (validate ran for them), in the caller's transaction.
     pub async fn started_orders_tx(&self, tx: &mut DbTx, order_ids: &[i64]) -> Result<HashSet<i64>> {
-        #[derive(sqlx::FromRow)]
-        struct OrderId {
-            order_id: i64,
-        }
         self.check_tx(tx)?;
-        let mut found = HashSet::new();
-        for chunk in order_ids.chunks(ID_ROWS) {
-            let stmt = Query::select()
-                .column("order_id")
-                .from("fulfillments")
-                .and_where(Expr::col("order_id").is_in(chunk.iter().copied()))
-                .to_owned();
-            found.extend(fetch_stmt::<OrderId, _>(tx, &stmt).await?.into_iter().map(|r| r.order_id));
-        }
-        Ok(found)
+        order_ids_in(tx, order_ids, |chunk| {
+            Query::select().column("order_id").from("fulfillments").and_where(Expr::col("order_id").is_in(chunk.iter().copied())).to_owned()
+        })
+        .await
     }
 
     /// Creates the work logs of orders validate passed, in multi-row inserts; an order that has one

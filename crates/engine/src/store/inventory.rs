@@ -9,7 +9,7 @@ use sea_query::{Expr, ExprTrait, LockType, Order, Query};
 
 use super::Store;
 use super::error::{Result, StoreError, clip};
-use super::exec::{ReadConn, exec, fetch_opt, fetch_stmt, tx_ex};
+use super::exec::{ID_ROWS, ReadConn, exec, fetch_opt, fetch_stmt, tx_ex};
 use super::model::{InventoryItem, Reservation};
 
 const COLUMNS: &str = "creator_id, seller_sku, tracked, on_hand, reserved, updated_at";
@@ -223,7 +223,7 @@ impl Store {
                 let mut reserved = false;
                 for (sku, qty) in order.units {
                     check(sku, *qty)?;
-                    if let Some(left) = available.get(&(order.creator_id, sku.clone())) {
+                    if let Some(left) = available.get(&order.creator_id).and_then(|skus| skus.get(sku.as_str())) {
                         if *left < *qty {
                             return Err(StoreError::OutOfStock { sku: clip(sku), requested: *qty, available: *left });
                         }
@@ -234,7 +234,7 @@ impl Store {
             })();
             if let Ok(true) = answer {
                 for (sku, qty) in order.units {
-                    if let Some(left) = available.get_mut(&(order.creator_id, sku.clone())) {
+                    if let Some(left) = available.get_mut(&order.creator_id).and_then(|skus| skus.get_mut(sku.as_str())) {
                         *left -= qty;
                         *taken.entry((order.creator_id, sku.as_str())).or_default() += qty;
                     }
@@ -264,13 +264,13 @@ impl Store {
         Ok(answers)
     }
 
-    /// Units available per tracked (creator, SKU) among `orders`' SKUs; PostgreSQL locks the rows.
-    async fn tracked_available_tx(&self, tx: &mut DbTx, orders: &[StockRequest<'_>]) -> Result<HashMap<(i64, String), i64>> {
+    /// Units available per creator and tracked SKU among `orders`' SKUs; PostgreSQL locks the rows.
+    async fn tracked_available_tx(&self, tx: &mut DbTx, orders: &[StockRequest<'_>]) -> Result<HashMap<i64, HashMap<String, i64>>> {
         let creators: BTreeSet<i64> = orders.iter().map(|o| o.creator_id).collect();
         let skus: BTreeSet<&str> = orders.iter().flat_map(|o| o.units.iter().map(|(s, _)| s.as_str())).collect();
         let skus: Vec<&str> = skus.into_iter().collect();
         let mut found = HashMap::new();
-        for chunk in skus.chunks(500) {
+        for chunk in skus.chunks(ID_ROWS) {
             let mut stmt = Query::select();
             stmt.columns(["creator_id", "seller_sku", "on_hand", "reserved"])
                 .from("inventory")
@@ -282,7 +282,7 @@ impl Store {
                 stmt.order_by("creator_id", Order::Asc).order_by("seller_sku", Order::Asc).lock(LockType::Update);
             }
             for row in fetch_stmt::<Stock, _>(tx, &stmt).await? {
-                found.insert((row.creator_id, row.seller_sku), row.on_hand - row.reserved);
+                found.entry(row.creator_id).or_insert_with(HashMap::new).insert(row.seller_sku, row.on_hand - row.reserved);
             }
         }
         Ok(found)

@@ -9,7 +9,7 @@ use sea_query::{Expr, ExprTrait, Query};
 
 use super::Store;
 use super::error::{Result, StoreError};
-use super::exec::{ReadConn, exec, fetch_all, fetch_opt, fetch_stmt, tx_ex};
+use super::exec::{ReadConn, exec, fetch_all, fetch_opt, order_ids_in, tx_ex};
 use super::model::{EventSource, NewShipment, Shipment, ShipmentStatus, ShippingType};
 
 const SHIPMENT_COLUMNS: &str = "id, order_id, package_id, tracking_number, shipping_provider_id, shipping_provider, \
@@ -164,24 +164,18 @@ impl Store {
     /// Which of `order_ids` have a person-entered tracking number waiting (`settle_manual_tracking`
     /// has nothing to do for the others): one read for a whole group of recorded shipments.
     pub async fn orders_with_pending_manual_tx(&self, tx: &mut DbTx, order_ids: &[i64]) -> Result<HashSet<i64>> {
-        #[derive(sqlx::FromRow)]
-        struct OrderId {
-            order_id: i64,
-        }
         self.check_tx(tx)?;
-        let mut found = HashSet::new();
-        for chunk in order_ids.chunks(500) {
-            let stmt = Query::select()
+        order_ids_in(tx, order_ids, |chunk| {
+            Query::select()
                 .distinct()
                 .column("order_id")
                 .from("shipments")
                 .and_where(Expr::col("order_id").is_in(chunk.iter().copied()))
                 .and_where(Expr::col("source").eq("user"))
                 .and_where(Expr::col("status").eq("pending"))
-                .to_owned();
-            found.extend(fetch_stmt::<OrderId, _>(tx, &stmt).await?.into_iter().map(|r| r.order_id));
-        }
-        Ok(found)
+                .to_owned()
+        })
+        .await
     }
 
     /// After TikTok accepted a shipment with `tracking_number` (in the pipeline's transaction): the
