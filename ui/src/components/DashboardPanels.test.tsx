@@ -14,6 +14,16 @@ describe("dashboard panels", () => {
     expect(html).not.toContain("tile-bad");
   });
 
+  it("says what a rate was counted on while the window is under a minute", () => {
+    const full = renderToStaticMarkup(<StatTiles s={snapshot()} />);
+    expect(full).toContain("shipped over the last minute");
+    expect(full).not.toContain(" in 2 s");
+    const early = snapshot({ window_ms: 2_000, throughput: { orders_shipped_per_min: 2_700, api_calls_per_min: 0, webhooks_per_min: 0 } });
+    const html = renderToStaticMarkup(<StatTiles s={early} />);
+    expect(html).toContain("90 in 2 s");
+    expect(html).toContain("since start: 90 shipped in 2 s, scaled to a minute");
+  });
+
   it("marks the tile of a firing alert", () => {
     const s = snapshot({
       alerts: [{ id: "queue_depth", severity: "warning", title: "900 jobs are waiting to run", value: 900, threshold: 500, unit: "jobs", since_ms: 0, firing: 1, action: "Raise the worker count." }],

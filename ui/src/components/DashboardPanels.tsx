@@ -21,15 +21,25 @@ function Tile({ label, value, detail, title, tone }: { label: string; value: str
   );
 }
 
+/** A rate over a window shorter than a minute (the first seconds after start) is a short burst
+ *  scaled up: say what it was counted on, so "2,600 / min" two seconds in reads as "90 in 2 s". */
+export function rateNote(s: LiveSnapshot, perMin: number, what: string): { detail?: string; title: string } {
+  // The sliding window is six 10-second slots (metrics/series.rs): a full one spans 50–60 s.
+  if (s.window_ms >= 50_000) return { title: `${what} over the last minute` };
+  const seconds = Math.max(1, Math.round(s.window_ms / 1000));
+  const count = Math.round((perMin * s.window_ms) / 60_000);
+  return { detail: `${int.format(count)} in ${seconds} s`, title: `since start: ${int.format(count)} ${what} in ${seconds} s, scaled to a minute` };
+}
+
 export function StatTiles({ s }: { s: LiveSnapshot }) {
   const w = s.workers;
   const r = s.rates;
   const alerting = new Set(s.alerts.map((a) => a.id));
   return (
     <dl className="tiles" aria-label="Live figures">
-      <Tile label="Shipped / min" value={formatRate(s.throughput.orders_shipped_per_min)} />
-      <Tile label="API calls / min" value={formatRate(s.throughput.api_calls_per_min)} />
-      <Tile label="Webhooks / min" value={formatRate(s.throughput.webhooks_per_min)} />
+      <Tile label="Shipped / min" value={formatRate(s.throughput.orders_shipped_per_min)} {...rateNote(s, s.throughput.orders_shipped_per_min, "shipped")} />
+      <Tile label="API calls / min" value={formatRate(s.throughput.api_calls_per_min)} {...rateNote(s, s.throughput.api_calls_per_min, "calls")} />
+      <Tile label="Webhooks / min" value={formatRate(s.throughput.webhooks_per_min)} {...rateNote(s, s.throughput.webhooks_per_min, "received")} />
       <Tile
         label="Queue depth"
         value={int.format(s.queue.depth)}
