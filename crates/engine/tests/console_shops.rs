@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use creatorflow_engine::connection::{app_secret_name, shop_tokens_name};
-use creatorflow_engine::store::{Amount, AuditAction, HandoverMethod, LineItem, Order, ShippingType};
+use creatorflow_engine::store::{
+    Amount, AuditAction, HandoverMethod, LineItem, NewFulfillment, Order, ShippingType, StockRequest, Store,
+};
 use creatorflow_engine::{AddShop, AuditEntry, AuditQuery, AuthorizationRequest, Console, ConsoleConfig, EngineError, ShopSettings};
 use creatorflow_queue::{JobState, NewJob};
 use serde_json::json;
@@ -238,10 +240,7 @@ async fn remove_cancels_the_shops_jobs_and_deletes_its_orders_and_secrets() -> a
     // Validate reserved one unit of a tracked SKU for the order (it never shipped).
     let store = e.console.store();
     store.set_stock(1, "MUG-1", true, 5).await?;
-    let mut tx = store.begin().await?;
-    store.reserve(&mut tx, 1, "MUG-1", 1).await?;
-    store.start_fulfillment(&mut tx, order_id, &["pkg-1".to_owned()], true).await?;
-    tx.commit().await?;
+    validate_with_stock(store, order_id).await?;
     assert_eq!(store.get_inventory(1, "MUG-1").await?.context("stock")?.reserved, 1);
 
     let removed = e.console.remove_shop("main", "alice").await?;
@@ -432,10 +431,7 @@ async fn console_commands_on_postgres() -> anyhow::Result<()> {
         console.retry_job(job, "bob").await?;
         let store = console.store();
         store.set_stock(1, "MUG-1", true, 5).await?;
-        let mut tx = store.begin().await?;
-        store.reserve(&mut tx, 1, "MUG-1", 1).await?;
-        store.start_fulfillment(&mut tx, order_id, &["pkg-1".to_owned()], true).await?;
-        tx.commit().await?;
+        validate_with_stock(store, order_id).await?;
         let removed = console.remove_shop("main", "carol").await?;
         assert_eq!(removed.units_released, 1);
         assert_eq!(store.get_inventory(1, "MUG-1").await?.context("stock")?.reserved, 0);
@@ -501,5 +497,17 @@ async fn shops_of_one_authorization_share_its_pair_across_refreshes_and_processe
     e.console.connections()?.client(&a)?.search_orders(&filter, &page).await?;
     e.console.remove_shop("main", "alice").await?;
     ensure!(e.secrets.list_names().is_empty(), "{:?}", e.secrets.list_names());
+    Ok(())
+}
+
+/// What validate writes for an order of one tracked MUG-1: the reservation and the work log.
+async fn validate_with_stock(store: &Store, order_id: i64) -> anyhow::Result<()> {
+    let units = [("MUG-1".to_owned(), 1)];
+    let mut tx = store.begin().await?;
+    let reserved = store.reserve_many_tx(&mut tx, &[StockRequest { creator_id: 1, units: &units }]).await?;
+    ensure!(matches!(reserved[..], [Ok(true)]), "{reserved:?}");
+    let package_ids = ["pkg-1".to_owned()];
+    store.start_fulfillments_tx(&mut tx, &[NewFulfillment { order_id, package_ids: &package_ids, stock_reserved: true }]).await?;
+    tx.commit().await?;
     Ok(())
 }

@@ -1,13 +1,13 @@
 //! Stage 4, confirm: read the order back from TikTok (batched order detail), cache the new version and
 //! record the tracking number, so the local cache shows what TikTok shows. The writes are group
-//! commits (group_write.rs), like the label stage's.
+//! commits (group.rs), like the label stage's.
 
 use creatorflow_queue::{JobError, Outcome, Queue};
 
-use super::group_write::GroupWrite;
+use super::group::GroupOp;
 use super::label::record_tracking;
 use super::{OrderJob, Pipeline, engine_error, kinds, store_error};
-use crate::store::{EventSource, NewOrderEvent, Store};
+use crate::store::{NewOrderEvent, Store};
 
 stage_worker!(Confirm, kinds::CONFIRM, OrderJob, confirm);
 
@@ -43,13 +43,13 @@ impl Pipeline {
             ));
         }
         let write = ConfirmWrite { order_id, status, tracking };
-        self.confirm_writer().write(self.store(), self.queue(), self.metrics(), write).await?;
+        self.confirm_writer().run(self.store(), self.queue(), self.metrics(), write).await?;
         self.metrics().incr("orders.confirmed", 1);
         Ok(Outcome::Complete)
     }
 }
 
-/// One confirm job's finding, committed with other jobs' (group_write.rs): each was its own write
+/// One confirm job's finding, committed with other jobs' (group.rs): each was its own write
 /// transaction (tracking, work-log mark, timeline entry) queued behind the pipeline's others.
 pub(crate) struct ConfirmWrite {
     order_id: i64,
@@ -58,32 +58,24 @@ pub(crate) struct ConfirmWrite {
     tracking: Option<String>,
 }
 
-impl GroupWrite for ConfirmWrite {
-    const METRIC: &'static str = "confirms";
+impl GroupOp for ConfirmWrite {
+    const GROUPS_COUNTER: &'static str = "confirms.write_batches";
+    const OPS_COUNTER: &'static str = "confirms.stored";
     const MAX: usize = 256;
     type Reply = ();
 
     /// One transaction: the tracking numbers learnt, the work-log marks and the timeline entries.
-    async fn commit(store: &Store, _queue: &Queue, group: &[Self]) -> crate::store::Result<Vec<()>> {
+    async fn run(store: &Store, _queue: &Queue, group: &[Self]) -> crate::store::Result<Vec<()>> {
         let mut tx = store.begin().await?;
-        for w in group {
-            if let Some(t) = &w.tracking {
-                record_tracking(store, &mut tx, w.order_id, t).await?;
-            }
-        }
+        let learnt: Vec<(i64, &str)> = group.iter().filter_map(|w| Some((w.order_id, w.tracking.as_deref()?))).collect();
+        record_tracking(store, &mut tx, &learnt).await?;
         let ids: Vec<i64> = group.iter().map(|w| w.order_id).collect();
         store.mark_confirmed_tx(&mut tx, &ids).await?;
         let entries: Vec<NewOrderEvent> = group
             .iter()
-            .map(|w| NewOrderEvent {
-                source: EventSource::Pipeline,
-                kind: "confirmed".into(),
-                message: format!(
-                    "tiktok shows the order {}{}",
-                    w.status,
-                    w.tracking.as_ref().map(|t| format!(", tracking {t}")).unwrap_or_default()
-                ),
-                data: None,
+            .map(|w| {
+                let tracking = w.tracking.as_ref().map(|t| format!(", tracking {t}")).unwrap_or_default();
+                NewOrderEvent::pipeline("confirmed", format!("tiktok shows the order {}{tracking}", w.status), None)
             })
             .collect();
         let events: Vec<(i64, &NewOrderEvent)> = ids.iter().copied().zip(&entries).collect();

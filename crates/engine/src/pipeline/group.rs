@@ -1,12 +1,15 @@
-//! Group commits: concurrent stage jobs hand their finished writes to one task that commits them
-//! together, as multi-row statements in one transaction, and tells each job when its write is durable.
+//! Group commits and group reads: concurrent stage jobs hand their ops (or their reads) to one
+//! task per kind that runs them together, as multi-row statements in one transaction (or one
+//! `IN (...)` read), and tells each job its answer.
 //!
 //! On SQLite every write transaction queues for the one writer; written one job at a time, a stage's
 //! small transactions (begin, a few statements, commit) spend more time waiting for it than writing.
-//! While one group commits the next one gathers, so groups grow exactly when the writer is the
-//! bottleneck and stay single when it is not. There is no linger: a write waits only for the commit
-//! ahead of it (the API batchers linger, to fill a call; a 3 ms linger here cost every order ~9 ms
-//! over its three stage writes at light load: BENCHMARKS.md, the pipeline section).
+//! Reads are cheaper but each is still a hop to one of sqlx's SQLite threads and back, and under load
+//! the hops (thread wake-ups), not the SQL, are the cost. While one group runs the next one gathers,
+//! so groups grow exactly when the database is the bottleneck and stay single when it is not. There
+//! is no linger: a job waits only for the group ahead of it (the API batchers linger, to fill a call;
+//! a 3 ms linger here cost every order ~9 ms over its three stage ops at light load:
+//! BENCHMARKS.md, the pipeline section).
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -18,39 +21,41 @@ use tokio::sync::{mpsc, oneshot};
 use crate::metrics::Metrics;
 use crate::store::Store;
 
-/// One kind of write that can be committed in groups.
-pub(crate) trait GroupWrite: Sized + Send + Sync + 'static {
-    /// Counter prefix: `{METRIC}.write_batches` (groups committed), `{METRIC}.stored` (writes in them).
-    const METRIC: &'static str;
-    /// Most writes in one group.
+/// One kind of write (or read) that can be run in groups.
+pub(crate) trait GroupOp: Sized + Send + Sync + 'static {
+    /// Counters: groups run, and the operations in them.
+    const GROUPS_COUNTER: &'static str;
+    const OPS_COUNTER: &'static str;
+    /// Most operations in one group.
     const MAX: usize;
-    /// What the commit tells each write's job (`()` when nothing).
+    /// What the group tells each operation's job (`()` when nothing).
     type Reply: Send + 'static;
 
-    /// Commits `group` in one transaction, all of it or nothing; one reply per write, in order.
-    fn commit(store: &Store, queue: &Queue, group: &[Self]) -> impl Future<Output = crate::store::Result<Vec<Self::Reply>>> + Send;
+    /// Runs `group`: a write commits in one transaction, all of it or nothing; one reply per
+    /// operation, in order.
+    fn run(store: &Store, queue: &Queue, group: &[Self]) -> impl Future<Output = crate::store::Result<Vec<Self::Reply>>> + Send;
 }
 
-struct Pending<W: GroupWrite> {
-    write: W,
+struct Pending<W: GroupOp> {
+    op: W,
     reply: oneshot::Sender<Result<W::Reply, String>>,
 }
 
-/// The inbox of one kind's writer task, started on first use.
-pub(crate) struct GroupWriter<W: GroupWrite> {
+/// The inbox of one kind's task, started on first use.
+pub(crate) struct Grouper<W: GroupOp> {
     inbox: Mutex<Option<mpsc::UnboundedSender<Pending<W>>>>,
 }
 
-impl<W: GroupWrite> Default for GroupWriter<W> {
+impl<W: GroupOp> Default for Grouper<W> {
     fn default() -> Self {
-        GroupWriter { inbox: Mutex::new(None) }
+        Grouper { inbox: Mutex::new(None) }
     }
 }
 
-impl<W: GroupWrite> GroupWriter<W> {
-    /// Hands `write` to the writer task and waits until the group holding it committed. A failed
-    /// commit is a retryable job error: nothing of the job's write is stored.
-    pub(crate) async fn write(&self, store: &Store, queue: &Queue, metrics: &Arc<Metrics>, write: W) -> Result<W::Reply, JobError> {
+impl<W: GroupOp> Grouper<W> {
+    /// Hands `op` to the kind's task and waits until the group holding it ran. A failed group
+    /// is a retryable job error: a write of it is not stored.
+    pub(crate) async fn run(&self, store: &Store, queue: &Queue, metrics: &Arc<Metrics>, op: W) -> Result<W::Reply, JobError> {
         let (reply, done) = oneshot::channel();
         let sender = {
             let mut slot = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
@@ -58,47 +63,46 @@ impl<W: GroupWrite> GroupWriter<W> {
                 let (tx, rx) = mpsc::unbounded_channel();
                 // The task holds the store, not the pipeline, so it ends when the pipeline (owner of
                 // the sender) is dropped.
-                tokio::spawn(writer_loop::<W>(store.clone(), queue.clone(), metrics.clone(), rx));
+                tokio::spawn(group_loop::<W>(store.clone(), queue.clone(), metrics.clone(), rx));
                 tx
             })
             .clone()
         };
-        if sender.send(Pending { write, reply }).is_err() {
-            // The writer task is gone (it panicked): the next job starts a new one.
+        if sender.send(Pending { op, reply }).is_err() {
+            // The task is gone (it panicked): the next job starts a new one.
             self.inbox.lock().unwrap_or_else(|p| p.into_inner()).take();
-            return Err(JobError::retryable("group_writer", "the writer task stopped; the job will run again"));
+            return Err(JobError::retryable("group_task", "the group task stopped; the job will run again"));
         }
         match done.await {
             Ok(Ok(reply)) => Ok(reply),
             Ok(Err(e)) => Err(JobError::retryable("database", e)),
-            Err(_) => Err(JobError::retryable("group_writer", "the writer task dropped the write; the job will run again")),
+            Err(_) => Err(JobError::retryable("group_task", "the group task dropped the operation; the job will run again")),
         }
     }
 }
 
-async fn writer_loop<W: GroupWrite>(store: Store, queue: Queue, metrics: Arc<Metrics>, mut rx: mpsc::UnboundedReceiver<Pending<W>>) {
-    let batches = format!("{}.write_batches", W::METRIC);
-    let stored = format!("{}.stored", W::METRIC);
+async fn group_loop<W: GroupOp>(store: Store, queue: Queue, metrics: Arc<Metrics>, mut rx: mpsc::UnboundedReceiver<Pending<W>>) {
+    let (batches, stored) = (W::GROUPS_COUNTER, W::OPS_COUNTER);
     while let Some(group) = super::batch::collect(&mut rx, Duration::ZERO, W::MAX).await {
-        metrics.incr(&batches, 1);
-        let (writes, replies): (Vec<W>, Vec<_>) = group.into_iter().map(|p| (p.write, p.reply)).unzip();
-        match W::commit(&store, &queue, &writes).await {
+        metrics.incr(batches, 1);
+        let (ops, replies): (Vec<W>, Vec<_>) = group.into_iter().map(|p| (p.op, p.reply)).unzip();
+        match W::run(&store, &queue, &ops).await {
             Ok(answers) => {
-                metrics.incr(&stored, writes.len() as u64);
+                metrics.incr(stored, ops.len() as u64);
                 for (r, answer) in replies.into_iter().zip(answers) {
                     let _ = r.send(Ok(answer));
                 }
             }
-            // One bad row (an order removed since) must not fail the others: commit each alone.
-            Err(e) if writes.len() > 1 => {
-                tracing::debug!(error = %e, writes = writes.len(), kind = W::METRIC, "group write failed; committing its writes one by one");
-                for (w, r) in writes.iter().zip(replies) {
-                    let one = match W::commit(&store, &queue, std::slice::from_ref(w)).await {
-                        Ok(mut answers) => answers.pop().ok_or_else(|| format!("{} commit gave no reply", W::METRIC)),
+            // One bad row (an order removed since) must not fail the others: run each alone.
+            Err(e) if ops.len() > 1 => {
+                tracing::debug!(error = %e, ops = ops.len(), kind = W::GROUPS_COUNTER, "group failed; running its operations one by one");
+                for (w, r) in ops.iter().zip(replies) {
+                    let one = match W::run(&store, &queue, std::slice::from_ref(w)).await {
+                        Ok(mut answers) => answers.pop().ok_or_else(|| format!("{} gave no reply", W::GROUPS_COUNTER)),
                         Err(e) => Err(e.to_string()),
                     };
                     if one.is_ok() {
-                        metrics.incr(&stored, 1);
+                        metrics.incr(stored, 1);
                     }
                     let _ = r.send(one);
                 }

@@ -6,7 +6,7 @@
 //! API). Each goes through its own host's breaker, so an outage of the document host parks label
 //! jobs without spending attempts, like one of the API host does.
 //!
-//! The writes are group commits (group_write.rs): concurrent label jobs' PDFs, work-log marks and
+//! The writes are group commits (group.rs): concurrent label jobs' PDFs, work-log marks and
 //! timeline entries go in as multi-row statements in one transaction (store/labels.rs). Written one
 //! job at a time, each label was two write transactions queued behind the rest of the pipeline's on
 //! SQLite's one writer, and label jobs finished at a fraction of the rate orders shipped.
@@ -14,9 +14,9 @@
 use creatorflow_queue::{DbTx, JobError, Outcome, Queue};
 use tiktok_shop::models::fulfillment::ShippingDocumentQuery;
 
-use super::group_write::GroupWrite;
+use super::group::GroupOp;
 use super::{OrderJob, Pipeline, engine_error, kinds, store_error};
-use crate::store::{EventSource, NewLabel, NewOrderEvent, Store};
+use crate::store::{EventSource, NewLabel, NewOrderEvent, NewShipment, ShipmentStatus, Store};
 
 stage_worker!(Label, kinds::LABEL, OrderJob, label);
 
@@ -24,7 +24,7 @@ stage_worker!(Label, kinds::LABEL, OrderJob, label);
 const SHIPPING_DOCUMENTS: &str = "GET /fulfillment/202309/packages/{package_id}/shipping_documents";
 /// The endpoint name of the document download (the `doc_url`'s host), for metrics and triage.
 pub const DOCUMENT_DOWNLOAD: &str = "GET {doc_url}";
-/// One label job's finished download, committed with other jobs' (group_write.rs).
+/// One label job's finished download, committed with other jobs' (group.rs).
 pub(crate) struct LabelWrite {
     order_id: i64,
     /// (local package row id, PDF)
@@ -36,7 +36,8 @@ pub(crate) struct LabelWrite {
 impl Pipeline {
     async fn label(&self, job: &OrderJob) -> Result<Outcome, JobError> {
         let order_id = job.order_id;
-        let Some(order) = self.store().label_work(order_id).await.map_err(store_error)? else {
+        let read = super::stage_read::LabelRead(order_id);
+        let Some(order) = self.label_reader().run(self.store(), self.queue(), self.metrics(), read).await? else {
             return Ok(Outcome::Cancel(format!("order {order_id} was removed")));
         };
         let Some(f) = &order.fulfillment else {
@@ -79,7 +80,7 @@ impl Pipeline {
             tracking = tracking.or(doc.tracking_number.filter(|t| !t.is_empty()));
         }
         let write = LabelWrite { order_id, labels, document_type: query.document_type.as_str().to_owned(), tracking };
-        self.label_writer().write(self.store(), self.queue(), self.metrics(), write).await?;
+        self.label_writer().run(self.store(), self.queue(), self.metrics(), write).await?;
         Ok(Outcome::Complete)
     }
 }
@@ -94,52 +95,51 @@ pub(crate) fn document_host(doc_url: &str) -> Result<String, &'static str> {
     Ok(url.origin().ascii_serialization())
 }
 
-/// The first stage to learn the tracking number records the shipment with it (label or confirm).
-pub(super) async fn record_tracking(store: &Store, tx: &mut DbTx, order_id: i64, tracking: &str) -> crate::store::Result<()> {
-    if store.set_tracking_once(tx, order_id, tracking).await? {
-        let shipment = crate::store::NewShipment {
-            order_id,
+/// The first stage to learn an order's tracking number records the shipment with it (label or
+/// confirm): `learnt` is (order, tracking number) for the group's orders that carry one.
+pub(super) async fn record_tracking(store: &Store, tx: &mut DbTx, learnt: &[(i64, &str)]) -> crate::store::Result<()> {
+    let set = store.set_tracking_once_tx(tx, learnt).await?;
+    let now = store.clock().now_ms();
+    let mut recorded = std::collections::HashSet::with_capacity(set.len());
+    let shipments: Vec<NewShipment> = learnt
+        .iter()
+        // An order listed twice records its first number once, as one by one.
+        .filter(|(order_id, _)| set.contains(order_id) && recorded.insert(*order_id))
+        .map(|(order_id, tracking)| NewShipment {
+            order_id: *order_id,
             package_id: None,
-            tracking_number: tracking.to_owned(),
+            tracking_number: (*tracking).to_owned(),
             shipping_provider_id: None,
             shipping_provider: None,
-            status: crate::store::ShipmentStatus::Submitted,
+            status: ShipmentStatus::Submitted,
             source: EventSource::Pipeline,
-            shipped_at: Some(store.clock().now_ms()),
-        };
-        store.record_shipment(tx, &shipment).await?;
-    }
-    Ok(())
+            shipped_at: Some(now),
+        })
+        .collect();
+    store.record_shipments_tx(tx, &shipments).await
 }
 
-impl GroupWrite for LabelWrite {
-    const METRIC: &'static str = "labels";
+impl GroupOp for LabelWrite {
+    const GROUPS_COUNTER: &'static str = "labels.write_batches";
+    const OPS_COUNTER: &'static str = "labels.stored";
     /// Their PDFs are a few KB each.
     const MAX: usize = 256;
     type Reply = ();
 
     /// One transaction: every label row, the tracking numbers learnt, the work-log marks and the
     /// timeline entries of `batch`.
-    async fn commit(store: &Store, _queue: &Queue, batch: &[Self]) -> crate::store::Result<Vec<()>> {
+    async fn run(store: &Store, _queue: &Queue, batch: &[Self]) -> crate::store::Result<Vec<()>> {
         let mut tx = store.begin().await?;
         let rows: Vec<NewLabel<'_>> = batch
             .iter()
             .flat_map(|w| w.labels.iter().map(|(package_id, pdf)| NewLabel { package_id: *package_id, document_type: &w.document_type, pdf }))
             .collect();
         store.store_labels_tx(&mut tx, &rows).await?;
-        for w in batch {
-            if let Some(t) = &w.tracking {
-                record_tracking(store, &mut tx, w.order_id, t).await?;
-            }
-        }
+        let learnt: Vec<(i64, &str)> = batch.iter().filter_map(|w| Some((w.order_id, w.tracking.as_deref()?))).collect();
+        record_tracking(store, &mut tx, &learnt).await?;
         let ids: Vec<i64> = batch.iter().map(|w| w.order_id).collect();
         store.mark_labels_stored_tx(&mut tx, &ids).await?;
-        let ev = NewOrderEvent {
-            source: EventSource::Pipeline,
-            kind: "label_stored".into(),
-            message: "shipping label stored for offline printing".into(),
-            data: None,
-        };
+        let ev = NewOrderEvent::pipeline("label_stored", "shipping label stored for offline printing", None);
         let events: Vec<(i64, &NewOrderEvent)> = ids.iter().map(|&id| (id, &ev)).collect();
         store.append_events_tx(&mut tx, &events).await?;
         tx.commit().await?;

@@ -35,10 +35,11 @@ macro_rules! stage_worker {
 mod batch;
 mod carrier;
 mod confirm;
-mod group_write;
+mod group;
 mod label;
 mod ship;
 mod ship_write;
+mod stage_read;
 mod validate;
 mod validate_write;
 mod webhook;
@@ -174,11 +175,13 @@ struct Inner {
     breakers: Breakers,
     metrics: Arc<Metrics>,
     batchers: Batchers,
-    label_writer: group_write::GroupWriter<label::LabelWrite>,
-    confirm_writer: group_write::GroupWriter<confirm::ConfirmWrite>,
-    validate_writer: group_write::GroupWriter<validate_write::Validated>,
-    ship_intent_writer: group_write::GroupWriter<ship_write::ShipIntent>,
-    shipped_writer: group_write::GroupWriter<ship_write::ShippedWrite>,
+    label_writer: group::Grouper<label::LabelWrite>,
+    confirm_writer: group::Grouper<confirm::ConfirmWrite>,
+    validate_writer: group::Grouper<validate_write::Validated>,
+    ship_intent_writer: group::Grouper<ship_write::ShipIntent>,
+    shipped_writer: group::Grouper<ship_write::ShippedWrite>,
+    work_reader: group::Grouper<stage_read::WorkRead>,
+    label_reader: group::Grouper<stage_read::LabelRead>,
     carrier: Option<Arc<dyn CarrierAdapter>>,
     config: PipelineConfig,
     /// When each order on its way to a shipment arrived from TikTok, for the overhead metric.
@@ -225,11 +228,13 @@ impl Pipeline {
                 breakers,
                 metrics,
                 batchers: Batchers::default(),
-                label_writer: group_write::GroupWriter::default(),
-                confirm_writer: group_write::GroupWriter::default(),
-                validate_writer: group_write::GroupWriter::default(),
-                ship_intent_writer: group_write::GroupWriter::default(),
-                shipped_writer: group_write::GroupWriter::default(),
+                label_writer: group::Grouper::default(),
+                confirm_writer: group::Grouper::default(),
+                validate_writer: group::Grouper::default(),
+                ship_intent_writer: group::Grouper::default(),
+                shipped_writer: group::Grouper::default(),
+                work_reader: group::Grouper::default(),
+                label_reader: group::Grouper::default(),
                 carrier,
                 config,
                 arrivals: Default::default(),
@@ -258,20 +263,23 @@ impl Pipeline {
     pub(crate) fn batchers(&self) -> &Batchers {
         &self.inner.batchers
     }
-    pub(crate) fn label_writer(&self) -> &group_write::GroupWriter<label::LabelWrite> {
+    pub(crate) fn label_writer(&self) -> &group::Grouper<label::LabelWrite> {
         &self.inner.label_writer
     }
-    pub(crate) fn confirm_writer(&self) -> &group_write::GroupWriter<confirm::ConfirmWrite> {
+    pub(crate) fn confirm_writer(&self) -> &group::Grouper<confirm::ConfirmWrite> {
         &self.inner.confirm_writer
     }
-    pub(crate) fn validate_writer(&self) -> &group_write::GroupWriter<validate_write::Validated> {
+    pub(crate) fn validate_writer(&self) -> &group::Grouper<validate_write::Validated> {
         &self.inner.validate_writer
     }
-    pub(crate) fn ship_intent_writer(&self) -> &group_write::GroupWriter<ship_write::ShipIntent> {
+    pub(crate) fn ship_intent_writer(&self) -> &group::Grouper<ship_write::ShipIntent> {
         &self.inner.ship_intent_writer
     }
-    pub(crate) fn shipped_writer(&self) -> &group_write::GroupWriter<ship_write::ShippedWrite> {
+    pub(crate) fn shipped_writer(&self) -> &group::Grouper<ship_write::ShippedWrite> {
         &self.inner.shipped_writer
+    }
+    pub(crate) fn label_reader(&self) -> &group::Grouper<stage_read::LabelRead> {
+        &self.inner.label_reader
     }
     pub(crate) fn carrier(&self) -> Option<&Arc<dyn CarrierAdapter>> {
         self.inner.carrier.as_ref()
@@ -428,17 +436,13 @@ impl Pipeline {
         ))
     }
 
-    /// The order a stage job is about and its work log, in one read; `None` when the order is no
-    /// longer cached (the shop was removed).
+    /// The order a stage job is about and its work log, read with other jobs' (stage_read.rs); `None`
+    /// when the order is no longer cached (the shop was removed).
     pub(crate) async fn stage_order(
         &self,
         order_id: i64,
     ) -> Result<Option<(crate::store::WorkOrder, Option<crate::store::Fulfillment>)>, JobError> {
-        match self.store().work_order(order_id).await {
-            Ok(o) => Ok(Some(o)),
-            Err(crate::store::StoreError::OrderNotFound(_)) => Ok(None),
-            Err(e) => Err(store_error(e)),
-        }
+        self.inner.work_reader.run(self.store(), self.queue(), self.metrics(), stage_read::WorkRead(order_id)).await
     }
 
     /// The work log validate started for `order`; a stage after validate without one is our bug.

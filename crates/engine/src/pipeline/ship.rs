@@ -89,7 +89,7 @@ impl Pipeline {
             },
         };
         let intent = ShipIntent { order_id: order.id };
-        self.ship_intent_writer().write(self.store(), self.queue(), self.metrics(), intent).await?;
+        self.ship_intent_writer().run(self.store(), self.queue(), self.metrics(), intent).await?;
 
         let (attempted, took) = match &booking {
             None => self.ship_tiktok(&shop, &client, &packages).await,
@@ -322,7 +322,7 @@ impl Pipeline {
             next_jobs,
             shipped_at: self.now_ms(),
         };
-        let newly = self.shipped_writer().write(self.store(), self.queue(), self.metrics(), write).await?;
+        let newly = self.shipped_writer().run(self.store(), self.queue(), self.metrics(), write).await?;
         let arrived = self.take_arrival(order.id);
         if newly && let Some(api) = api_time {
             let from_s = order.paid_time.unwrap_or(order.create_time);

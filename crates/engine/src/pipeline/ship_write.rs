@@ -1,4 +1,4 @@
-//! The ship stage's two writes as group commits (group_write.rs): the intent committed before a ship
+//! The ship stage's two writes as group commits (group.rs): the intent committed before a ship
 //! call, and the recorded shipment after it (work log, stock, manual tracking, shipment row, timeline,
 //! the label and confirm jobs). Each was its own write transaction per order, queued for SQLite's one
 //! writer behind every other stage's; in groups they share one.
@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use creatorflow_queue::{DbTx, NewJob, Queue};
 use serde_json::json;
 
-use super::group_write::GroupWrite;
+use super::group::GroupOp;
 use crate::store::{EventSource, NewOrderEvent, NewShipment, ShipmentStatus, Store};
 
 /// A ship job's intent (`ship_requested_at`), durable before its call: a later attempt that finds it
@@ -17,12 +17,13 @@ pub(crate) struct ShipIntent {
     pub(crate) order_id: i64,
 }
 
-impl GroupWrite for ShipIntent {
-    const METRIC: &'static str = "ship_intents";
+impl GroupOp for ShipIntent {
+    const GROUPS_COUNTER: &'static str = "ship_intents.write_batches";
+    const OPS_COUNTER: &'static str = "ship_intents.stored";
     const MAX: usize = 256;
     type Reply = ();
 
-    async fn commit(store: &Store, _queue: &Queue, group: &[Self]) -> crate::store::Result<Vec<()>> {
+    async fn run(store: &Store, _queue: &Queue, group: &[Self]) -> crate::store::Result<Vec<()>> {
         let mut tx = store.begin().await?;
         let ids: Vec<i64> = group.iter().map(|w| w.order_id).collect();
         store.mark_ship_requested(&mut tx, &ids).await?;
@@ -45,23 +46,35 @@ pub(crate) struct ShippedWrite {
     pub(crate) shipped_at: i64,
 }
 
-impl GroupWrite for ShippedWrite {
-    const METRIC: &'static str = "shipments";
+impl GroupOp for ShippedWrite {
+    const GROUPS_COUNTER: &'static str = "shipments.write_batches";
+    const OPS_COUNTER: &'static str = "shipments.stored";
     const MAX: usize = 256;
     /// True for the write that recorded the shipment; false if it was recorded before.
     type Reply = bool;
 
     /// One transaction: each order's work log, stock and shipment rows, then the timeline entries
     /// and the next jobs of the whole group in multi-row statements.
-    async fn commit(store: &Store, queue: &Queue, group: &[Self]) -> crate::store::Result<Vec<bool>> {
+    async fn run(store: &Store, queue: &Queue, group: &[Self]) -> crate::store::Result<Vec<bool>> {
         let mut tx = store.begin().await?;
-        let ids: Vec<i64> = group.iter().map(|w| w.order_id).collect();
+        let marks: Vec<(i64, Option<&str>)> = group.iter().map(|w| (w.order_id, w.tracking_number.as_deref())).collect();
+        let marked = store.mark_shipped_tx(&mut tx, &marks).await?;
+        let ids: Vec<i64> = marked.keys().copied().collect();
         let with_manual = store.orders_with_pending_manual_tx(&mut tx, &ids).await?;
         let mut newly = Vec::with_capacity(group.len());
+        let mut recorded = HashSet::with_capacity(marked.len());
+        let mut shipments = Vec::new();
         let mut events = Vec::new();
         for w in group {
-            newly.push(w.record(store, &mut tx, &with_manual, &mut events).await?);
+            // An order listed twice ships once: its first write records it, as one by one.
+            let Some(&stock_reserved) = marked.get(&w.order_id).filter(|_| recorded.insert(w.order_id)) else {
+                newly.push(false);
+                continue;
+            };
+            w.record(store, &mut tx, stock_reserved, &with_manual, &mut shipments, &mut events).await?;
+            newly.push(true);
         }
+        store.record_shipments_tx(&mut tx, &shipments).await?;
         let refs: Vec<(i64, &NewOrderEvent)> = events.iter().map(|(id, e)| (*id, e)).collect();
         store.append_events_tx(&mut tx, &refs).await?;
         let jobs: Vec<NewJob> = group.iter().flat_map(|w| w.next_jobs.iter().cloned()).collect();
@@ -73,18 +86,18 @@ impl GroupWrite for ShippedWrite {
 }
 
 impl ShippedWrite {
-    /// This order's rows, in the group's transaction; its timeline entries go to `events`.
+    /// The rest of a newly shipped order's rows, in the group's transaction: its stock and manual
+    /// tracking here, its shipment row to `shipments` and its timeline entries to `events`.
     async fn record(
         &self,
         store: &Store,
         tx: &mut DbTx,
+        stock_reserved: bool,
         with_manual: &HashSet<i64>,
+        shipments: &mut Vec<NewShipment>,
         events: &mut Vec<(i64, NewOrderEvent)>,
-    ) -> crate::store::Result<bool> {
+    ) -> crate::store::Result<()> {
         let tracking = self.tracking_number.as_deref();
-        let Some(stock_reserved) = store.mark_shipped(tx, self.order_id, tracking).await? else {
-            return Ok(false);
-        };
         if stock_reserved {
             for (sku, qty) in &self.units {
                 store.consume(tx, self.creator_id, sku, *qty).await?;
@@ -101,13 +114,13 @@ impl ShippedWrite {
                     tracking.unwrap_or("its own number")
                 );
                 let data = Some(json!({ "superseded": settled.superseded }));
-                events.push((self.order_id, event("manual_tracking_superseded", message, data)));
+                events.push((self.order_id, NewOrderEvent::pipeline("manual_tracking_superseded", message, data)));
             }
         }
         if let Some(t) = tracking
             && !manual
         {
-            let shipment = NewShipment {
+            shipments.push(NewShipment {
                 order_id: self.order_id,
                 package_id: None,
                 tracking_number: t.to_owned(),
@@ -116,18 +129,13 @@ impl ShippedWrite {
                 status: ShipmentStatus::Submitted,
                 source: EventSource::Pipeline,
                 shipped_at: Some(self.shipped_at),
-            };
-            store.record_shipment(tx, &shipment).await?;
+            });
         }
         let message = match tracking {
             Some(t) => format!("shipped, tracking {t}"),
             None => "shipped with TikTok logistics".into(),
         };
-        events.push((self.order_id, event("shipped", message, Some(json!({ "tracking_number": tracking })))));
-        Ok(true)
+        events.push((self.order_id, NewOrderEvent::pipeline("shipped", message, Some(json!({ "tracking_number": tracking })))));
+        Ok(())
     }
-}
-
-fn event(kind: &str, message: String, data: Option<serde_json::Value>) -> NewOrderEvent {
-    NewOrderEvent { source: EventSource::Pipeline, kind: kind.into(), message, data }
 }

@@ -5,7 +5,7 @@ use creatorflow_queue::{JobError, Outcome};
 
 use super::validate_write::Validated;
 use super::{OrderJob, Pipeline, kinds, store_error};
-use crate::store::{EventSource, NewOrderEvent, StoreError, WorkOrder};
+use crate::store::{NewOrderEvent, StoreError, WorkOrder};
 
 stage_worker!(Validate, kinds::VALIDATE, OrderJob, validate);
 
@@ -56,7 +56,7 @@ impl Pipeline {
             units: order.units_by_sku().into_iter().map(|(sku, n)| (sku.to_owned(), n)).collect(),
             ship_job: self.stage_job(kinds::SHIP, order.id, &shop, order.ship_by_time).map_err(super::engine_error)?,
         };
-        match self.validate_writer().write(self.store(), self.queue(), self.metrics(), write).await? {
+        match self.validate_writer().run(self.store(), self.queue(), self.metrics(), write).await? {
             Ok(()) => Ok(Outcome::Complete),
             Err(e @ StoreError::OutOfStock { .. }) => {
                 Err(JobError::permanent("out_of_stock", format!("order {}: {e}", order.tts_order_id)))
@@ -79,7 +79,7 @@ impl Pipeline {
                 self.store().release(&mut tx, shop.creator_id, sku, qty).await.map_err(store_error)?;
             }
         }
-        let ev = NewOrderEvent { source: EventSource::Pipeline, kind: "cancelled".into(), message: why.into(), data: None };
+        let ev = NewOrderEvent::pipeline("cancelled", why, None);
         self.store().append_event(&mut tx, order.id, &ev).await.map_err(store_error)?;
         tx.commit().await.map_err(|e| JobError::retryable("database", e.to_string()))?;
         self.metrics().incr("orders.cancelled_before_shipping", 1);

@@ -1,12 +1,12 @@
-//! Validate's write as a group commit (group_write.rs): for each order that passed its checks, the
+//! Validate's write as a group commit (group.rs): for each order that passed its checks, the
 //! stock reservation, the work log, the timeline entry and the ship job, for a whole group of
 //! concurrent validate jobs in one transaction of set-based statements.
 
 use creatorflow_queue::{NewJob, Queue};
 use serde_json::json;
 
-use super::group_write::GroupWrite;
-use crate::store::{EventSource, NewFulfillment, NewOrderEvent, StockRequest, Store, StoreError};
+use super::group::GroupOp;
+use crate::store::{NewFulfillment, NewOrderEvent, StockRequest, Store, StoreError};
 
 /// An order validate passed, to hand to ship.
 pub(crate) struct Validated {
@@ -18,13 +18,14 @@ pub(crate) struct Validated {
     pub(crate) ship_job: NewJob,
 }
 
-impl GroupWrite for Validated {
-    const METRIC: &'static str = "validations";
+impl GroupOp for Validated {
+    const GROUPS_COUNTER: &'static str = "validations.write_batches";
+    const OPS_COUNTER: &'static str = "validations.stored";
     const MAX: usize = 256;
     /// `Err` when this order's stock could not be reserved (nothing of it was written).
     type Reply = Result<(), StoreError>;
 
-    async fn commit(store: &Store, queue: &Queue, group: &[Self]) -> crate::store::Result<Vec<Self::Reply>> {
+    async fn run(store: &Store, queue: &Queue, group: &[Self]) -> crate::store::Result<Vec<Self::Reply>> {
         let mut tx = store.begin().await?;
         let ids: Vec<i64> = group.iter().map(|w| w.order_id).collect();
         // A re-run of validate (its work log exists) reserves nothing again and only re-queues ship.
@@ -41,12 +42,11 @@ impl GroupWrite for Validated {
             match reserved {
                 Ok(stock_reserved) => {
                     logs.push(NewFulfillment { order_id: w.order_id, package_ids: &w.package_ids, stock_reserved });
-                    let ev = NewOrderEvent {
-                        source: EventSource::Pipeline,
-                        kind: "validated".into(),
-                        message: "address complete, stock reserved; queued for shipping".into(),
-                        data: Some(json!({ "stock_reserved": stock_reserved })),
-                    };
+                    let ev = NewOrderEvent::pipeline(
+                        "validated",
+                        "address complete, stock reserved; queued for shipping",
+                        Some(json!({ "stock_reserved": stock_reserved })),
+                    );
                     events.push((w.order_id, ev));
                 }
                 Err(e) => {

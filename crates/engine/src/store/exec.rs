@@ -190,6 +190,40 @@ pub(crate) async fn order_ids_in(
     Ok(found)
 }
 
+/// Every row of `sql_prefix` followed by `(?, ?, ...)`, one placeholder per id, with `ids` bound in
+/// order: the set reads whose SQL sea-query cannot express (correlated JSON aggregates).
+pub(crate) async fn fetch_with_ids<T>(ex: Ex<'_>, sql_prefix: &str, ids: &[i64]) -> Result<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = String::with_capacity(sql_prefix.len() + 3 * ids.len() + 2);
+    sql.push_str(sql_prefix);
+    sql.push('(');
+    for i in 0..ids.len() {
+        sql.push_str(if i == 0 { "?" } else { ", ?" });
+    }
+    sql.push(')');
+    Ok(match ex {
+        Ex::Sqlite(c) => {
+            let mut q = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql_for(Backend::Sqlite, &sql)));
+            for id in ids {
+                q = q.bind(*id);
+            }
+            q.fetch_all(&mut *c).await?
+        }
+        Ex::Pg(c) => {
+            let mut q = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql_for(Backend::Postgres, &sql)));
+            for id in ids {
+                q = q.bind(*id);
+            }
+            q.fetch_all(&mut *c).await?
+        }
+    })
+}
+
 /// A multi-row statement sea-query could not build (a row of the wrong width).
 pub(crate) fn bad_statement(e: impl std::fmt::Display) -> super::error::StoreError {
     super::error::StoreError::InvalidInput { field: "multi-row statement", value: super::error::clip(&e.to_string()) }

@@ -7,13 +7,13 @@ use serde_json::Value;
 use sqlx::types::Json;
 
 use creatorflow_queue::{Backend, DbTx};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use sea_query::{Expr, ExprTrait, OnConflict, Query};
 
 use super::Store;
 use super::error::{Result, StoreError};
-use super::exec::{ID_ROWS, ReadConn, bad_statement, exec, exec_stmt, fetch_all, fetch_opt, order_ids_in, tx_ex};
+use super::exec::{ID_ROWS, ReadConn, bad_statement, exec, exec_stmt, fetch_all, fetch_opt, fetch_with_ids, order_ids_in, tx_ex};
 use super::model::ShippingType;
 
 
@@ -136,7 +136,7 @@ fn work_order_sql(backend: Backend) -> String {
     format!(
         "SELECT o.id, o.shop_id, o.tts_order_id, o.status, o.shipping_type, o.create_time, o.paid_time, \
          o.ship_by_time, o.update_time, o.recipient_address, {} AS package_ids, {} AS seller_skus, {} \
-         FROM orders o LEFT JOIN fulfillments f ON f.order_id = o.id WHERE o.id = ?",
+         FROM orders o LEFT JOIN fulfillments f ON f.order_id = o.id WHERE o.id IN ",
         list("tts_package_id", "packages"),
         list("seller_sku", "line_items"),
         log.join(", "),
@@ -154,54 +154,36 @@ const FULFILLMENT_COLUMNS: &str = "order_id, tts_package_ids, ship_requested_at,
 impl Store {
     /// The order as the fulfillment stages see it, and its work log if validate started one.
     pub async fn work_order(&self, order_id: i64) -> Result<(WorkOrder, Option<Fulfillment>)> {
+        self.work_orders(&[order_id]).await?.remove(&order_id).ok_or(StoreError::OrderNotFound(order_id))
+    }
+
+    /// [`Store::work_order`] for many orders in one statement per ID_ROWS (the stages' group read);
+    /// orders no longer cached are absent from the map.
+    pub async fn work_orders(&self, order_ids: &[i64]) -> Result<HashMap<i64, (WorkOrder, Option<Fulfillment>)>> {
         let mut c = ReadConn::acquire(self.db()).await?;
         let sql = work_order_sql(self.backend());
-        let row = fetch_opt!(c.ex(), WorkRow, &sql, order_id)?.ok_or(StoreError::OrderNotFound(order_id))?;
-        let fulfillment = row.fulfillment();
-        let order = WorkOrder {
-            id: row.id,
-            shop_id: row.shop_id,
-            tts_order_id: row.tts_order_id,
-            status: row.status,
-            shipping_type: row.shipping_type,
-            create_time: row.create_time,
-            paid_time: row.paid_time,
-            ship_by_time: row.ship_by_time,
-            update_time: row.update_time,
-            recipient_address: row.recipient_address.map(|j| j.0),
-            package_ids: row.package_ids,
-            seller_skus: row.seller_skus.into_iter().flatten().filter(|s| !s.is_empty()).collect(),
-        };
-        Ok((order, fulfillment))
-    }
-
-    /// The work log of an order inside a write transaction (the value other writers cannot change under us).
-    pub async fn fulfillment_tx(&self, tx: &mut DbTx, order_id: i64) -> Result<Option<Fulfillment>> {
-        self.check_tx(tx)?;
-        let sql = format!("SELECT {FULFILLMENT_COLUMNS} FROM fulfillments WHERE order_id = ?");
-        Ok(fetch_opt!(tx_ex(tx), Fulfillment, &sql, order_id)?)
-    }
-
-    /// Creates the work log of an order (validate passed); `stock_reserved` says whether stock was taken.
-    /// Returns false when one exists already (a re-run of validate).
-    pub async fn start_fulfillment(
-        &self,
-        tx: &mut DbTx,
-        order_id: i64,
-        package_ids: &[String],
-        stock_reserved: bool,
-    ) -> Result<bool> {
-        self.check_tx(tx)?;
-        let n = exec!(
-            tx_ex(tx),
-            "INSERT INTO fulfillments (order_id, tts_package_ids, stock_reserved, updated_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (order_id) DO NOTHING",
-            order_id,
-            package_ids.join(" "),
-            stock_reserved,
-            self.now_ms(),
-        )?;
-        Ok(n == 1)
+        let mut found = HashMap::with_capacity(order_ids.len());
+        for chunk in order_ids.chunks(ID_ROWS) {
+            for row in fetch_with_ids::<WorkRow>(c.ex(), &sql, chunk).await? {
+                let fulfillment = row.fulfillment();
+                let order = WorkOrder {
+                    id: row.id,
+                    shop_id: row.shop_id,
+                    tts_order_id: row.tts_order_id,
+                    status: row.status,
+                    shipping_type: row.shipping_type,
+                    create_time: row.create_time,
+                    paid_time: row.paid_time,
+                    ship_by_time: row.ship_by_time,
+                    update_time: row.update_time,
+                    recipient_address: row.recipient_address.map(|j| j.0),
+                    package_ids: row.package_ids,
+                    seller_skus: row.seller_skus.into_iter().flatten().filter(|s| !s.is_empty()).collect(),
+                };
+                found.insert(order.id, (order, fulfillment));
+            }
+        }
+        Ok(found)
     }
 
     /// Records the intent to ship (commit it before the call): one `IN (...)` update per ID_ROWS orders.
@@ -258,43 +240,6 @@ impl Store {
         Ok(())
     }
 
-    /// Records that TikTok accepted the shipment (idempotent). `Some(stock_reserved)` for the call
-    /// that recorded it — whether validate reserved stock, which now leaves with the parcel — and
-    /// `None` if it was recorded before.
-    pub async fn mark_shipped(&self, tx: &mut DbTx, order_id: i64, tracking_number: Option<&str>) -> Result<Option<bool>> {
-        #[derive(sqlx::FromRow)]
-        struct Reserved {
-            stock_reserved: bool,
-        }
-        self.check_tx(tx)?;
-        let now = self.now_ms();
-        let row = fetch_opt!(
-            tx_ex(tx),
-            Reserved,
-            "UPDATE fulfillments SET shipped_at = ?, tracking_number = COALESCE(?, tracking_number), updated_at = ? \
-             WHERE order_id = ? AND shipped_at IS NULL RETURNING stock_reserved",
-            now,
-            tracking_number,
-            now,
-            order_id
-        )?;
-        Ok(row.map(|r| r.stock_reserved))
-    }
-
-    /// Records the tracking number TikTok assigned (label or confirm stage, whichever learns it first).
-    /// Returns true for the one caller that set it, who then records the shipment.
-    pub async fn set_tracking_once(&self, tx: &mut DbTx, order_id: i64, tracking_number: &str) -> Result<bool> {
-        self.check_tx(tx)?;
-        let n = exec!(
-            tx_ex(tx),
-            "UPDATE fulfillments SET tracking_number = ?, updated_at = ? WHERE order_id = ? AND tracking_number IS NULL",
-            tracking_number,
-            self.now_ms(),
-            order_id
-        )?;
-        Ok(n == 1)
-    }
-
     /// Marks the labels of `order_ids` stored, in the caller's transaction; rows changed.
     pub async fn mark_labels_stored_tx(&self, tx: &mut DbTx, order_ids: &[i64]) -> Result<u64> {
         self.set_now_for_orders(tx, "label_stored_at", order_ids).await
@@ -306,7 +251,7 @@ impl Store {
     }
 
     /// Sets one of the work log's timestamps to now for a set of orders: one `IN (...)` update per
-    /// ID_ROWS orders, so a stage's group commit (pipeline/group_write.rs) is a statement, not one per order.
+    /// ID_ROWS orders, so a stage's group commit (pipeline/group.rs) is a statement, not one per order.
     async fn set_now_for_orders(&self, tx: &mut DbTx, column: &'static str, order_ids: &[i64]) -> Result<u64> {
         self.check_tx(tx)?;
         let now = self.now_ms();

@@ -95,42 +95,6 @@ impl Store {
         Ok(fetch_opt!(tx_ex(tx), InventoryItem, &sql, creator_id, sku)?)
     }
 
-    /// Reserve `qty` units in the caller's transaction. Untracked or unknown SKUs are not limited.
-    /// A tracked SKU without enough available units fails with [`StoreError::OutOfStock`] and changes
-    /// nothing (roll the transaction back to undo earlier reservations of the same order).
-    pub async fn reserve(
-        &self,
-        tx: &mut DbTx,
-        creator_id: i64,
-        sku: &str,
-        qty: i64,
-    ) -> Result<Reservation> {
-        self.check_tx(tx)?;
-        check(sku, qty)?;
-        let n = exec!(
-            tx_ex(tx),
-            "UPDATE inventory SET reserved = reserved + ?, updated_at = ? \
-             WHERE creator_id = ? AND seller_sku = ? AND tracked = ? AND on_hand - reserved >= ?",
-            qty,
-            self.now_ms(),
-            creator_id,
-            sku,
-            true,
-            qty,
-        )?;
-        if n == 1 {
-            return Ok(Reservation::Reserved);
-        }
-        match self.inventory_in(tx, creator_id, sku).await? {
-            Some(item) if item.tracked => Err(StoreError::OutOfStock {
-                sku: clip(sku),
-                requested: qty,
-                available: item.available(),
-            }),
-            _ => Ok(Reservation::Untracked),
-        }
-    }
-
     /// Give back `qty` reserved units (an order cancelled before shipping).
     pub async fn release(
         &self,
@@ -211,7 +175,7 @@ impl Store {
     /// Reserves stock for a group of orders in the caller's transaction (validate's group commit):
     /// one read of the tracked rows involved, the checks in memory in the group's order, then one
     /// guarded UPDATE per SKU taken. Per order: `Ok(true)` when it took tracked stock, `Ok(false)`
-    /// when all its SKUs are untracked, or the error [`Store::reserve`] gives (out of stock, a bad SKU),
+    /// when all its SKUs are untracked, or the error (out of stock, a bad SKU),
     /// in which case it takes nothing and the other orders are unaffected.
     pub async fn reserve_many_tx(&self, tx: &mut DbTx, orders: &[StockRequest<'_>]) -> Result<Vec<Result<bool>>> {
         self.check_tx(tx)?;

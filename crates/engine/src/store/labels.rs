@@ -3,12 +3,14 @@
 //! On SQLite every statement is a hop to the one writer thread and every commit a turn of the one
 //! writer, so a label written alone costs what fifty written together do.
 
+use std::collections::HashMap;
+
 use creatorflow_queue::DbTx;
 use sea_query::{OnConflict, Query};
 
 use super::Store;
 use super::error::{Result, StoreError};
-use super::exec::{bad_statement, exec_stmt};
+use super::exec::{ID_ROWS, ReadConn, bad_statement, exec_stmt, fetch_with_ids};
 
 /// Rows per multi-row statement: a label row carries its PDF (a few KB).
 const LABEL_ROWS: usize = 100;
@@ -72,6 +74,7 @@ pub struct LabelProgress {
 
 #[derive(sqlx::FromRow)]
 struct LabelWorkRow {
+    order_id: i64,
     shop_id: i64,
     tts_order_id: String,
     f_order_id: Option<i64>,
@@ -84,23 +87,44 @@ struct LabelWorkRow {
 impl Store {
     /// The label stage's view of an order; `None` when the order is not cached (removed with its shop).
     pub async fn label_work(&self, order_id: i64) -> Result<Option<LabelWork>> {
-        let mut c = super::exec::ReadConn::acquire(self.db()).await?;
-        let rows = super::exec::fetch_all!(
-            c.ex(),
-            LabelWorkRow,
-            "SELECT o.shop_id, o.tts_order_id, f.order_id AS f_order_id, f.tts_package_ids, f.label_stored_at, \
-             p.id AS package_row, p.tts_package_id FROM orders o \
-             LEFT JOIN fulfillments f ON f.order_id = o.id LEFT JOIN packages p ON p.order_id = o.id \
-             WHERE o.id = ? ORDER BY p.id",
-            order_id
-        )?;
-        let Some(first) = rows.first() else { return Ok(None) };
-        let fulfillment = first.f_order_id.map(|_| LabelProgress {
-            package_ids: first.tts_package_ids.as_deref().unwrap_or("").split_whitespace().map(str::to_owned).collect(),
-            label_stored_at: first.label_stored_at,
-        });
-        let (shop_id, tts_order_id) = (first.shop_id, first.tts_order_id.clone());
-        let package_rows = rows.into_iter().filter_map(|r| Some((r.tts_package_id?, r.package_row?))).collect();
-        Ok(Some(LabelWork { shop_id, tts_order_id, fulfillment, package_rows }))
+        Ok(self.label_works(&[order_id]).await?.remove(&order_id))
+    }
+
+    /// [`Store::label_work`] for many orders in one statement per ID_ROWS (the stage's group read);
+    /// orders no longer cached are absent from the map.
+    pub async fn label_works(&self, order_ids: &[i64]) -> Result<HashMap<i64, LabelWork>> {
+        let mut c = ReadConn::acquire(self.db()).await?;
+        let mut found: HashMap<i64, LabelWork> = HashMap::with_capacity(order_ids.len());
+        for chunk in order_ids.chunks(ID_ROWS) {
+            let rows: Vec<LabelWorkRow> = fetch_with_ids(
+                c.ex(),
+                "SELECT o.id AS order_id, o.shop_id, o.tts_order_id, f.order_id AS f_order_id, f.tts_package_ids, \
+                 f.label_stored_at, p.id AS package_row, p.tts_package_id FROM orders o \
+                 LEFT JOIN fulfillments f ON f.order_id = o.id LEFT JOIN packages p ON p.order_id = o.id \
+                 WHERE o.id IN ",
+                chunk,
+            )
+            .await?;
+            // Several rows per order (one per package): the first makes the entry, each adds its package.
+            for r in rows {
+                let work = found.entry(r.order_id).or_insert_with(|| LabelWork {
+                    shop_id: r.shop_id,
+                    tts_order_id: r.tts_order_id.clone(),
+                    fulfillment: r.f_order_id.map(|_| LabelProgress {
+                        package_ids: r.tts_package_ids.as_deref().unwrap_or("").split_whitespace().map(str::to_owned).collect(),
+                        label_stored_at: r.label_stored_at,
+                    }),
+                    package_rows: Vec::new(),
+                });
+                if let (Some(package), Some(row)) = (r.tts_package_id, r.package_row) {
+                    work.package_rows.push((package, row));
+                }
+            }
+        }
+        // In row id order, as the packages were stored.
+        for work in found.values_mut() {
+            work.package_rows.sort_by_key(|&(_, row)| row);
+        }
+        Ok(found)
     }
 }

@@ -22,6 +22,7 @@ mod records;
 mod search;
 mod shop_admin;
 mod shop_cache;
+mod shipped;
 mod shops;
 mod tracking;
 

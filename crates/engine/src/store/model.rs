@@ -320,6 +320,13 @@ pub struct NewOrderEvent {
     pub data: Option<Value>,
 }
 
+impl NewOrderEvent {
+    /// An entry the pipeline writes (a stage's outcome).
+    pub fn pipeline(kind: &str, message: impl Into<String>, data: Option<Value>) -> Self {
+        NewOrderEvent { source: EventSource::Pipeline, kind: kind.to_owned(), message: message.into(), data }
+    }
+}
+
 /// A timeline entry as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, TS)]
 pub struct OrderEvent {

@@ -382,7 +382,7 @@ impl Store {
     }
 
     /// An order's search text computed from its stored rows, fields in [`order_search_text`]'s order.
-    async fn search_text_of_rows(&self, tx: &mut DbTx, order_id: i64) -> Result<String> {
+    pub(super) async fn search_text_of_rows(&self, tx: &mut DbTx, order_id: i64) -> Result<String> {
         let parts = fetch_all!(
             tx_ex(tx),
             Text,

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use anyhow::ensure;
-use creatorflow_engine::store::{EventSource, ShipmentStatus, ShippingType};
+use creatorflow_engine::store::{EventSource, NewFulfillment, ShipmentStatus, ShippingType};
 use creatorflow_engine::{
     CsvLineOutcome, EngineError, MAX_CSV_BYTES, OrderQuery, ShipJobState, TrackingCsv, TrackingEntry, TrackingOutcome,
 };
@@ -130,8 +130,9 @@ pub async fn manual_tracking_rules(e: &Env) -> anyhow::Result<()> {
     let s2 = out[3].id();
     let store = c.store();
     let mut tx = store.begin().await?;
-    store.start_fulfillment(&mut tx, s2, &["S2-pkg".into()], false).await?;
-    store.mark_shipped(&mut tx, s2, Some("DPD777")).await?;
+    let package_ids = ["S2-pkg".to_owned()];
+    store.start_fulfillments_tx(&mut tx, &[NewFulfillment { order_id: s2, package_ids: &package_ids, stock_reserved: false }]).await?;
+    store.mark_shipped_tx(&mut tx, &[(s2, Some("DPD777"))]).await?;
     tx.commit().await?;
     ensure!(c.add_tracking(&entry("S2", "DPD777", "DPD"), "ana").await?.outcome == TrackingOutcome::Unchanged);
     refused(c.add_tracking(&entry("S2", "DPD778", "DPD"), "ana").await, "already shipped with tracking DPD777")?;

@@ -23,12 +23,15 @@ pub async fn labels_in_sets(h: &Harness) -> anyhow::Result<()> {
         o.packages = vec![package(&format!("pkg-{n}1"), None), package(&format!("pkg-{n}2"), None)];
         ids.push(upsert(h, &o).await?.id());
     }
-    let mut tx = h.store.begin().await?;
+    let mut pkgs = Vec::new();
     for &id in &ids[..2] {
         let w = h.store.label_work(id).await?.context("order")?;
-        let pkgs: Vec<String> = w.package_rows.iter().map(|(p, _)| p.clone()).collect();
-        ensure!(h.store.start_fulfillment(&mut tx, id, &pkgs, false).await?);
+        pkgs.push(w.package_rows.iter().map(|(p, _)| p.clone()).collect::<Vec<String>>());
     }
+    let logs: Vec<NewFulfillment> =
+        ids.iter().zip(&pkgs).map(|(&order_id, p)| NewFulfillment { order_id, package_ids: p, stock_reserved: false }).collect();
+    let mut tx = h.store.begin().await?;
+    h.store.start_fulfillments_tx(&mut tx, &logs).await?;
     tx.commit().await?;
 
     // One read: the order, its work log (none for the third) and its cached packages.

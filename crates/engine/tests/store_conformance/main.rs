@@ -5,6 +5,7 @@ mod cases_labels;
 mod cases_orders;
 mod cases_records;
 mod cases_search;
+mod cases_shipping;
 mod harness;
 mod plans;
 
@@ -12,6 +13,7 @@ use cases_labels::*;
 use cases_orders::*;
 use cases_records::*;
 use cases_search::*;
+use cases_shipping::*;
 
 macro_rules! cases {
     ($($name:ident),* $(,)?) => {
@@ -58,4 +60,6 @@ cases!(
     metric_rollups,
     search_pages_agree_either_side_of_few_matches,
     work_order_reads_the_order_its_children_and_its_log,
+    shipping_set_writes,
+    stage_reads_in_sets,
 );
