@@ -28,6 +28,10 @@ pub(crate) trait GroupOp: Sized + Send + Sync + 'static {
     const OPS_COUNTER: &'static str;
     /// Most operations in one group.
     const MAX: usize;
+    /// After a failed group, run its operations one by one: a write's failure is often one row's
+    /// (an order removed since), which must not fail the others. A read's is the database's, and
+    /// 500 retries alone would only hold every stage's jobs back.
+    const SPLIT_ON_ERROR: bool = true;
     /// What the group tells each operation's job (`()` when nothing).
     type Reply: Send + 'static;
 
@@ -36,26 +40,27 @@ pub(crate) trait GroupOp: Sized + Send + Sync + 'static {
     fn run(store: &Store, queue: &Queue, group: &[Self]) -> impl Future<Output = crate::store::Result<Vec<Self::Reply>>> + Send;
 }
 
-struct Pending<W: GroupOp> {
-    op: W,
-    reply: oneshot::Sender<Result<W::Reply, String>>,
+struct Pending<Op: GroupOp> {
+    op: Op,
+    reply: oneshot::Sender<Result<Op::Reply, String>>,
 }
 
 /// The inbox of one kind's task, started on first use.
-pub(crate) struct Grouper<W: GroupOp> {
-    inbox: Mutex<Option<mpsc::UnboundedSender<Pending<W>>>>,
+pub(crate) struct Grouper<Op: GroupOp> {
+    inbox: Mutex<Option<mpsc::UnboundedSender<Pending<Op>>>>,
 }
 
-impl<W: GroupOp> Default for Grouper<W> {
+impl<Op: GroupOp> Default for Grouper<Op> {
     fn default() -> Self {
         Grouper { inbox: Mutex::new(None) }
     }
 }
 
-impl<W: GroupOp> Grouper<W> {
-    /// Hands `op` to the kind's task and waits until the group holding it ran. A failed group
-    /// is a retryable job error: a write of it is not stored.
-    pub(crate) async fn run(&self, store: &Store, queue: &Queue, metrics: &Arc<Metrics>, op: W) -> Result<W::Reply, JobError> {
+impl<Op: GroupOp> Grouper<Op> {
+    /// Hands `op` to the kind's task and waits until the group holding it ran (or, after the group
+    /// failed, it ran alone: `SPLIT_ON_ERROR`). A failure is a retryable job error; a failed write
+    /// stores nothing.
+    pub(crate) async fn run(&self, store: &Store, queue: &Queue, metrics: &Arc<Metrics>, op: Op) -> Result<Op::Reply, JobError> {
         let (reply, done) = oneshot::channel();
         let sender = {
             let mut slot = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
@@ -63,7 +68,7 @@ impl<W: GroupOp> Grouper<W> {
                 let (tx, rx) = mpsc::unbounded_channel();
                 // The task holds the store, not the pipeline, so it ends when the pipeline (owner of
                 // the sender) is dropped.
-                tokio::spawn(group_loop::<W>(store.clone(), queue.clone(), metrics.clone(), rx));
+                tokio::spawn(group_loop::<Op>(store.clone(), queue.clone(), metrics.clone(), rx));
                 tx
             })
             .clone()
@@ -81,12 +86,12 @@ impl<W: GroupOp> Grouper<W> {
     }
 }
 
-async fn group_loop<W: GroupOp>(store: Store, queue: Queue, metrics: Arc<Metrics>, mut rx: mpsc::UnboundedReceiver<Pending<W>>) {
-    let (batches, stored) = (W::GROUPS_COUNTER, W::OPS_COUNTER);
-    while let Some(group) = super::batch::collect(&mut rx, Duration::ZERO, W::MAX).await {
+async fn group_loop<Op: GroupOp>(store: Store, queue: Queue, metrics: Arc<Metrics>, mut rx: mpsc::UnboundedReceiver<Pending<Op>>) {
+    let (batches, stored) = (Op::GROUPS_COUNTER, Op::OPS_COUNTER);
+    while let Some(group) = super::batch::collect(&mut rx, Duration::ZERO, Op::MAX).await {
         metrics.incr(batches, 1);
-        let (ops, replies): (Vec<W>, Vec<_>) = group.into_iter().map(|p| (p.op, p.reply)).unzip();
-        match W::run(&store, &queue, &ops).await {
+        let (ops, replies): (Vec<Op>, Vec<_>) = group.into_iter().map(|p| (p.op, p.reply)).unzip();
+        match Op::run(&store, &queue, &ops).await {
             Ok(answers) => {
                 metrics.incr(stored, ops.len() as u64);
                 for (r, answer) in replies.into_iter().zip(answers) {
@@ -94,11 +99,11 @@ async fn group_loop<W: GroupOp>(store: Store, queue: Queue, metrics: Arc<Metrics
                 }
             }
             // One bad row (an order removed since) must not fail the others: run each alone.
-            Err(e) if ops.len() > 1 => {
-                tracing::debug!(error = %e, ops = ops.len(), kind = W::GROUPS_COUNTER, "group failed; running its operations one by one");
+            Err(e) if ops.len() > 1 && Op::SPLIT_ON_ERROR => {
+                tracing::debug!(error = %e, ops = ops.len(), kind = Op::GROUPS_COUNTER, "group failed; running its operations one by one");
                 for (w, r) in ops.iter().zip(replies) {
-                    let one = match W::run(&store, &queue, std::slice::from_ref(w)).await {
-                        Ok(mut answers) => answers.pop().ok_or_else(|| format!("{} gave no reply", W::GROUPS_COUNTER)),
+                    let one = match Op::run(&store, &queue, std::slice::from_ref(w)).await {
+                        Ok(mut answers) => answers.pop().ok_or_else(|| format!("{} gave no reply", Op::GROUPS_COUNTER)),
                         Err(e) => Err(e.to_string()),
                     };
                     if one.is_ok() {

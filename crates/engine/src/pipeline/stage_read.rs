@@ -19,6 +19,7 @@ impl GroupOp for WorkRead {
     const GROUPS_COUNTER: &'static str = "stage_reads.groups";
     const OPS_COUNTER: &'static str = "stage_reads.orders";
     const MAX: usize = 500;
+    const SPLIT_ON_ERROR: bool = false;
     type Reply = Option<(WorkOrder, Option<Fulfillment>)>;
 
     async fn run(store: &Store, _queue: &Queue, group: &[Self]) -> crate::store::Result<Vec<Self::Reply>> {
@@ -31,6 +32,7 @@ impl GroupOp for LabelRead {
     const GROUPS_COUNTER: &'static str = "label_reads.groups";
     const OPS_COUNTER: &'static str = "label_reads.orders";
     const MAX: usize = 500;
+    const SPLIT_ON_ERROR: bool = false;
     type Reply = Option<LabelWork>;
 
     async fn run(store: &Store, _queue: &Queue, group: &[Self]) -> crate::store::Result<Vec<Self::Reply>> {

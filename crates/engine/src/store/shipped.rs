@@ -29,8 +29,9 @@ fn case_by<V: Into<Value> + Clone>(key: &'static str, rows: &[(i64, V)]) -> Opti
 
 impl Store {
     /// Marks orders shipped (with the tracking number when known), in the caller's transaction. Per
-    /// order newly marked, whether validate had reserved its stock; an order shipped before (or
-    /// without a work log) is absent: its shipment was recorded already.
+    /// order newly marked, whether validate had reserved its stock; an order shipped before is
+    /// absent (its shipment was recorded already), and so is one without a work log. An order
+    /// listed twice is marked by its first listing, as one by one.
     pub async fn mark_shipped_tx(&self, tx: &mut DbTx, orders: &[(i64, Option<&str>)]) -> Result<HashMap<i64, bool>> {
         #[derive(sqlx::FromRow)]
         struct Marked {
@@ -41,8 +42,12 @@ impl Store {
         let now = self.now_ms();
         let mut marked = HashMap::with_capacity(orders.len());
         for chunk in orders.chunks(ID_ROWS) {
-            let tracking: Vec<(i64, String)> =
-                chunk.iter().filter_map(|(id, t)| Some((*id, (*t)?.to_owned()))).collect();
+            let mut seen = HashSet::with_capacity(chunk.len());
+            let tracking: Vec<(i64, String)> = chunk
+                .iter()
+                .filter(|(id, _)| seen.insert(*id))
+                .filter_map(|(id, t)| Some((*id, (*t)?.to_owned())))
+                .collect();
             let mut stmt = Query::update();
             stmt.table("fulfillments").value("shipped_at", now).value("updated_at", now);
             if let Some(case) = case_by("order_id", &tracking) {

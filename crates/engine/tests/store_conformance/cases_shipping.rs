@@ -44,11 +44,13 @@ pub async fn shipping_set_writes(h: &Harness) -> anyhow::Result<()> {
     let ids = validated_orders(h, "shp", 4).await?;
     let (a, b, c, d) = (ids[0], ids[1], ids[2], ids[3]);
 
-    // Shipped: a with a number, b without (keeps none), c listed twice; d has no work log change.
+    // Shipped: a with a number, b without (keeps none), c listed twice.
     let mut tx = h.store.begin().await?;
     let marked = h.store.mark_shipped_tx(&mut tx, &[(a, Some("TRKA001")), (b, None), (c, Some("TRKC003")), (c, Some("TRKX009"))]).await?;
     ensure!(marked == HashMap::from([(a, true), (b, false), (c, false)]), "each once, with its stock flag: {marked:?}");
     ensure!(h.store.mark_shipped_tx(&mut tx, &[(a, None), (b, Some("LATE012"))]).await?.is_empty(), "shipped before: no shipment");
+    // Listed first without a number, then with one: the first listing wins, no number is kept.
+    ensure!(h.store.mark_shipped_tx(&mut tx, &[(d, None), (d, Some("LATEST013"))]).await? == HashMap::from([(d, false)]));
     tx.commit().await?;
     let log = |id: i64| async move { h.store.work_order(id).await.map(|(_, l)| l) };
     let la = log(a).await?.context("a")?;
@@ -57,6 +59,7 @@ pub async fn shipping_set_writes(h: &Harness) -> anyhow::Result<()> {
     ensure!(lb.shipped_at.is_some() && lb.tracking_number.is_none(), "a second mark changes nothing: {lb:?}");
     let lc = log(c).await?.context("c")?;
     ensure!(lc.tracking_number.as_deref() == Some("TRKC003"), "the first listing wins: {lc:?}");
+    ensure!(log(d).await?.context("d")?.tracking_number.is_none(), "d's first listing had no number");
 
     // Tracking learnt later (label, confirm): set once, the first listing of an order wins.
     let mut tx = h.store.begin().await?;
@@ -87,6 +90,22 @@ pub async fn shipping_set_writes(h: &Harness) -> anyhow::Result<()> {
         ensure!(search_ids(h, text).await? == [want], "{text}: {:?}", search_ids(h, text).await?);
     }
     ensure!(search_ids(h, "TRKX009").await?.is_empty(), "a number the group did not record is not searchable");
+    if let creatorflow_queue::Db::Sqlite { writer, .. } = h.store.db() {
+        // FTS5 against its content table (orders.search_text): every replaced entry was deleted
+        // with the text it was indexed with, or this fails.
+        sqlx::query("INSERT INTO order_fts (order_fts, rank) VALUES ('integrity-check', 1)").execute(writer).await?;
+    }
+
+    // An order at the search text's token cap: its text is rebuilt from its rows, the number kept.
+    let s = shop(h, "s-shp-cap").await?;
+    let mut wordy = order(s.id, "shp-cap", T0);
+    let words: Vec<String> = (0..300).map(|i| format!("w{i}")).collect();
+    wordy.line_items = vec![line_item("li-cap", &words.join(" "), "CAP-1")];
+    let capped = upsert(h, &wordy).await?.id();
+    let mut tx = h.store.begin().await?;
+    h.store.record_shipments_tx(&mut tx, &[pipeline_shipment(capped, "CAPTRK014")]).await?;
+    tx.commit().await?;
+    ensure!(search_ids(h, "CAPTRK014").await? == ["shp-cap"]);
 
     // Bad input fails the call and stores nothing of it.
     let mut tx = h.store.begin().await?;
