@@ -6,10 +6,10 @@ import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { repo } from "./harness.mjs";
+import { targetDir } from "./harness.mjs";
 import { WebDriver } from "./webdriver.mjs";
 
-export const app = process.env.CREATORFLOW_APP ?? join(repo, "target/debug/creatorflow");
+export const app = process.env.CREATORFLOW_APP ?? join(targetDir, "debug/creatorflow");
 export const driverBin =
   process.env.TAURI_DRIVER ?? [join(homedir(), ".cargo/bin/tauri-driver"), "/usr/local/bin/tauri-driver"].find(existsSync) ?? "tauri-driver";
 

@@ -10,7 +10,9 @@ import { chromium } from "playwright-core";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repo = resolve(here, "../..");
-export const cli = process.env.CREATORFLOW_CLI ?? join(repo, "target/debug/creatorflow-cli");
+// Where cargo put the binaries: CARGO_TARGET_DIR (relative to the repo, where test.sh runs cargo) or target/.
+export const targetDir = resolve(repo, process.env.CARGO_TARGET_DIR ?? "target");
+export const cli = process.env.CREATORFLOW_CLI ?? join(targetDir, "debug/creatorflow-cli");
 export const screenshotDir = process.env.SCREENSHOT_DIR ?? join(repo, "docs/screenshots");
 const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
