@@ -1,4 +1,4 @@
-//! Group commits and group reads: concurrent stage jobs hand their ops (or their reads) to one
+//! Group commits and group reads: concurrent stage jobs hand their writes (or their reads) to one
 //! task per kind that runs them together, as multi-row statements in one transaction (or one
 //! `IN (...)` read), and tells each job its answer.
 //!
@@ -8,7 +8,7 @@
 //! the hops (thread wake-ups), not the SQL, are the cost. While one group runs the next one gathers,
 //! so groups grow exactly when the database is the bottleneck and stay single when it is not. There
 //! is no linger: a job waits only for the group ahead of it (the API batchers linger, to fill a call;
-//! a 3 ms linger here cost every order ~9 ms over its three stage ops at light load:
+//! a 3 ms linger here cost every order ~9 ms over its three stage writes at light load:
 //! BENCHMARKS.md, the pipeline section).
 
 use std::future::Future;

@@ -16,7 +16,7 @@ use tiktok_shop::models::fulfillment::ShippingDocumentQuery;
 
 use super::group::GroupOp;
 use super::{OrderJob, Pipeline, engine_error, kinds, store_error};
-use crate::store::{EventSource, NewLabel, NewOrderEvent, NewShipment, ShipmentStatus, Store};
+use crate::store::{NewLabel, NewOrderEvent, NewShipment, Store};
 
 stage_worker!(Label, kinds::LABEL, OrderJob, label);
 
@@ -105,16 +105,7 @@ pub(super) async fn record_tracking(store: &Store, tx: &mut DbTx, learnt: &[(i64
         .iter()
         // An order listed twice records its first number once, as one by one.
         .filter(|(order_id, _)| set.contains(order_id) && recorded.insert(*order_id))
-        .map(|(order_id, tracking)| NewShipment {
-            order_id: *order_id,
-            package_id: None,
-            tracking_number: (*tracking).to_owned(),
-            shipping_provider_id: None,
-            shipping_provider: None,
-            status: ShipmentStatus::Submitted,
-            source: EventSource::Pipeline,
-            shipped_at: Some(now),
-        })
+        .map(|(order_id, tracking)| NewShipment::pipeline(*order_id, tracking, None, now))
         .collect();
     store.record_shipments_tx(tx, &shipments).await
 }

@@ -9,7 +9,7 @@ use creatorflow_queue::{DbTx, NewJob, Queue};
 use serde_json::json;
 
 use super::group::GroupOp;
-use crate::store::{EventSource, NewOrderEvent, NewShipment, ShipmentStatus, Store};
+use crate::store::{NewOrderEvent, NewShipment, Store};
 
 /// A ship job's intent (`ship_requested_at`), durable before its call: a later attempt that finds it
 /// asks TikTok before shipping again.
@@ -120,16 +120,7 @@ impl ShippedWrite {
         if let Some(t) = tracking
             && !manual
         {
-            shipments.push(NewShipment {
-                order_id: self.order_id,
-                package_id: None,
-                tracking_number: t.to_owned(),
-                shipping_provider_id: self.provider_id.clone(),
-                shipping_provider: None,
-                status: ShipmentStatus::Submitted,
-                source: EventSource::Pipeline,
-                shipped_at: Some(self.shipped_at),
-            });
+            shipments.push(NewShipment::pipeline(self.order_id, t, self.provider_id.clone(), self.shipped_at));
         }
         let message = match tracking {
             Some(t) => format!("shipped, tracking {t}"),

@@ -294,6 +294,23 @@ pub struct NewShipment {
     pub shipped_at: Option<i64>,
 }
 
+impl NewShipment {
+    /// A shipment the pipeline learnt from TikTok (ship, label or confirm): submitted, of the whole
+    /// order (no package).
+    pub fn pipeline(order_id: i64, tracking_number: &str, shipping_provider_id: Option<String>, shipped_at: i64) -> Self {
+        NewShipment {
+            order_id,
+            package_id: None,
+            tracking_number: tracking_number.to_owned(),
+            shipping_provider_id,
+            shipping_provider: None,
+            status: ShipmentStatus::Submitted,
+            source: EventSource::Pipeline,
+            shipped_at: Some(shipped_at),
+        }
+    }
+}
+
 /// A shipment as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow, TS)]
 pub struct Shipment {

@@ -103,6 +103,16 @@ impl Store {
                 return Err(StoreError::InvalidInput { field: "shipment package (record_shipment checks it)", value: package.to_string() });
             }
         }
+        // The orders' search texts, read before the insert: the read is also the check that every
+        // order is cached (after a foreign-key violation PostgreSQL answers nothing more in the
+        // transaction, so the failed insert could not say which order is missing).
+        let mut ids: Vec<i64> = shipments.iter().map(|s| s.order_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let texts = self.search_texts(tx, &ids).await?;
+        if let Some(missing) = shipments.iter().find(|s| !texts.contains_key(&s.order_id)) {
+            return Err(StoreError::OrderNotFound(missing.order_id));
+        }
         let now = self.now_ms();
         for chunk in shipments.chunks(ID_ROWS) {
             let mut stmt = Query::insert();
@@ -131,52 +141,42 @@ impl Store {
                 ])
                 .map_err(bad_statement)?;
             }
-            // Asked first: after a foreign-key violation PostgreSQL answers nothing more in the
-            // transaction, so the failed insert could not say which order is missing.
-            let ids: Vec<i64> = chunk.iter().map(|s| s.order_id).collect();
-            if let Some(missing) = self.first_missing_order(tx, &ids).await? {
-                return Err(StoreError::OrderNotFound(missing));
-            }
             match exec_stmt(tx, &stmt).await {
                 Ok(_) => {}
-                // Removed since (a concurrent shop removal on PostgreSQL).
+                // Removed since the read (a concurrent shop removal on PostgreSQL).
                 Err(StoreError::Database(sqlx::Error::Database(d))) if d.is_foreign_key_violation() => {
-                    return Err(StoreError::OrderNotFound(ids[0]));
+                    return Err(StoreError::OrderNotFound(chunk[0].order_id));
                 }
                 Err(e) => return Err(e),
             }
         }
         let extras: Vec<(i64, &str)> = shipments.iter().map(|s| (s.order_id, s.tracking_number.as_str())).collect();
-        self.add_many_to_search(tx, &extras).await
+        self.extend_search_texts(tx, &ids, &texts, &extras).await
     }
 
-    /// The first of `ids` that is not a cached order, if any.
-    async fn first_missing_order(&self, tx: &mut DbTx, ids: &[i64]) -> Result<Option<i64>> {
-        let stmt = Query::select().column("id").from("orders").and_where(Expr::col("id").is_in(ids.iter().copied())).to_owned();
-        let known: HashSet<i64> = fetch_stmt::<(i64,), _>(tx, &stmt).await?.into_iter().map(|r| r.0).collect();
-        Ok(ids.iter().copied().find(|id| !known.contains(id)))
-    }
-
-    /// [`Store::add_to_search`] for many (order, searchable value) pairs: one read of the texts, one
-    /// update of those that changed, and the FTS index's entries replaced in multi-row statements.
-    pub(crate) async fn add_many_to_search(&self, tx: &mut DbTx, extras: &[(i64, &str)]) -> Result<()> {
+    /// The search text of each of `ids` that is a cached order.
+    async fn search_texts(&self, tx: &mut DbTx, ids: &[i64]) -> Result<HashMap<i64, String>> {
         #[derive(sqlx::FromRow)]
         struct Row {
             id: i64,
             search_text: String,
         }
-        let mut ids: Vec<i64> = extras.iter().map(|(id, _)| *id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let mut old: HashMap<i64, String> = HashMap::with_capacity(ids.len());
+        let mut texts = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(ID_ROWS) {
             let stmt = Query::select()
                 .columns(["id", "search_text"])
                 .from("orders")
                 .and_where(Expr::col("id").is_in(chunk.iter().copied()))
                 .to_owned();
-            old.extend(fetch_stmt::<Row, _>(tx, &stmt).await?.into_iter().map(|r| (r.id, r.search_text)));
+            texts.extend(fetch_stmt::<Row, _>(tx, &stmt).await?.into_iter().map(|r| (r.id, r.search_text)));
         }
+        Ok(texts)
+    }
+
+    /// [`Store::add_to_search`] for many (order, searchable value) pairs over the orders' current
+    /// texts `old` (of `ids`, sorted and distinct): one update of the texts that changed, and the
+    /// FTS index's entries replaced in multi-row statements.
+    async fn extend_search_texts(&self, tx: &mut DbTx, ids: &[i64], old: &HashMap<i64, String>, extras: &[(i64, &str)]) -> Result<()> {
         // Each order's new text, its values added in turn (as one by one).
         let mut new: HashMap<i64, String> = HashMap::with_capacity(ids.len());
         for (id, extra) in extras {

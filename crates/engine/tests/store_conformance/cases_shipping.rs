@@ -9,16 +9,7 @@ use creatorflow_engine::store::*;
 use crate::harness::*;
 
 fn pipeline_shipment(order_id: i64, tracking: &str) -> NewShipment {
-    NewShipment {
-        order_id,
-        package_id: None,
-        tracking_number: tracking.to_owned(),
-        shipping_provider_id: Some("prov-1".into()),
-        shipping_provider: None,
-        status: ShipmentStatus::Submitted,
-        source: EventSource::Pipeline,
-        shipped_at: Some(T0_MS),
-    }
+    NewShipment::pipeline(order_id, tracking, Some("prov-1".into()), T0_MS)
 }
 
 /// Orders with a work log each (validate ran), the first with stock reserved.
