@@ -58,7 +58,7 @@ fn runner_config(args: &RunArgs, node: &NodeIdentity) -> anyhow::Result<RunnerCo
     Ok(RunnerConfig {
         node_id: node.id().to_owned(),
         max_workers: args.workers as usize,
-        min_workers: (args.workers as usize).min(8),
+        min_workers: (args.workers as usize).min(creatorflow_engine::runner::MIN_WORKERS),
         poll_interval: Duration::from_secs_f64(args.poll_seconds),
         ..RunnerConfig::default()
     })

@@ -22,6 +22,15 @@ use crate::sync::SyncReport;
 /// the finish commit all carry many jobs per turn, so more jobs in flight cost no more turns.
 const LABEL_MAX_WORKERS: usize = 512;
 
+/// The concurrency both pools keep when idle. A stage job spends nearly all its time waiting on a
+/// batcher's API call (~50 ms), so a slot costs a parked task and nothing else; but a pool at its
+/// floor fills up on the first burst (a sync page of a few dozen orders) and every further job
+/// waits one API round trip for a slot, long before the autoscaler (which grows on a ready depth of
+/// 100) takes notice. At 8 slots that wait was 60–70 ms for 1 % of ship jobs at 500 orders/min: the
+/// whole of the pipeline overhead's p99 (BENCHMARKS.md, stop 14). More jobs in flight also make
+/// bigger batch calls, not more of them.
+pub const MIN_WORKERS: usize = 64;
+
 /// How the runner works.
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {
@@ -42,7 +51,7 @@ impl Default for RunnerConfig {
     fn default() -> Self {
         Self {
             node_id: format!("{}-{}", hostname(), std::process::id()),
-            min_workers: 8,
+            min_workers: MIN_WORKERS,
             max_workers: 256,
             poll_interval: Duration::from_secs(5),
             idle_horizon: Duration::from_secs(120),
@@ -106,7 +115,7 @@ impl Runner {
         let label_config = PoolConfig {
             queue: LABEL_QUEUE.to_owned(),
             node_id: format!("{}/labels", config.node_id),
-            min_workers: 1,
+            min_workers: config.min_workers.clamp(1, LABEL_MAX_WORKERS),
             max_workers: config.max_workers.clamp(1, LABEL_MAX_WORKERS),
             ..PoolConfig::default()
         };

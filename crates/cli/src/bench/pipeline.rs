@@ -12,7 +12,7 @@ use creatorflow_engine::demo;
 use creatorflow_engine::metrics::Metrics;
 use creatorflow_engine::pipeline::metric_names::PIPELINE_OVERHEAD;
 use creatorflow_engine::pipeline::{DemoCarrier, Pipeline, PipelineConfig};
-use creatorflow_engine::runner::{Runner, RunnerConfig};
+use creatorflow_engine::runner::{MIN_WORKERS, Runner, RunnerConfig};
 use creatorflow_engine::store::Store;
 use creatorflow_queue::Db;
 use hdrhistogram::Histogram;
@@ -160,7 +160,12 @@ async fn run_in(args: &PipelineBench, dir: &std::path::Path) -> anyhow::Result<R
     let started = Instant::now();
     let runner = Runner::start(
         pipeline,
-        RunnerConfig { poll_interval: Duration::from_millis(250), max_workers: args.max_workers as usize, ..RunnerConfig::default() },
+        RunnerConfig {
+            poll_interval: Duration::from_millis(250),
+            max_workers: args.max_workers as usize,
+            min_workers: (args.max_workers as usize).min(MIN_WORKERS),
+            ..RunnerConfig::default()
+        },
     )
     .await?;
     // The viral scenario measures the orders that arrived in its window (arrivals go on after it).

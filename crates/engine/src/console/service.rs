@@ -171,7 +171,7 @@ impl Console {
         let config = RunnerConfig {
             node_id: node.id().to_owned(),
             max_workers: workers,
-            min_workers: workers.min(8),
+            min_workers: workers.min(crate::runner::MIN_WORKERS),
             poll_interval: options.poll_interval,
             ..RunnerConfig::default()
         };
