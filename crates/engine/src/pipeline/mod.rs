@@ -186,6 +186,8 @@ struct Inner {
     config: PipelineConfig,
     /// When each order on its way to a shipment arrived from TikTok, for the overhead metric.
     arrivals: std::sync::Mutex<std::collections::HashMap<i64, Instant>>,
+    /// When each shop's last wide sync pass started (unix seconds; see `SyncConfig::wide_overlap_secs`).
+    wide_passes: std::sync::Mutex<std::collections::HashMap<i64, i64>>,
 }
 
 /// Orders whose arrival is remembered at most (a backlog larger than this is measured in part).
@@ -238,6 +240,7 @@ impl Pipeline {
                 carrier,
                 config,
                 arrivals: Default::default(),
+                wide_passes: Default::default(),
             }),
         }
     }
@@ -286,6 +289,18 @@ impl Pipeline {
     }
     pub fn now_ms(&self) -> i64 {
         self.inner.queue.now_ms()
+    }
+
+    /// Whether this pass of the shop reaches back `wide_overlap_secs`: the first of this process, or
+    /// the last wide one started that long ago.
+    pub(crate) fn wide_pass_due(&self, shop_id: i64, now_s: i64) -> bool {
+        let last = crate::lock(&self.inner.wide_passes).get(&shop_id).copied();
+        last.is_none_or(|at| now_s - at >= self.config().sync.wide_overlap_secs)
+    }
+
+    /// A wide pass that started at `started_s` read every page: the next one is due a window later.
+    pub(crate) fn wide_pass_done(&self, shop_id: i64, started_s: i64) {
+        crate::lock(&self.inner.wide_passes).insert(shop_id, started_s);
     }
 
     /// Remember when orders arrived from TikTok in a shippable state (new, or just paid or released

@@ -4,6 +4,7 @@
 mod harness;
 mod labels;
 mod manual_tracking;
+mod sync_window;
 mod webhooks;
 
 use std::time::Duration;
