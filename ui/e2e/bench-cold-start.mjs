@@ -159,6 +159,11 @@ if (only !== "web") {
   if (!process.env.DISPLAY) {
     log("no DISPLAY: the desktop part is skipped (run under xvfb-run -a)");
   } else {
+    if (!process.env.DBUS_SESSION_BUS_ADDRESS) {
+      // A desktop session has a bus; without one GTK autolaunches dbus-daemon and the accessibility
+      // bus through X11 on every start, which a user never pays (BENCHMARKS.md, cold start).
+      log("no session bus: each launch autolaunches one; for a desktop's figure run under dbus-run-session");
+    }
     await desktopRun(); // warm-up, as above
     const samples = [];
     for (let i = 0; i < runs; i++) {
