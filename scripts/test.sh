@@ -5,6 +5,9 @@
 # Called by `make test` after scripts/setup.sh test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A one-shot build gains nothing from incremental caches; they only cost disk (set CARGO_INCREMENTAL=1 to keep
+# them for repeated local runs).
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 
 echo "== ui: build and unit tests"
 npm --prefix ui run --silent build
