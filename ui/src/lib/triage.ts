@@ -213,7 +213,8 @@ export function actionVerb(a: TriageAction): string {
   return VERB[a];
 }
 
-const plural = (n: number, one: string) => `${n.toLocaleString("en-US")} ${n === 1 ? one : `${one}s`}`;
+/** "1 job", "2 jobs", "1,200 jobs". */
+export const plural = (n: number, one: string) => `${n.toLocaleString("en-US")} ${n === 1 ? one : `${one}s`}`;
 
 /** The sentence a bulk confirmation shows: what will happen to how many, and what will be skipped. */
 export function describePreview(action: TriageAction, p: BulkPreview): string {

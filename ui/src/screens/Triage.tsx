@@ -29,6 +29,7 @@ import {
   jobFeed,
   moveCursor,
   noneChecked,
+  plural,
   shortcutFor,
   toFilter,
   toggled,
@@ -230,7 +231,7 @@ export function Triage({ api }: { api: Api }) {
         });
         setChecked(noneChecked);
         const skipped = r.skipped.length > 0 ? `, ${r.skipped.length} skipped` : "";
-        done(`${actionVerb(r.action)}: ${r.changed.length} of ${r.matched} jobs changed${skipped}.`);
+        done(`${actionVerb(r.action)}: ${r.changed.length} of ${plural(r.matched, "job")} changed${skipped}.`);
       }
     } catch (e) {
       setBusy(false);
@@ -390,7 +391,7 @@ export function Triage({ api }: { api: Api }) {
           <section className="panel tri-col" aria-labelledby="tri-groups-h">
             <div className="panel-head">
               <h2 id="tri-groups-h">Causes</h2>
-              <p className="panel-note">{groups ? `${groups.total_jobs.toLocaleString("en-US")} jobs` : "Loading…"}</p>
+              <p className="panel-note">{groups ? plural(groups.total_jobs, "job") : "Loading…"}</p>
             </div>
             {groups && groups.groups.length === 0 ? (
               <p className="placeholder">No failures match these filters.</p>
@@ -512,7 +513,7 @@ export function Triage({ api }: { api: Api }) {
           key={pending.preview.count}
           title={`${actionVerb(pending.action)} ${pending.selection.by === "ids" ? "the selected jobs" : "every job matching the filters"}`}
           message={describePreview(pending.action, pending.preview)}
-          confirmLabel={`${actionVerb(pending.action)} ${pending.preview.count.toLocaleString("en-US")} jobs`}
+          confirmLabel={`${actionVerb(pending.action)} ${plural(pending.preview.count, "job")}`}
           reason={pending.action === "discard" ? "required" : pending.action === "cancel" ? "optional" : "none"}
           danger={pending.action !== "retry"}
           busy={busy || pending.preview.count === 0}
