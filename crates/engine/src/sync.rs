@@ -228,10 +228,9 @@ impl Pipeline {
                 if let Some(max) = local.iter().map(|o| o.update_time).max() {
                     watermark = watermark.max(max);
                 }
-                let page_report =
-                    self.ingest(shop, &local, Some(Cursor { update_time: watermark }), Some(received))
-                        .await
-                        .map_err(SyncFailure::Engine)?;
+                let (p, owned_shop) = (self.clone(), shop.clone());
+                let write = async move { p.ingest(&owned_shop, &local, Some(Cursor { update_time: watermark }), Some(received)).await };
+                let page_report = creatorflow_queue::on_writer_lane(self.store().db(), write).await.map_err(SyncFailure::Engine)?;
                 report.inserted += page_report.inserted;
                 report.updated += page_report.updated;
                 report.stale += page_report.stale;

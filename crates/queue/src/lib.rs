@@ -16,6 +16,7 @@ mod error;
 mod fingerprint;
 mod finish;
 mod hot;
+mod lane;
 mod model;
 mod pool;
 mod queue;
@@ -30,6 +31,7 @@ pub use error::{QueueError, Result};
 pub use fingerprint::{fingerprint, normalize_error};
 pub use finish::{FinishAction, Finished, JobError};
 pub use hot::Lease;
+pub use lane::{on_writer_lane, spawn_on_writer_lane};
 pub use model::{
     Attempt, AttemptOutcome, CountRow, Counts, DEFAULT_QUEUE, Inserted, Job, JobFilter, JobState,
     NewJob,

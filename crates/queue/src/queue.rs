@@ -605,7 +605,7 @@ impl Queue {
             return (finished, claimed);
         }
         match &self.inner.db {
-            Db::Sqlite { .. } => match self.finish_and_claim_tx(batch, spec).await {
+            Db::Sqlite { .. } => match self.finish_and_claim_on_lane(batch, spec).await {
                 Ok((report, jobs)) => (Ok(report), Ok(jobs)),
                 Err(e) => (Err(e), Ok(Vec::new())),
             },
@@ -613,6 +613,14 @@ impl Queue {
                 tokio::join!(self.finish(batch), hot::claim(&self.inner.db, spec))
             }
         }
+    }
+
+    /// `finish_and_claim_tx` on the writer lane (lane.rs), which needs work it can own.
+    async fn finish_and_claim_on_lane(&self, batch: &[Finished], spec: ClaimSpec<'_>) -> Result<(FinishReport, Vec<Job>)> {
+        let (q, batch, queue, worker) = (self.clone(), batch.to_vec(), spec.queue.to_owned(), spec.worker.to_owned());
+        let (limit, now, lease_ms) = (spec.limit, spec.now, spec.lease_ms);
+        let work = async move { q.finish_and_claim_tx(&batch, ClaimSpec { queue: &queue, limit, worker: &worker, now, lease_ms }).await };
+        crate::on_writer_lane(&self.inner.db, work).await
     }
 
     async fn finish_and_claim_tx(

@@ -267,7 +267,10 @@ impl Pipeline {
                 }
             }
         }
-        let all = self.ingest(shop, &locals, None, Some(received)).await;
+        // On the writer lane (creatorflow_queue::on_writer_lane), which needs work it can own.
+        let (p, owned_shop) = (self.clone(), shop.clone());
+        let write = async move { (p.ingest(&owned_shop, &locals, None, Some(received)).await, locals) };
+        let (all, locals) = creatorflow_queue::on_writer_lane(self.store().db(), write).await;
         let alone = locals.len() == 1;
         for local in locals {
             let result = match &all {

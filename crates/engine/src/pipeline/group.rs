@@ -68,7 +68,9 @@ impl<Op: GroupOp> Grouper<Op> {
                 let (tx, rx) = mpsc::unbounded_channel();
                 // The task holds the store, not the pipeline, so it ends when the pipeline (owner of
                 // the sender) is dropped.
-                tokio::spawn(group_loop::<Op>(store.clone(), queue.clone(), metrics.clone(), rx));
+                // On SQLite it runs on the writer lane, as every task holding the writer does.
+                let task = group_loop::<Op>(store.clone(), queue.clone(), metrics.clone(), rx);
+                creatorflow_queue::spawn_on_writer_lane(store.db(), task);
                 tx
             })
             .clone()

@@ -171,15 +171,23 @@ impl Store {
             }
         }
         let now = self.now_ms();
+        let rows: Vec<(usize, &Existing, String)> = updates
+            .iter()
+            .map(|&(i, e)| {
+                let tracking: Vec<&str> = local.get(&e.id).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default();
+                (i, e, order_search_text(&orders[i], &tracking))
+            })
+            .collect();
+        let mut updated = std::collections::HashSet::new();
+        for chunk in rows.chunks(CHUNK) {
+            updated.extend(update_rows(tx, orders, chunk, now).await?);
+        }
         let mut out = Vec::with_capacity(updates.len());
         let mut written: Vec<(i64, &Order, &Existing, String)> = Vec::new();
-        for &(i, e) in updates {
-            let o = &orders[i];
-            let tracking: Vec<&str> = local.get(&e.id).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default();
-            let text = order_search_text(o, &tracking);
-            if self.update_cached_row(tx, e, o, &text, now).await? {
+        for (i, e, text) in rows {
+            if updated.contains(&e.id) {
                 out.push((i, UpsertOutcome::Updated { id: e.id, previous_status: e.status.clone() }));
-                written.push((e.id, o, e, text));
+                written.push((e.id, &orders[i], e, text));
             } else {
                 out.push((i, UpsertOutcome::Stale { id: e.id }));
             }
@@ -300,6 +308,76 @@ impl Store {
         }
         Ok(ids)
     }
+}
+
+/// The version-guarded UPDATE of `Store::update_cached_row` for many cached orders in one statement
+/// (`rows`: index into `orders`, the cached row, the new search text): the ids it updated. A confirm
+/// re-reads orders fifty at a time, and an UPDATE each was 40 % of the pipeline's statements, each a
+/// round trip to the writer while it is held.
+async fn update_rows(tx: &mut DbTx, orders: &[Order], rows: &[(usize, &Existing, String)], now: i64) -> Result<Vec<i64>> {
+    use sea_query::Value;
+    let pg = matches!(tx, DbTx::Postgres(_));
+    let mut values: Vec<Value> = Vec::with_capacity(rows.len() * 17);
+    let mut tuples = String::with_capacity(rows.len() * 60);
+    for (n, (i, e, text)) in rows.iter().enumerate() {
+        let o = &orders[*i];
+        // Same rule as `is_stale`, in SQL: a same-second version wins only over the status it was
+        // read against.
+        let tie_with = (e.update_time == o.update_time).then(|| e.status.clone());
+        let row: [Value; 17] = [
+            e.id.into(),
+            o.status.clone().into(),
+            o.create_time.into(),
+            o.update_time.into(),
+            o.paid_time.into(),
+            o.buyer_name.clone().into(),
+            o.shipping_type.as_str().to_owned().into(),
+            o.rts_sla_time.into(),
+            o.shipping_due_time.into(),
+            o.total_amount.as_str().to_owned().into(),
+            o.currency.clone().into(),
+            Value::Json(o.recipient_address.clone().map(Box::new)),
+            Value::Json(Some(Box::new(o.raw.clone()))),
+            ship_by(o).into(),
+            awaiting_shipment(o).into(),
+            text.clone().into(),
+            tie_with.into(),
+        ];
+        tuples.push_str(if n == 0 { "(" } else { ", (" });
+        for k in 0..row.len() {
+            if k > 0 {
+                tuples.push_str(", ");
+            }
+            tuples.push('?');
+        }
+        tuples.push(')');
+        values.extend(row);
+    }
+    values.push(now.into());
+    let money = if pg { "v.total_amount::numeric" } else { "v.total_amount" };
+    let sql = format!(
+        "WITH v (vid, status, create_time, update_time, paid_time, buyer_name, shipping_type, rts_sla_time, \
+         shipping_due_time, total_amount, currency, recipient_address, raw, ship_by_time, awaiting_shipment, \
+         search_text, tie_status) AS (VALUES {tuples}) \
+         UPDATE orders SET status = v.status, create_time = v.create_time, update_time = v.update_time, \
+         paid_time = v.paid_time, buyer_name = v.buyer_name, shipping_type = v.shipping_type, \
+         rts_sla_time = v.rts_sla_time, shipping_due_time = v.shipping_due_time, total_amount = {money}, \
+         currency = v.currency, recipient_address = v.recipient_address, raw = v.raw, \
+         ship_by_time = v.ship_by_time, awaiting_shipment = v.awaiting_shipment, search_text = v.search_text, \
+         synced_at = ? \
+         FROM v WHERE orders.id = v.vid AND (orders.update_time < v.update_time \
+         OR (orders.update_time = v.update_time AND orders.status = v.tie_status)) \
+         RETURNING orders.id"
+    );
+    let values = sea_query_sqlx::SqlxValues(sea_query::Values(values));
+    let ids: Vec<(i64,)> = match tx {
+        DbTx::Sqlite(t) => sqlx::query_as_with(sqlx::AssertSqlSafe(sql), values).fetch_all(&mut **t).await?,
+        DbTx::Postgres(t) => {
+            let sql = super::exec::sql_for(creatorflow_queue::Backend::Postgres, &sql);
+            sqlx::query_as_with(sqlx::AssertSqlSafe(sql), values).fetch_all(&mut **t).await?
+        }
+    };
+    Ok(ids.into_iter().map(|r| r.0).collect())
 }
 
 /// Money goes in as its exact text; PostgreSQL's column is numeric.

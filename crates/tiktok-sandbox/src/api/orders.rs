@@ -125,36 +125,31 @@ pub(super) fn search(call: &Call<'_>) -> Result<Value, Reply> {
         None => None,
     };
     let shop = call.state.shop_now();
-    let mut hits: Vec<&Order> = shop
-        .orders()
-        .filter(|o| matches(o, &filters, status, st))
-        .collect();
-    hits.sort_by_key(|o| key(o, field));
-    if desc {
-        hits.reverse();
+    // One pass counts every match and keeps those past the cursor with their keys; only the page
+    // (found in linear time) is sorted. Sorting every match on every page made a 10,000-order
+    // backfill's hundred pages cost a million key comparisons each.
+    let mut total = 0;
+    let mut after: Vec<((i64, u64), &Order)> = Vec::new();
+    for o in shop.orders().filter(|o| matches(o, &filters, status, st)) {
+        total += 1;
+        let k = key(o, field);
+        if cursor.is_none_or(|c| if desc { k < c } else { k > c }) {
+            after.push((k, o));
+        }
     }
-    let total = hits.len();
-    let after: Vec<&Order> = match cursor {
-        None => hits,
-        Some(c) => hits
-            .into_iter()
-            .filter(|o| {
-                if desc {
-                    key(o, field) < c
-                } else {
-                    key(o, field) > c
-                }
-            })
-            .collect(),
+    let order = |a: &((i64, u64), &Order), b: &((i64, u64), &Order)| if desc { b.0.cmp(&a.0) } else { a.0.cmp(&b.0) };
+    let more = after.len() > page_size;
+    if more {
+        after.select_nth_unstable_by(page_size, order);
+        after.truncate(page_size);
+    }
+    // Keys are unique (the order id breaks ties), so an unstable sort is exact.
+    after.sort_unstable_by(order);
+    let next = match after.last() {
+        Some((k, _)) if more => encode_token(field, desc, *k),
+        _ => String::new(),
     };
-    let page: Vec<&Order> = after.iter().take(page_size).copied().collect();
-    let next = if after.len() > page_size {
-        page.last()
-            .map(|o| encode_token(field, desc, key(o, field)))
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
+    let page: Vec<&Order> = after.into_iter().map(|(_, o)| o).collect();
     let orders: Vec<Value> = page.iter().map(|o| shop.order_json(o)).collect();
     Ok(json!({"next_page_token": next, "total_count": total, "orders": orders}))
 }
