@@ -63,6 +63,9 @@ pub enum QueueError {
         changed: u64,
     },
     /// The worker pool's background task ended abnormally.
+    #[error("the caller stopped waiting, so the transaction was rolled back")]
+    Abandoned,
+
     #[error("worker pool task {0} failed to join")]
     PoolTask(&'static str),
 }

@@ -20,26 +20,28 @@ use crate::{Backend, Db};
 fn lane() -> Option<&'static Handle> {
     static LANE: OnceLock<Option<Handle>> = OnceLock::new();
     LANE.get_or_init(|| {
-        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-            Ok(rt) => rt,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot start the SQLite writer lane; writes run on the shared runtime");
-                return None;
+        // The runtime is built on its thread and lives there: a runtime may not be dropped inside
+        // another one, which a failed start would otherwise do here.
+        let (send, handle) = std::sync::mpsc::channel();
+        let started = std::thread::Builder::new().name("sqlite-writer-lane".into()).spawn(move || {
+            match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => {
+                    let _ = send.send(Ok(runtime.handle().clone()));
+                    // The lane is never shut down, so work handed to it is never cancelled half-way.
+                    runtime.block_on(std::future::pending::<()>());
+                }
+                Err(e) => {
+                    let _ = send.send(Err(e.to_string()));
+                }
             }
+        });
+        let handle = match started {
+            Ok(_) => handle.recv().unwrap_or_else(|_| Err("the lane thread ended".to_owned())),
+            Err(e) => Err(e.to_string()),
         };
-        let handle = runtime.handle().clone();
-        // The thread lives as long as the process: the lane is never shut down, so work handed to
-        // it is never cancelled half-way.
-        let started = std::thread::Builder::new()
-            .name("sqlite-writer-lane".into())
-            .spawn(move || runtime.block_on(std::future::pending::<()>()));
-        match started {
-            Ok(_) => Some(handle),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot start the SQLite writer lane; writes run on the shared runtime");
-                None
-            }
-        }
+        handle
+            .map_err(|error| tracing::warn!(%error, "cannot start the SQLite writer lane; writes run on the shared runtime"))
+            .ok()
     })
     .as_ref()
 }

@@ -615,22 +615,37 @@ impl Queue {
         }
     }
 
-    /// `finish_and_claim_tx` on the writer lane (lane.rs), which needs work it can own.
+    /// `finish_and_claim_tx` on the writer lane (lane.rs), which needs work it can own. Work on the
+    /// lane runs on when its caller is dropped (a pool dropped without `shutdown`), and a claim
+    /// committed then would lease jobs nobody runs until their leases expire: the work rolls back
+    /// if its caller is gone, as the dropped transaction would have.
     async fn finish_and_claim_on_lane(&self, batch: &[Finished], spec: ClaimSpec<'_>) -> Result<(FinishReport, Vec<Job>)> {
         let (q, batch, queue, worker) = (self.clone(), batch.to_vec(), spec.queue.to_owned(), spec.worker.to_owned());
         let (limit, now, lease_ms) = (spec.limit, spec.now, spec.lease_ms);
-        let work = async move { q.finish_and_claim_tx(&batch, ClaimSpec { queue: &queue, limit, worker: &worker, now, lease_ms }).await };
-        crate::on_writer_lane(&self.inner.db, work).await
+        // Dropped with this future: then the sender reads closed.
+        let (caller_watch, caller_alive) = tokio::sync::oneshot::channel::<()>();
+        let work = async move {
+            let spec = ClaimSpec { queue: &queue, limit, worker: &worker, now, lease_ms };
+            q.finish_and_claim_tx(&batch, spec, || caller_watch.is_closed()).await
+        };
+        let out = crate::on_writer_lane(&self.inner.db, work).await;
+        drop(caller_alive);
+        out
     }
 
     async fn finish_and_claim_tx(
         &self,
         batch: &[Finished],
         spec: ClaimSpec<'_>,
+        caller_gone: impl Fn() -> bool,
     ) -> Result<(FinishReport, Vec<Job>)> {
         let mut tx = self.inner.db.begin().await?;
         let applied = self.finish_in(&mut tx, batch, spec.now).await?;
         let jobs = hot::claim_in(&mut tx, spec).await?;
+        if caller_gone() {
+            tx.rollback().await?;
+            return Err(QueueError::Abandoned);
+        }
         tx.commit().await?;
         Ok((FinishReport::new(batch, applied), jobs))
     }

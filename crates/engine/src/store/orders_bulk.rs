@@ -3,8 +3,9 @@
 //! each. Every statement on SQLite is a hop to the one writer connection's thread, and a 10,000-order
 //! spike otherwise spends most of its sync time on those hops. Cached orders (confirm's and refresh's
 //! re-reads, come in batches of up to 50) are set-based too: one read of their rows and one of their
-//! local tracking numbers, `upsert_order`'s version-guarded UPDATE each (the rules for stale and
-//! same-second versions live in one place), then their line items and packages in multi-row statements.
+//! local tracking numbers, one version-guarded UPDATE for all of them (`update_rows`, the same rule
+//! as `Store::update_cached_row`'s and `is_stale`), then their line items and packages in multi-row
+//! statements.
 
 use std::collections::HashMap;
 
