@@ -62,10 +62,11 @@ pub enum QueueError {
         expected: usize,
         changed: u64,
     },
-    /// The worker pool's background task ended abnormally.
+    /// Work handed to the writer lane (lane.rs) found its caller gone and undid its transaction.
     #[error("the caller stopped waiting, so the transaction was rolled back")]
     Abandoned,
 
+    /// The worker pool's background task ended abnormally.
     #[error("worker pool task {0} failed to join")]
     PoolTask(&'static str),
 }

@@ -3,9 +3,8 @@
 //! each. Every statement on SQLite is a hop to the one writer connection's thread, and a 10,000-order
 //! spike otherwise spends most of its sync time on those hops. Cached orders (confirm's and refresh's
 //! re-reads, come in batches of up to 50) are set-based too: one read of their rows and one of their
-//! local tracking numbers, one version-guarded UPDATE for all of them (`update_rows`, the same rule
-//! as `Store::update_cached_row`'s and `is_stale`), then their line items and packages in multi-row
-//! statements.
+//! local tracking numbers, one version-guarded UPDATE for all of them (`update_cached_rows`, which
+//! the one-by-one path uses too), then their line items and packages in multi-row statements.
 
 use std::collections::HashMap;
 
@@ -16,7 +15,7 @@ use super::Store;
 use super::error::{Result, StoreError};
 use super::exec::{bad_statement, exec_stmt, fetch_stmt};
 use super::model::{Order, UpsertOutcome};
-use super::orders::{Existing, awaiting_shipment, drop_unlisted_package, fts_replace, is_stale, order_search_text, ship_by, validate};
+use super::orders::{Existing, awaiting_shipment, drop_unlisted_package, fts_replace, is_stale, order_search_text, ship_by, update_cached_rows, validate};
 use super::exec::tx_ex;
 
 /// Rows per multi-row statement: at most 19 bound values a row stays well under SQLite's
@@ -181,7 +180,8 @@ impl Store {
             .collect();
         let mut updated = std::collections::HashSet::new();
         for chunk in rows.chunks(CHUNK) {
-            updated.extend(update_rows(tx, orders, chunk, now).await?);
+            let chunk: Vec<(&Order, &Existing, &str)> = chunk.iter().map(|(i, e, text)| (&orders[*i], *e, text.as_str())).collect();
+            updated.extend(update_cached_rows(tx, &chunk, now).await?);
         }
         let mut out = Vec::with_capacity(updates.len());
         let mut written: Vec<(i64, &Order, &Existing, String)> = Vec::new();
@@ -309,76 +309,6 @@ impl Store {
         }
         Ok(ids)
     }
-}
-
-/// The version-guarded UPDATE of `Store::update_cached_row` for many cached orders in one statement
-/// (`rows`: index into `orders`, the cached row, the new search text): the ids it updated. A confirm
-/// re-reads orders fifty at a time, and an UPDATE each was 40 % of the pipeline's statements, each a
-/// round trip to the writer while it is held.
-async fn update_rows(tx: &mut DbTx, orders: &[Order], rows: &[(usize, &Existing, String)], now: i64) -> Result<Vec<i64>> {
-    use sea_query::Value;
-    let pg = matches!(tx, DbTx::Postgres(_));
-    let mut values: Vec<Value> = Vec::with_capacity(rows.len() * 17);
-    let mut tuples = String::with_capacity(rows.len() * 60);
-    for (n, (i, e, text)) in rows.iter().enumerate() {
-        let o = &orders[*i];
-        // Same rule as `is_stale`, in SQL: a same-second version wins only over the status it was
-        // read against.
-        let tie_with = (e.update_time == o.update_time).then(|| e.status.clone());
-        let row: [Value; 17] = [
-            e.id.into(),
-            o.status.clone().into(),
-            o.create_time.into(),
-            o.update_time.into(),
-            o.paid_time.into(),
-            o.buyer_name.clone().into(),
-            o.shipping_type.as_str().to_owned().into(),
-            o.rts_sla_time.into(),
-            o.shipping_due_time.into(),
-            o.total_amount.as_str().to_owned().into(),
-            o.currency.clone().into(),
-            Value::Json(o.recipient_address.clone().map(Box::new)),
-            Value::Json(Some(Box::new(o.raw.clone()))),
-            ship_by(o).into(),
-            awaiting_shipment(o).into(),
-            text.clone().into(),
-            tie_with.into(),
-        ];
-        tuples.push_str(if n == 0 { "(" } else { ", (" });
-        for k in 0..row.len() {
-            if k > 0 {
-                tuples.push_str(", ");
-            }
-            tuples.push('?');
-        }
-        tuples.push(')');
-        values.extend(row);
-    }
-    values.push(now.into());
-    let money = if pg { "v.total_amount::numeric" } else { "v.total_amount" };
-    let sql = format!(
-        "WITH v (vid, status, create_time, update_time, paid_time, buyer_name, shipping_type, rts_sla_time, \
-         shipping_due_time, total_amount, currency, recipient_address, raw, ship_by_time, awaiting_shipment, \
-         search_text, tie_status) AS (VALUES {tuples}) \
-         UPDATE orders SET status = v.status, create_time = v.create_time, update_time = v.update_time, \
-         paid_time = v.paid_time, buyer_name = v.buyer_name, shipping_type = v.shipping_type, \
-         rts_sla_time = v.rts_sla_time, shipping_due_time = v.shipping_due_time, total_amount = {money}, \
-         currency = v.currency, recipient_address = v.recipient_address, raw = v.raw, \
-         ship_by_time = v.ship_by_time, awaiting_shipment = v.awaiting_shipment, search_text = v.search_text, \
-         synced_at = ? \
-         FROM v WHERE orders.id = v.vid AND (orders.update_time < v.update_time \
-         OR (orders.update_time = v.update_time AND orders.status = v.tie_status)) \
-         RETURNING orders.id"
-    );
-    let values = sea_query_sqlx::SqlxValues(sea_query::Values(values));
-    let ids: Vec<(i64,)> = match tx {
-        DbTx::Sqlite(t) => sqlx::query_as_with(sqlx::AssertSqlSafe(sql), values).fetch_all(&mut **t).await?,
-        DbTx::Postgres(t) => {
-            let sql = super::exec::sql_for(creatorflow_queue::Backend::Postgres, &sql);
-            sqlx::query_as_with(sqlx::AssertSqlSafe(sql), values).fetch_all(&mut **t).await?
-        }
-    };
-    Ok(ids.into_iter().map(|r| r.0).collect())
 }
 
 /// Money goes in as its exact text; PostgreSQL's column is numeric.
